@@ -44,6 +44,7 @@ def simplify_param(sc, comps, seen=()):
         if len(rest) < len(alts): res['u'] = 1
         return res
     res = _base(sc)
+    if '' in res.get('e', ()) and res['t'] == 'str': res['e'], res['u'] = [e for e in res['e'] if e != ''], 1
     if 'properties' in sc:
         res['p'] = {k: simplify_param(v, comps, seen) for k,v in sc['properties'].items()}
         if sc.get('required'): res['r'] = sc['required']
