@@ -37,7 +37,7 @@ class StripeObject(dict):
         else: self[k] = v
     def __dir__(self): return [*super().__dir__(), *self.keys()]
     def __repr__(self):
-        items = [(k,v) for k,v in self.items() if k not in _repr_skip and v not in (None, '', {}, [])]
+        items = sorted(((k,v) for k,v in self.items() if k not in _repr_skip and v not in (None, '', {}, [])), key=lambda kv: kv[0] != 'id')
         scalars = [f'{k}={v!r}' for k,v in items if not isinstance(v, (dict, list))][:6]
         more = len(items) - len(scalars)
         return f"{type(self).__name__}({', '.join(scalars)}{', …' if more else ''})"

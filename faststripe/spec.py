@@ -265,8 +265,10 @@ def latest_spec(url=latest_spec_url, timeout=10):
         if r.status_code == 304 and cached: return Spec(read_snapshot(snap_f), f'cache of {url}')
         if r.status_code != 200: raise SpecError(f'{url}: HTTP {r.status_code} while downloading the spec')
         snap = build_snapshot(parse_spec(r.content, url), url)
-        write_atomic(snap_f, dump_snapshot(snap))
-        write_atomic(etag_f, r.headers.get('etag', '').encode())
+        try:
+            write_atomic(snap_f, dump_snapshot(snap))
+            write_atomic(etag_f, r.headers.get('etag', '').encode())
+        except OSError as e: warnings.warn(f'could not cache the spec from {url} in {cache_dir()}: {e}', stacklevel=2)
         return Spec(snap, url)
     except SpecError as e:
         fallback = Spec(read_snapshot(snap_f), f'cache of {url}') if snap_f.exists() else bundled_spec()
