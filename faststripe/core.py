@@ -20,8 +20,8 @@ __all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObj
            'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError',
            'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError',
            'LiveModeError', 'error_from_response', 'form_encode', 'validate', 'op_signature', 'op_doc', 'StripeOp',
-           'FetchOp', 'OpGroup', 'StripeApi', 'should_retry', 'retry_wait', 'close', 'ItemList', 'paged', 'pages',
-           'AsyncStripeApi']
+           'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'close', 'ItemList', 'paged',
+           'pages', 'AsyncStripeApi']
 
 # %% ../nbs/01_core.ipynb #b27c7714
 _repr_skip = {'object', 'livemode'}
@@ -376,6 +376,15 @@ StripeApi.groups = property(_groups, doc='All operation groups, by name')
 StripeApi.__getattr__ = _getattr
 StripeApi.__getitem__ = _getitem
 StripeApi.__dir__ = lambda self: [*object.__dir__(self), *self.groups]
+
+# %% ../nbs/01_core.ipynb #c20bf5dd
+def reference(self):
+    "Markdown table of every operation: resource-style name, path-style name, HTTP verb and path, summary"
+    rows = ['| resource style | path style | request | summary |', '|---|---|---|---|']
+    for o in sorted(self.spec.ops, key=lambda o: (o['rg'], o['rn'])):
+        rows.append(f"| [`{o['rg']}.{o['rn']}`]({o['doc']}) | `{o['g']}.{o['n']}` | `{o['verb'].upper()} {o['path']}` | {o['s']} |")
+    return '\n'.join(rows)
+StripeApi.reference = reference
 
 # %% ../nbs/01_core.ipynb #85de3f28
 class _Req:

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The whole test suite, as a new user or CI runs it: `bash tools/test.sh`.
+# Installs what it needs (pip, apt), checks that notebooks, package and README agree, starts localstripe on
+# 127.0.0.1, runs every notebook's tests (nbdev_test), runs the pytest suite once with the newest fastcore from PyPI,
+# then runs the whole pytest suite, whose summary line ends the run. Servers it started are stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+say() { printf '\n=== %s\n' "$*"; }
+
+say "installing faststripe and its development tools"
+$PY -m pip install -q --disable-pip-version-check -e ".[dev,notebook]"
+$PY -m pip install -q --disable-pip-version-check playwright voila ipykernel mypy pyright segno
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+say "checking that notebooks, package and README agree"
+state() { git status --porcelain -- nbs faststripe README.md 2>/dev/null; git diff -- nbs faststripe README.md 2>/dev/null | md5sum; }
+before=$(state)
+nbdev_clean
+nbdev_export
+$PY tools/make_readme.py --check
+[ -f tools/make_llms_txt.py ] && $PY tools/make_llms_txt.py --check
+after=$(state)
+if [ "$before" != "$after" ]; then
+  echo "nbdev_clean/nbdev_export changed the tree: notebooks must be cleaned and exported before committing"
+  git status --short -- nbs faststripe; exit 1
+fi
+
+say "starting localstripe on 127.0.0.1"
+LS_PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+localstripe --from-scratch --port "$LS_PORT" >/tmp/faststripe-localstripe.log 2>&1 &
+LS_PID=$!
+trap 'kill $LS_PID 2>/dev/null || true' EXIT
+export LOCALSTRIPE_URL="http://127.0.0.1:$LS_PORT"
+$PY - <<PYEOF
+import sys; sys.path.insert(0, 'tests')
+from conftest import wait_until_up
+wait_until_up('$LOCALSTRIPE_URL/v1/customers', timeout=60)
+PYEOF
+
+say "notebook tests (nbdev_test)"
+nbdev_test --n_workers 2
+
+say "pytest with the newest fastcore from PyPI"
+VENV=${FASTSTRIPE_NEWEST_VENV:-/tmp/faststripe-newest-fastcore}
+[ -x "$VENV/bin/python" ] || $PY -m venv --system-site-packages "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -U fastcore
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
+"$VENV/bin/python" -c 'import fastcore; print("fastcore", fastcore.__version__)'
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider tests -x
+
+say "pytest (pinned development tools)"
+$PY -m pytest tests
