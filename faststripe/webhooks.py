@@ -150,9 +150,9 @@ def match_event_type(pattern, typ)->bool:
 
 # %% ../nbs/04_webhooks.ipynb #0aff1efa
 class MemoryEventStore:
-    "Thread-safe in-memory record of processed webhook events (the default store)"
-    def __init__(self, lease=600):
-        self.lease,self._lock,self._events,self._handlers = lease,threading.Lock(),{},{}
+    "Thread-safe in-memory record of processed webhook events (the default store); keeps the last `max_events`"
+    def __init__(self, lease=600, max_events=100_000):
+        self.lease,self.max_events,self._lock,self._events,self._handlers = lease,max_events,threading.Lock(),{},{}
 
     def claim(self, event_id)->str:
         with self._lock:
@@ -167,7 +167,15 @@ class MemoryEventStore:
     def mark_handler(self, event_id, key):
         with self._lock: self._handlers.setdefault(event_id, set()).add(key)
     def complete(self, event_id):
-        with self._lock: self._events[event_id] = 'done'; self._handlers.pop(event_id, None)
+        with self._lock:
+            self._events.pop(event_id, None)
+            self._events[event_id] = 'done'              # re-inserted: the dict stays in completion order
+            self._handlers.pop(event_id, None)
+            excess,old = len(self._events) - self.max_events, []
+            for k,v in self._events.items():                # oldest first; stops early
+                if len(old) >= excess: break
+                if v == 'done': old.append(k)
+            for k in old: del self._events[k]
     def release(self, event_id):
         with self._lock:
             if self._events.get(event_id) != 'done': self._events.pop(event_id, None)
@@ -214,9 +222,12 @@ class SQLiteEventStore:
     def complete(self, event_id):
         with self._lock:
             self.db.execute('begin immediate')
-            self.db.execute("update webhook_events set status='done', done_at=? where id=?", (time.time(), event_id))
-            self.db.execute('delete from webhook_handlers where event_id=?', (event_id,))
-            self.db.execute('commit')
+            try:
+                self.db.execute("update webhook_events set status='done', done_at=? where id=?", (time.time(), event_id))
+                self.db.execute('delete from webhook_handlers where event_id=?', (event_id,))
+                self.db.execute('commit')
+            except BaseException:
+                self.db.execute('rollback'); raise
     def release(self, event_id):
         self._x("delete from webhook_events where id=? and status='processing'", event_id)
     def __contains__(self, event_id):
@@ -279,9 +290,12 @@ class Webhooks:
         return event, hs, None
 
     def _claim(self, event, hs):
-        st = self.store.claim(_get(event, 'id'))
-        if st == 'claimed': return [(k,f) for k,f in hs if k not in self.store.handlers_done(_get(event, 'id'))], None
-        return None, WebhookResult(event, 'duplicate' if st == 'done' else st)
+        eid = _get(event, 'id')
+        st = self.store.claim(eid)
+        if st != 'claimed': return None, WebhookResult(event, 'duplicate' if st == 'done' else st)
+        try: done = self.store.handlers_done(eid)
+        except BaseException: self.store.release(eid); raise
+        return [(k,f) for k,f in hs if k not in done], None
 
     def handle(self, event)->WebhookResult:
         "Run the handlers matching `event` unless this event id was already processed"
