@@ -70,8 +70,9 @@ def obj_class(object_type):
     return cls
 
 def _hook(d):
-    cls = _classes.get(d.get('object')) if 'object' in d else StripeObject
-    return (cls or obj_class(d['object']))(d)
+    o = d.get('object')
+    if o.__class__ is not str: return StripeObject(d)  # no type, or an event's `data.object` holding the object itself
+    return (_classes.get(o) or obj_class(o))(d)
 
 def stripe_obj(o):
     "Convert plain JSON data (dicts and lists) into `StripeObject`s"

@@ -8,13 +8,13 @@ import json, gzip, os, re, sys, warnings, tempfile, hashlib, keyword
 from pathlib import Path
 from functools import cache
 from fastcore.basics import store_attr, ifnone
-from fastcore.script import call_parse, Param
+import argparse
 
 # %% auto #0
 __all__ = ['docs_base', 'snapshot_path', 'latest_spec_url', 'simplify_param', 'simplify_response', 'path_name', 'resource_name',
            'doc_url', 'SpecError', 'check_spec', 'build_snapshot', 'dump_snapshot', 'write_atomic', 'read_snapshot',
            'Spec', 'bundled_spec', 'parse_spec', 'fetch_spec', 'cache_dir', 'latest_spec', 'resolve_spec',
-           'spec_version', 'set_package_version', 'faststripe_update']
+           'spec_version', 'set_package_version', 'faststripe_update', 'update_main']
 
 # %% ../nbs/00_spec.ipynb #4f581281
 _types = dict(string='str', integer='int', number='num', boolean='bool', object='obj', array='arr')
@@ -304,21 +304,25 @@ def set_package_version(root, api_version):
     return new
 
 # %% ../nbs/00_spec.ipynb #bbaaf37d
-@call_parse
-def faststripe_update(
-    src:Param("URL or path of Stripe's OpenAPI spec", str, opt=False, nargs='?')=latest_spec_url,
-    dest:str=None, # where to write the snapshot (default: the package's own)
-    version:bool=True, # set the package version from the spec date when run in a faststripe checkout
-):
-    "Build faststripe's compact spec snapshot (and stubs) from Stripe's OpenAPI spec"
+def faststripe_update(src=latest_spec_url, dest=None, version=True):
+    "Build faststripe's compact spec snapshot (and stubs) from Stripe's OpenAPI spec at `src` (URL or path)"
     spec = fetch_spec(src)
-    snap = build_snapshot(spec, src)
+    snap = build_snapshot(spec, str(src))
     dest = Path(dest or snapshot_path)
     write_atomic(dest, dump_snapshot(snap))
     msg = f'{dest}: {len(snap["ops"])} operations, {len(snap["schemas"])} schemas, API {snap["version"]}'
-    try:
-        from faststripe.stubs import write_stubs
-        write_stubs(Spec(snap, str(src)), dest.parent)
-    except ImportError: pass
+    try: from faststripe.stubs import write_stubs
+    except ImportError: write_stubs = None
+    if write_stubs: write_stubs(Spec(snap, str(src)), dest.parent)
     if version and (v := set_package_version(dest.parent.parent, snap['version'])): msg += f', version {v}'
-    print(msg)
+    return msg
+
+def update_main(argv=None):
+    "Console script `faststripe_update [SRC] [--dest PATH] [--no-version]`"
+    p = argparse.ArgumentParser(prog='faststripe_update', description=faststripe_update.__doc__)
+    p.add_argument('src', nargs='?', default=latest_spec_url, help="URL or path of Stripe's OpenAPI spec")
+    p.add_argument('--dest', help="where to write the snapshot (default: the package's own)")
+    p.add_argument('--no-version', action='store_true', help='do not set the package version from the spec date')
+    a = p.parse_args(argv)
+    try: print(faststripe_update(a.src, a.dest, not a.no_version))
+    except SpecError as e: sys.exit(f'faststripe_update: {e}')
