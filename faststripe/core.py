@@ -617,3 +617,6 @@ async def _apaged(oper, *args, **kwargs):
 
 async def _apages(oper, *args, **kwargs):
     return ItemList([o async for p in _apaged(oper, *args, **kwargs) for o in p.get('data', [])])
+
+# %% ../nbs/01_core.ipynb #c95d2c6e
+import faststripe.helpers  # adds the payment helpers to StripeApi and AsyncStripeApi
