@@ -6,8 +6,7 @@
 from __future__ import annotations
 import re, difflib, inspect, functools
 from urllib.parse import urlsplit
-from fastcore.basics import patch, first
-from fastcore.foundation import L
+from fastcore.basics import patch
 from .core import StripeApi, AsyncStripeApi, ItemList, pages
 
 # %% auto #0
@@ -24,7 +23,8 @@ def check_pos_int(v, name):
 def check_amount(amount, name='amount_cents', currency=None):
     "`amount` if it is a positive integer amount in `currency`'s minor unit, else raise naming `name`"
     if isinstance(amount, bool) or not isinstance(amount, int):
-        hint = f' (in the minor unit: {round(amount * 100)} for {amount:.2f})' if isinstance(amount, float) else ''
+        e = currency_exponent(currency or 'usd', 2)
+        hint = f' (in the minor unit: {round(amount * 10**e)} for {amount})' if isinstance(amount, float) else ''
         raise TypeError(f'{name} must be an integer number of minor units (e.g. cents), not {type(amount).__name__} {amount!r}{hint}')
     if amount <= 0: raise ValueError(f'{name} must be positive, not {amount}')
     if currency and currency_exponent(currency) == 3 and amount % 10:
@@ -180,8 +180,8 @@ def product(self:StripeApi, name:str, metadata:dict=None, **kwargs):
 
 # %% ../nbs/03_helpers.ipynb #f93838f2
 def _price_args(amount_cents, currency, interval, interval_count):
-    amount, cur = check_amount(amount_cents), check_currency(currency)
-    check_amount(amount, currency=cur)
+    cur = check_currency(currency)
+    amount = check_amount(amount_cents, currency=cur)
     if interval is not None: check_interval(interval, interval_count)
     return amount, cur
 
