@@ -204,23 +204,27 @@ class ColumnBuilder:
         self.n += other.n
         return self
 
-    def df(self, money=False):
-        "The DataFrame of everything added so far"
+    def df(self, money=False, consume=False):
+        "The DataFrame of everything added so far; `consume=True` frees each list once its column is made"
         if self.raw is not None: return pd.json_normalize(self.raw) if self.raw else pd.DataFrame()
         if self.nodes is None: return pd.DataFrame()
-        data, blank = {}, {}
+        data, blank, n = {}, {}, self.n
+        amounts = {c: _currency_col(c, self.cols) for c,k in self.kinds.items()
+                   if money and k == 'int' and is_amount(c.rsplit('.', 1)[-1])}
+        keep = set(amounts.values())
         for c, kind in self.kinds.items():
             if kind == 'meta':
-                for k in sorted(self.meta[c]): data[f'{c}.{k}'] = _column(self.meta[c][k], 'str', self.n)
+                for k in sorted(self.meta[c]): data[f'{c}.{k}'] = _column(self.meta[c][k], 'str', n)
+                if consume: self.meta[c] = {}
                 continue
             vals = self.cols[c]
-            if self.n and vals.count(None) == self.n: # an empty column: made once per kind, then copied
-                if kind not in blank: blank[kind] = _column(vals, kind, self.n)
+            if n and vals.count(None) == n: # an empty column: made once per kind, then copied
+                if kind not in blank: blank[kind] = _column(vals, kind, n)
                 data[c] = blank[kind].copy()
-            else: data[c] = _column(vals, kind, self.n)
-            if money and kind == 'int' and is_amount(c.rsplit('.', 1)[-1]):
-                cur = _currency_col(c, self.cols)
-                if cur: data[f'{c}_major'] = _major(self.cols[c], self.cols[cur], money)
+            else: data[c] = _column(vals, kind, n)
+            if amounts.get(c): data[f'{c}_major'] = _major(vals, self.cols[amounts[c]], money)
+            if consume and c not in keep: self.cols[c] = None
+        if consume: self.cols, self.n = {c: [] for c in self.cols}, 0
         return pd.DataFrame(data, copy=False)
 
 # %% ../nbs/05_reporting.ipynb #8c15e1a7
@@ -299,7 +303,7 @@ def to_df(items, object_type=None, money=False, expand_fields=None, max_depth=2,
     "A DataFrame of Stripe objects, typed and flattened by the spec's schema for their type"
     b = ColumnBuilder(object_type, max_depth=max_depth, expand_fields=expand_fields, spec=spec)
     for p in _pages_of(items): b.add(p)
-    return b.df(money=money)
+    return b.df(money=money, consume=True)
 
 # %% ../nbs/05_reporting.ipynb #82d08806
 def interactive():
@@ -459,8 +463,8 @@ def pages_to_df(oper, *args, progress=None, workers=None, rps=None, windows=None
     mk = lambda: ColumnBuilder(ot, max_depth=max_depth, expand_fields=expand_fields)
     bs = _run(oper, args, kwargs, mk, progress, workers, rps, windows)
     b = bs[0]
-    for o in bs[1:]: b.extend(o)
-    return b.df(money=money)
+    for i in range(1, len(bs)): b.extend(bs[i]); bs[i] = None
+    return b.df(money=money, consume=True)
 
 def list_object_type(oper, spec=None):
     "The `object` type of the items `oper` lists, from its response schema"
