@@ -1,0 +1,153 @@
+"""The generated stubs (`faststripe/core.pyi`) under mypy and pyright: correct calls are clean, mistakes are reported.
+
+Needs `pip install mypy pyright` (pyright runs on Node.js); skipped when they are missing."""
+import json, os, re, shutil, subprocess, sys, textwrap, time
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STUB = ROOT/'faststripe'/'core.pyi'
+
+GOOD = '''\
+import datetime
+from typing import TYPE_CHECKING
+from typing_extensions import assert_type
+from faststripe.core import StripeApi, AsyncStripeApi, StripeList, ItemList, pages, paged, CardError, StripeError
+if TYPE_CHECKING:
+    from faststripe.core import Customer, DeletedCustomer, PaymentIntent, CheckoutSession
+
+api = StripeApi('sk_test_123', 'http://127.0.0.1:12111', max_retries=0)
+cus = api.customers.create(email='ann@example.com', name='Ann', tax_exempt='none', metadata={'plan': 'pro'},
+                           address={'city': 'Paris', 'country': 'FR', 'line1': '1 rue'},
+                           shipping={'name': 'Ann', 'address': {'city': 'Paris'}},
+                           preferred_locales=['fr', 'en'], idempotency_key='k-1', stripe_account='acct_1')
+assert_type(cus, 'Customer')
+email: str | None = cus.email
+same = api.customers.post(email='bob@example.com')        # path-style name of the same operation
+assert_type(same, 'Customer')
+got = api.customers.retrieve(cus.id, expand=['default_source'])
+assert_type(got, 'Customer | DeletedCustomer')
+assert_type(api.customers.fetch(), 'StripeList[Customer]')
+assert_type(api.customers.fetch('cus_1'), 'Customer | DeletedCustomer')
+page = api.customers.list(limit=10, created={'gte': 1767225600})
+assert_type(page, 'StripeList[Customer]')
+first = page[0]
+assert_type(first, 'Customer')
+assert_type(pages(api.customers.list, limit=100), 'ItemList[Customer]')
+for p in paged(api.customers.search, query="email:'ann@example.com'"):
+    assert_type(p, 'StripeList[Customer]')
+pi = api.payment_intents.create(amount=1000, currency='usd', customer=cus, expand=['latest_charge'], automatic_payment_methods={'enabled': True},
+                                capture_method='manual')
+assert_type(pi, 'PaymentIntent')
+api.payment_intents.confirm(pi.id, payment_method='pm_card_visa')
+sess = api.checkout_sessions.create(mode='payment', success_url='http://127.0.0.1/ok',
+                                    line_items=[{'price': 'price_1', 'quantity': 2}])
+assert_type(sess, 'CheckoutSession')
+api.subscriptions.create(customer='cus_1', items=[{'price': 'price_1'}], trial_end=datetime.datetime(2026, 12, 1))
+api.checkout.sessions_post(mode='subscription', line_items=[{'price': 'price_1', 'quantity': 1}])
+api.customers.delete(cus)
+raw = api('/v1/customers', 'POST', data={'email': 'x@example.com'})
+everyone = pages(api['/v1/customers', 'GET'])
+try: api.charges.create(amount=100, currency='usd', source='tok_visa')
+except CardError as e: print(e.decline_code, e.http_status)
+except StripeError as e: print(e.code)
+
+async def main() -> None:
+    aapi = AsyncStripeApi('sk_test_123', 'http://127.0.0.1:12111')
+    c = await aapi.customers.create(email='ann@example.com')
+    assert_type(c, 'Customer')
+    everyone = await pages(aapi.customers.list)
+    assert_type(everyone, 'ItemList[Customer]')
+    async for pg in paged(aapi.customers.list):
+        assert_type(pg, 'StripeList[Customer]')
+    await aapi.aclose()
+'''
+
+# each line has one mistake; the tools must report every one of them
+BAD = {
+    'typo': "api.customers.create(emial='ann@example.com')",
+    'type': "api.customers.create(balance='lots')",
+    'enum': "api.customers.create(tax_exempt='exmpt')",
+    'nested_key': "api.customers.create(address={'citty': 'Paris'})",
+    'nested_enum': "api.payment_intents.create(amount=1, currency='usd', capture_method='later')",
+    'group': "api.custmers.list()",
+    'method': "api.customers.craete(email='ann@example.com')",
+    'sync_await': "async def f() -> None: await api.customers.create()",
+}
+BAD_SRC = 'from faststripe.core import StripeApi\napi = StripeApi("sk_test_123")\n' + '\n'.join(BAD.values()) + '\n'
+def bad_line(k): return 3 + list(BAD).index(k)
+
+# what each tool says about the three mistakes the issue names
+MYPY_MSGS = {'typo': 'Unexpected keyword argument "emial" for "create" of "CustomersGroup"',
+             'type': 'Argument "balance" to "create" of "CustomersGroup" has incompatible type "str"',
+             'enum': '''Argument "tax_exempt" to "create" of "CustomersGroup" has incompatible type "Literal['exmpt']"'''}
+PYRIGHT_MSGS = {'typo': 'No parameter named "emial"',
+                'type': 'cannot be assigned to parameter "balance"',
+                'enum': '''"Literal['exmpt']" cannot be assigned to parameter "tax_exempt"'''}
+
+@pytest.fixture(scope='module')
+def files(tmp_path_factory):
+    if not STUB.exists(): pytest.fail('faststripe/core.pyi is missing: run `faststripe_update` (see nbs/07_stubs.ipynb)')
+    d = tmp_path_factory.mktemp('types')
+    (d/'good.py').write_text(GOOD)
+    (d/'bad.py').write_text(BAD_SRC)
+    (d/'pyrightconfig.json').write_text(json.dumps({'extraPaths': [str(ROOT)], 'pythonVersion': '3.11'}))
+    return d
+
+def run(cmd, cwd, env=None):
+    t = time.perf_counter()
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+    return r, time.perf_counter() - t
+
+def mypy(files, name):
+    pytest.importorskip('mypy')
+    # MYPYPATH finds the checkout (an editable install's import hook is invisible to mypy); follow-imports=silent
+    # reports errors only in the checked file, as for an installed package
+    return run([sys.executable, '-m', 'mypy', '--follow-imports=silent', '--cache-dir', str(files/f'.mypy_{name}'),
+                '--python-version', '3.11', '--show-error-codes', '--no-pretty', name], files, {'MYPYPATH': str(ROOT)})
+
+def pyright(files, name):
+    pytest.importorskip('pyright')
+    if not shutil.which('node'): pytest.skip('pyright needs Node.js')
+    return run([sys.executable, '-m', 'pyright', '--outputjson', name], files, {'PYRIGHT_PYTHON_IGNORE_WARNINGS': '1'})
+
+def test_mypy_clean(files):
+    r, secs = mypy(files, 'good.py')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert secs < 60, f'mypy took {secs:.0f}s'
+
+def test_mypy_reports_mistakes(files):
+    r, secs = mypy(files, 'bad.py')
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    for k in BAD:
+        assert any(l.startswith(f'bad.py:{bad_line(k)}: error') for l in lines), (k, r.stdout)
+    for k,msg in MYPY_MSGS.items():
+        assert any(l.startswith(f'bad.py:{bad_line(k)}: error') and msg in l for l in lines), (k, r.stdout)
+    assert 'did you mean "email"' in r.stdout
+    assert secs < 60
+
+def _diags(r):
+    out = json.loads(r.stdout)
+    return [(d['range']['start']['line'] + 1, d['message']) for d in out['generalDiagnostics'] if d['severity'] == 'error']
+
+def test_pyright_clean(files):
+    r, secs = pyright(files, 'good.py')
+    assert r.returncode == 0 and _diags(r) == [], r.stdout[-3000:] + r.stderr
+    assert secs < 60, f'pyright took {secs:.0f}s'
+
+def test_pyright_reports_mistakes(files):
+    r, secs = pyright(files, 'bad.py')
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr
+    diags = _diags(r)
+    for k in BAD: assert any(ln == bad_line(k) for ln,_ in diags), (k, diags)
+    for k,msg in PYRIGHT_MSGS.items():
+        assert any(ln == bad_line(k) and msg in m for ln,m in diags), (k, diags)
+    assert secs < 60
+
+def test_stub_is_current():
+    "The committed stub is what `write_stubs` makes from the bundled snapshot"
+    from faststripe.spec import bundled_spec
+    from faststripe.stubs import core_stub
+    assert STUB.read_text() == core_stub(bundled_spec()), 'faststripe/core.pyi is stale: run `faststripe_update`'
+    assert (ROOT/'faststripe'/'py.typed').exists()
