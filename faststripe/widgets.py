@@ -137,7 +137,7 @@ def dry_run(api, fn, **kw):
         calls.append(PlannedRequest(method=req.method, path=req.url.path, params=parse_qsl(q, keep_blank_values=True)))
         return httpx.Response(200, json=_fake_answer(req), headers={'request-id': 'req_PREVIEW'})
     twin = StripeApi(api._key or 'sk_test_PREVIEW', api.base_url, spec=api.spec, transport=httpx.MockTransport(handler),
-                     max_retries=0, live_ok=api.live_ok, stripe_version=api._version)
+                     max_retries=0, live_ok=api.live_ok, stripe_version=api._version, headers=api._headers)
     res = _resolve(twin, fn)(**kw)
     for c in calls: c.note = _note(c, kw)
     return calls, res
@@ -166,7 +166,7 @@ class Plan:
         rows = ''.join(f"<tr><td>{i+1}</td><td><code>{r.method} {html.escape(r.path)}</code><br><small>{html.escape(r.note)}</small></td>"
                        f"<td><pre>{html.escape(chr(10).join(f'{k}={v}' for k,v in r.params)) or '(none)'}</pre></td></tr>"
                        for i,r in enumerate(self.requests))
-        return (f"<div class='faststripe-preview'><b>Preview</b>: {len(self)} request(s), nothing was sent."
+        return (f"<div class='faststripe-plan'><b>Preview</b>: {len(self)} request(s), nothing was sent."
                 f"<table><tr><th>#</th><th>request</th><th>parameters (form-encoded, as sent)</th></tr>{rows}</table>"
                 f"<div>The same from Python:</div><pre class='faststripe-code'>{html.escape(self.code)}</pre>"
                 "<small><code>*_PREVIEW</code> stands for the id Stripe assigns.</small></div>")
@@ -216,8 +216,8 @@ _css = """<style>
 .faststripe-invalid input, .faststripe-invalid select {border-color:#c62828 !important}
 .faststripe-error {color:#b71c1c; background:#ffebee; border-radius:4px; padding:6px 8px}
 .faststripe-label {width:150px; text-align:right; padding-right:8px; box-sizing:border-box}
-.faststripe-preview pre, .faststripe-code {margin:0; line-height:1.35; font-family:monospace; font-size:12px; white-space:pre-wrap}
-.faststripe-preview table {border-collapse:collapse; font-size:12px} .faststripe-preview td, .faststripe-preview th {border:1px solid #ddd; padding:2px 6px; vertical-align:top; text-align:left}
+.faststripe-plan pre, .faststripe-code {margin:0; line-height:1.35; font-family:monospace; font-size:12px; white-space:pre-wrap}
+.faststripe-plan table {border-collapse:collapse; font-size:12px} .faststripe-plan td, .faststripe-plan th {border:1px solid #ddd; padding:2px 6px; vertical-align:top; text-align:left}
 .faststripe-history table {border-collapse:collapse; font-size:12px} .faststripe-history td, .faststripe-history th {border:1px solid #ddd; padding:2px 6px}
 </style>"""
 
@@ -462,9 +462,9 @@ class LinkForm:
         "Write the session's links to `path` (.csv, .json or .xlsx)"
         return self.links.export(path)
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs):
+        "Shown as the form in a notebook (the widget's own view), and as this object's repr where widgets don't render"
+        return {**self.widget._repr_mimebundle_(**kwargs), 'text/plain': repr(self)}
 
     def __repr__(self):
         state = 'ready' if self.ready else 'invalid: ' + '; '.join(self.errors.values()) if self.errors else 'not ready'
