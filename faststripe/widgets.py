@@ -4,33 +4,37 @@
 
 # %% ../nbs/06_widgets.ipynb #fd42ed6e
 from __future__ import annotations
-import re, io, json, html, base64, datetime as dt
+import re, io, json, html, base64, weakref, datetime as dt
 from decimal import Decimal
 from urllib.parse import urlsplit, parse_qsl
 import httpx
-import ipywidgets as W
+try: import ipywidgets as W
+except ImportError as e: raise ImportError('faststripe.widgets needs ipywidgets and pandas: pip install "faststripe[notebook]"') from e
 from fastcore.basics import AttrDict, ifnone
 from .core import StripeApi, StripeError, pages
 from .helpers import currency_exponent, currencies  # also puts the payment helpers on StripeApi
 
 # %% auto #0
-__all__ = ['max_minor', 'intervals', 'max_interval_count', 'preview_url', 'history_columns', 'session_links', 'currency_decimals',
-           'currency_options', 'amount_error', 'to_minor', 'fmt_amount', 'example_amount', 'url_error', 'email_error',
-           'interval_count_error', 'quantity_error', 'PlannedRequest', 'dry_run', 'python_call', 'Plan', 'qr_png',
-           'LinkHistory', 'mode_badge', 'stripe_error_html', 'LinkForm', 'mode_badge_text', 'PaymentLinkForm',
-           'price_label', 'PricePicker']
+__all__ = ['common_currencies', 'max_minor', 'intervals', 'max_interval_count', 'preview_url', 'history_columns', 'session_links',
+           'currency_decimals', 'currency_options', 'amount_error', 'to_minor', 'fmt_amount', 'example_amount',
+           'url_error', 'email_error', 'interval_count_error', 'quantity_error', 'PlannedRequest', 'dry_run',
+           'python_call', 'Plan', 'qr_png', 'LinkHistory', 'mode_badge', 'stripe_error_html', 'LinkForm',
+           'mode_badge_text', 'PaymentLinkForm', 'price_label', 'PricePicker']
 
 # %% ../nbs/06_widgets.ipynb #e43876c7
 def currency_decimals(currency):
     "How many decimals `currency` has (2 for usd, 0 for jpy, 3 for kwd)"
     return currency_exponent(currency)
 
+common_currencies = ('usd', 'eur', 'gbp', 'cad', 'aud', 'chf', 'jpy', 'inr')
+
 def currency_options():
-    "(label, code) pairs of every currency the helpers know, for a dropdown"
-    return [(c.upper(), c) for c in sorted(currencies)]
+    "(label, code) pairs of every currency the helpers know, for a dropdown: common ones first, then A to Z"
+    rest = sorted(c for c in currencies if c not in common_currencies)
+    return [(c.upper(), c) for c in (*common_currencies, *rest)]
 
 max_minor = 99_999_999
-_amount_re = re.compile(r'^\d+(\.\d+)?$')
+_amount_re = re.compile(r'^(\d+(\.\d*)?|\.\d+)$')
 
 def amount_error(amount, currency='usd'):
     "Why `amount` (typed in major units) is not a valid amount of `currency`, or None"
@@ -174,7 +178,8 @@ class Plan:
 # %% ../nbs/06_widgets.ipynb #002009dc
 def qr_png(text, scale=4, border=2):
     "PNG bytes of a QR code for `text`"
-    import segno
+    try: import segno
+    except ImportError as e: raise ImportError('QR codes need segno (pure Python, no dependencies): pip install segno') from e
     buf = io.BytesIO()
     segno.make_qr(text, error='m').save(buf, kind='png', scale=scale, border=border)
     return buf.getvalue()
@@ -187,8 +192,11 @@ class LinkHistory:
     def __len__(self): return len(self.rows)
     def add(self, **row):
         self.rows.append({k: row.get(k) for k in history_columns})
-        for f in list(self._subs): f()
-    def subscribe(self, f): self._subs.append(f)
+        self._subs = [r for r in self._subs if r() is not None]
+        for r in list(self._subs): r()()
+    def subscribe(self, method):
+        "Call bound `method` after each `add` (held weakly, so a form that is gone is not kept alive)"
+        self._subs.append(weakref.WeakMethod(method))
     @property
     def df(self):
         import pandas as pd
