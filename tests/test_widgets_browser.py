@@ -111,6 +111,16 @@ def test_form_in_browser(voila_url, page):
     assert create.is_disabled()
     amount.fill('19.99')
     page.locator('button.faststripe-create:not([disabled])').wait_for(timeout=30_000)
+    # a Checkout Session needs URLs: the fields appear (and Create waits for them), and go away again
+    success = page.locator('.faststripe-field-success_url input')
+    assert not success.is_visible()
+    form.get_by_role('button', name='Checkout Session').click()
+    success.wait_for(state='visible')
+    page.get_by_text('Enter the success URL').wait_for()
+    page.locator('button.faststripe-create[disabled]').wait_for()
+    form.get_by_role('button', name='Payment Link').click()
+    success.wait_for(state='hidden')
+    page.locator('button.faststripe-create:not([disabled])').wait_for(timeout=30_000)
     # preview first: the plan and the equivalent Python call, nothing sent
     page.locator('button.faststripe-preview').click()
     page.locator('.faststripe-code').wait_for(timeout=30_000)
