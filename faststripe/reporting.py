@@ -403,6 +403,13 @@ def split_windows(lo, hi, n):
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a][::-1]
 
 # %% ../nbs/05_reporting.ipynb #b6ed7ee7
+def _norm_created(kw):
+    "`kw` with dates and datetimes in a `created` filter turned into unix times, as Stripe takes them"
+    c = kw.get('created')
+    if isinstance(c, dict): return {**kw, 'created': {k: _ts(v) for k,v in c.items()}}
+    if isinstance(c, (dt.date, dt.datetime)): return {**kw, 'created': _ts(c)}
+    return kw
+
 def _list_op(oper): return getattr(oper, 'lst', None) or oper.op
 
 def _windows(oper, kw, workers, windows):
@@ -438,7 +445,7 @@ class _ListSink(list):
 
 def _run(oper, args, kw, new_sink, progress, workers, rps, windows):
     "Fetch `oper` into sinks made by `new_sink()`, in parallel windows when asked; sinks in listing order"
-    api = oper.api
+    api, kw = oper.api, _norm_created(kw)
     limiter = RateLimiter(default_rps(api) if rps is None else rps)
     wkw = _windows(oper, kw, workers, windows)
     prog = Progress(getattr(oper, 'qualname', 'pages'), progress, windows=len(wkw or ()))
@@ -490,7 +497,7 @@ async def _afetch_into(oper, args, kw, sink, limiter, prog, sem):
     return sink
 
 async def _arun(oper, args, kw, new_sink, progress, workers, rps, windows):
-    limiter = RateLimiter(default_rps(oper.api) if rps is None else rps)
+    limiter, kw = RateLimiter(default_rps(oper.api) if rps is None else rps), _norm_created(kw)
     wkw = _windows(oper, kw, workers, windows)
     prog = Progress(getattr(oper, 'qualname', 'pages'), progress, windows=len(wkw or ()))
     sem = asyncio.Semaphore(workers or 1)
