@@ -287,17 +287,23 @@ def _column(vals, kind, n):
 def _id(v): return v.get('id') if isinstance(v, dict) else v
 
 # %% ../nbs/05_reporting.ipynb #13fe3e47
-def _is_page(o): return isinstance(o, list) or isinstance(o, dict) and o.get('object') in ('list', 'search_result')
+def _is_page(o):
+    return isinstance(o, (list, tuple)) or isinstance(o, dict) and (o.get('object') in ('list', 'search_result')
+                                                            or 'object' not in o and isinstance(o.get('data'), list))
 
-def _pages_of(items):
-    "The pages in `items`: a page, a list of objects, or an iterable of pages"
-    if isinstance(items, dict): yield items.get('data', []) if 'data' in items else [items]; return
-    if hasattr(items, '__next__'):
-        for p in items: yield p.get('data', []) if isinstance(p, dict) else p
-        return
-    items = list(items)
-    if items and _is_page(items[0]): yield from _pages_of(iter(items))
-    else: yield items
+def _pages_of(items, chunk=1000):
+    "The pages in `items`: a page, a list of objects, or an iterable of pages or of objects (in chunks)"
+    if isinstance(items, dict): yield items['data'] if _is_page(items) else [items]; return
+    if not hasattr(items, '__next__'):
+        items = list(items)
+        if not (items and _is_page(items[0])): yield items; return
+    buf = []
+    for p in items:
+        if _is_page(p): yield p['data'] if isinstance(p, dict) else p
+        else:
+            buf.append(p)
+            if len(buf) >= chunk: yield buf; buf = []
+    if buf: yield buf
 
 def to_df(items, object_type=None, money=False, expand_fields=None, max_depth=2, spec=None):
     "A DataFrame of Stripe objects, typed and flattened by the spec's schema for their type"
@@ -402,7 +408,6 @@ def split_windows(lo, hi, n):
     bounds = [lo + (hi - lo) * i // n for i in range(n + 1)]
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a][::-1]
 
-# %% ../nbs/05_reporting.ipynb #b6ed7ee7
 def _norm_created(kw):
     "`kw` with dates and datetimes in a `created` filter turned into unix times, as Stripe takes them"
     c = kw.get('created')
@@ -410,6 +415,7 @@ def _norm_created(kw):
     if isinstance(c, (dt.date, dt.datetime)): return {**kw, 'created': _ts(c)}
     return kw
 
+# %% ../nbs/05_reporting.ipynb #b6ed7ee7
 def _list_op(oper): return getattr(oper, 'lst', None) or oper.op
 
 def _windows(oper, kw, workers, windows):
@@ -451,6 +457,7 @@ def _run(oper, args, kw, new_sink, progress, workers, rps, windows):
     prog = Progress(getattr(oper, 'qualname', 'pages'), progress, windows=len(wkw or ()))
     try:
         if wkw is None: return [_fetch_into(oper, args, dict(kw), new_sink(), limiter, prog)]
+        if not wkw: return [new_sink()]  # an empty range
         with ThreadPoolExecutor(workers, thread_name_prefix='faststripe-export') as ex:
             futs = [ex.submit(_fetch_into, oper, args, w, new_sink(), limiter, prog) for w in wkw]
             return [f.result() for f in futs]
@@ -501,6 +508,7 @@ async def _arun(oper, args, kw, new_sink, progress, workers, rps, windows):
     wkw = _windows(oper, kw, workers, windows)
     prog = Progress(getattr(oper, 'qualname', 'pages'), progress, windows=len(wkw or ()))
     sem = asyncio.Semaphore(workers or 1)
+    if wkw == []: return [new_sink()]
     try: return await asyncio.gather(*[_afetch_into(oper, args, w, new_sink(), limiter, prog, sem) for w in wkw or [dict(kw)]])
     finally: prog.close()
 
