@@ -36,8 +36,8 @@ def title_desc(nb_path):
         src = ''.join(cell['source'])
         t = re.search(r'^#\s+(.+)$', src, re.M)
         if not t: continue
-        d = re.search(r'^>\s*(.+)$', src, re.M)
-        return t.group(1).strip(), d.group(1).strip() if d else ''
+        d = re.search(r'^>\s*(.+(?:\n(?!\s*$)(?!#).+)*)', src, re.M)  # the quote's paragraph, wrapped lines included
+        return t.group(1).strip(), ' '.join(l.lstrip('> ').strip() for l in d.group(1).splitlines()) if d else ''
     return nb_path.stem.replace('_', ' ').capitalize(), ''
 
 def page_url(site, nb_path):
