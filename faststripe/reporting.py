@@ -43,10 +43,9 @@ def _expandable(sc):
     o = sc.get('o') or ()
     return bool(o) and any(a.get('t') == 'str' and 'e' not in a for a in o) and any('$' in a for a in o)
 
-def _is_disc(p):
-    "A type-discriminated object such as `payment_method_details`: `type` plus one object per type"
-    objs = sum(1 for v in p.values() if '$' in v or v.get('p'))
-    return objs >= 8
+def _is_wide(p):
+    "An object with a sub-object per payment method (or the like): 8 or more object-valued properties"
+    return sum(1 for v in p.values() if '$' in v or v.get('p')) >= 8
 
 def _leaf(sc, S, name=''):
     "The column kind of a simple schema"
@@ -70,46 +69,40 @@ def _sub_schema(sc, path, S):
         if cur: return cur
     return {}
 
+def _id_nodes(col, k, sc, S, expand):
+    "An id column, then a column per field of the expanded object asked for in `expand` (`col.field`)"
+    nodes = [('leaf', col, k, 'id')]
+    for e in expand:
+        if e.startswith(col + '.'):
+            path = tuple(e[len(col)+1:].split('.'))
+            nodes.append(('exp', e, k, path, _leaf(_sub_schema(sc, path, S), S, path[-1])))
+    return nodes
+
 def _plan_props(props, S, pre, depth, maxd, expand, seen):
-    "Nodes for each property: ('leaf', col, key, kind) / ('obj', key, nodes) / ('meta', col, key) / ('list', col, key)"
+    "Plan nodes: ('leaf', col, key, kind), ('obj', key, nodes), ('meta', col, key), ('exp', col, key, path, kind)"
     nodes = []
     for k, sc in props.items():
         col = pre + k
-        if _expandable(sc):
-            nodes.append(('leaf', col, k, 'id'))
-            for sub in expand.get(col, ()):
-                path = tuple(sub.split('.'))
-                nodes.append(('exp', col + '.' + sub, k, path, _leaf(_sub_schema(sc, path, S), S, path[-1])))
-            continue
+        if _expandable(sc): nodes += _id_nodes(col, k, sc, S, expand); continue
         if k == 'metadata' and not pre: nodes.append(('meta', col, k)); continue
         r = _resolve(sc, S)
-        p = r.get('p')
-        if p and r.get('t', 'obj') == 'obj':
-            nm = sc.get('$')
-            if depth and nm and S[nm].get('id') and 'id' in p:
-                nodes.append(('leaf', col, k, 'id'))
-                for sub in expand.get(col, ()):
-                    path = tuple(sub.split('.'))
-                    nodes.append(('exp', col + '.' + sub, k, path, _leaf(_sub_schema(sc, path, S), S, path[-1])))
-                continue
-            if _is_list_env(p): nodes.append(('leaf', col, k, 'list')); continue
-            if _is_disc(p) or depth >= maxd or nm in seen:
-                if 'type' in p and _is_disc(p): nodes.append(('obj', k, [('leaf', col + '.type', 'type', _leaf(p['type'], S))]))
-                nodes.append(('leaf', col, k, 'raw'))
-                continue
-            nodes.append(('obj', k, _plan_props(p, S, col + '.', depth + 1, maxd, expand, seen | {nm})))
-            continue
-        nodes.append(('leaf', col, k, _leaf(sc, S, k)))
+        p, nm = r.get('p'), sc.get('$')
+        if not p or r.get('t', 'obj') != 'obj': nodes.append(('leaf', col, k, _leaf(sc, S, k)))
+        elif depth and nm and S[nm].get('id') and 'id' in p: nodes += _id_nodes(col, k, sc, S, expand) # embedded resource
+        elif _is_list_env(p): nodes.append(('leaf', col, k, 'list'))
+        elif _is_wide(p) or depth >= maxd or nm in seen:
+            if 'type' in p and _is_wide(p): nodes.append(('obj', k, [('leaf', col + '.type', 'type', _leaf(p['type'], S))]))
+            nodes.append(('leaf', col, k, 'raw'))
+        else: nodes.append(('obj', k, _plan_props(p, S, col + '.', depth + 1, maxd, expand, seen | {nm})))
     return nodes
 
 def _norm_expand(expand_fields):
-    if not expand_fields: return {}
-    if isinstance(expand_fields, dict): return {k: tuple([v] if isinstance(v, str) else v) for k,v in expand_fields.items()}
-    res = {}
-    for f in expand_fields:
-        k, _, sub = f.partition('.')
-        res.setdefault(k, []).append(sub or 'id')
-    return {k: tuple(v) for k,v in res.items()}
+    "`expand_fields` (`['customer.email']` or `{'customer': ['email']}`) as a sorted tuple of dotted paths"
+    if not expand_fields: return ()
+    if isinstance(expand_fields, str): expand_fields = [expand_fields]
+    if isinstance(expand_fields, dict):
+        expand_fields = [f'{k}.{v}' for k,vs in expand_fields.items() for v in ([vs] if isinstance(vs, str) else vs)]
+    return tuple(sorted(set(expand_fields)))
 
 @cache
 def _plan(object_type, max_depth, expand, spec=None):
@@ -119,7 +112,7 @@ def _plan(object_type, max_depth, expand, spec=None):
     props = sc.get('p', {})
     first = {k: props[k] for k in ('id', 'created') if k in props}
     props = {**first, **{k:v for k,v in props.items() if k not in first}}
-    return _plan_props(props, S, '', 0, max_depth, dict(expand), frozenset())
+    return _plan_props(props, S, '', 0, max_depth, expand, frozenset())
 
 def _cols(nodes):
     "Leaf columns of a plan, in order, with their kinds"
@@ -147,7 +140,7 @@ class ColumnBuilder:
     "Accumulates pages of Stripe objects of one type into plain lists, one per column, then makes a DataFrame"
     def __init__(self, object_type=None, max_depth=2, expand_fields=None, spec=None):
         self.object_type, self.max_depth, self.spec = object_type, max_depth, spec
-        self.expand = tuple(sorted(_norm_expand(expand_fields).items()))
+        self.expand = _norm_expand(expand_fields)
         self.n, self.cols, self.meta, self.raw, self.nodes = 0, None, None, None, None
         if object_type: self._setup(object_type)
 
@@ -312,17 +305,15 @@ def to_df(items, object_type=None, money=False, expand_fields=None, max_depth=2,
     return b.df(money=money, consume=True)
 
 # %% ../nbs/05_reporting.ipynb #82d08806
+def _in_notebook():
+    "Running in a Jupyter kernel (not a plain IPython, nor the shell `nbdev_test` uses)"
+    ip = sys.modules.get('IPython')
+    shell = ip.get_ipython() if ip and hasattr(ip, 'get_ipython') else None
+    return type(shell).__name__ == 'ZMQInteractiveShell'
+
 def interactive():
     "True in a Jupyter kernel or when stderr is a terminal: where a progress bar is worth showing"
-    ip = sys.modules.get('IPython')
-    shell = ip.get_ipython() if ip and hasattr(ip, 'get_ipython') else None
-    if shell is not None and type(shell).__name__ == 'ZMQInteractiveShell': return True
-    return hasattr(sys.stderr, 'isatty') and sys.stderr.isatty()
-
-def _in_notebook():
-    ip = sys.modules.get('IPython')
-    shell = ip.get_ipython() if ip and hasattr(ip, 'get_ipython') else None
-    return shell is not None and type(shell).__name__ == 'ZMQInteractiveShell'
+    return _in_notebook() or (hasattr(sys.stderr, 'isatty') and sys.stderr.isatty())
 
 class Progress:
     "A count-and-rate progress line (stderr, or an ipywidgets label in Jupyter); thread-safe"
@@ -455,6 +446,7 @@ def _run(oper, args, kw, new_sink, progress, workers, rps, windows):
     limiter = RateLimiter(default_rps(api) if rps is None else rps)
     wkw = _windows(oper, kw, workers, windows)
     prog = Progress(getattr(oper, 'qualname', 'pages'), progress, windows=len(wkw or ()))
+    if wkw and hasattr(api, '_http'): api._http()  # make the pooled client before the threads share it
     try:
         if wkw is None: return [_fetch_into(oper, args, dict(kw), new_sink(), limiter, prog)]
         if not wkw: return [new_sink()]  # an empty range
