@@ -620,3 +620,4 @@ async def _apages(oper, *args, **kwargs):
 
 # %% ../nbs/01_core.ipynb #c95d2c6e
 import faststripe.helpers  # adds the payment helpers to StripeApi and AsyncStripeApi
+import faststripe.webhooks  # adds parse_webhook
