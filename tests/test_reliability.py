@@ -4,7 +4,7 @@ Everything runs on 127.0.0.1. Each test starts its own `FaultServer` (port 0) th
 which stops it (waking stalled handlers and joining every thread) at teardown. Timing is measured, never waited
 for: the only sleeps are the server's simulated latency and the client's own backoff.
 """
-import asyncio, logging, time, traceback
+import asyncio, logging, os, time, traceback
 from collections import Counter
 import httpx, pytest
 from faststripe.core import (StripeApi, AsyncStripeApi, StripeError, APIError, APIConnectionError, RateLimitError,
@@ -55,7 +55,35 @@ def expected_error(f):
 N, TIMEOUT, DELAY, MAX_DELAY, RETRIES = 1000, 0.25, 0.002, 0.02, 2
 MAX_RETRY_AFTER = max(float(f.retry_after or 0) for f, _ in default_menu())
 
-def check_run(srv, results, *, slack):
+class Wire:
+    """What the client put on the wire, seen from inside its httpx transport: for each create, keyed by the call's
+    metadata[i], the Idempotency-Key and outcome (status, or exception name) of every attempt. Under load an attempt
+    can fail before the server's handler sees it (a connect timeout while 50 connections open at once), so the
+    client's own count is the one the bounds use."""
+    def __init__(self): self.calls = {}
+    def record(self, request, outcome):
+        tag = dict(httpx.QueryParams(request.content.decode())).get('metadata[i]')
+        self.calls.setdefault(tag, []).append((request.headers.get('idempotency-key'), outcome))
+    def transport(self, is_async=False):
+        wire, base = self, (httpx.AsyncHTTPTransport if is_async else httpx.HTTPTransport)
+        class T(base):
+            def handle_request(self, request):
+                try:
+                    r = super().handle_request(request)
+                    r.read()  # a response cut short fails here, where it is counted
+                except Exception as e: wire.record(request, type(e).__name__); raise
+                wire.record(request, r.status_code)
+                return r
+            async def handle_async_request(self, request):
+                try:
+                    r = await super().handle_async_request(request)
+                    await r.aread()
+                except Exception as e: wire.record(request, type(e).__name__); raise
+                wire.record(request, r.status_code)
+                return r
+        return T()
+
+def check_run(srv, wire, results, *, slack):
     """Check the invariants of issue 5 over a run: `results[i] = (obj or StripeError, elapsed)` for the call whose
     body carried metadata[i]=i"""
     by_tag, by_key = srv.by_tag(), srv.objects_by_key()
@@ -68,26 +96,34 @@ def check_run(srv, results, *, slack):
     assert all(a.key for a in posts)
     keys = {}
     for i in range(N):
-        atts = by_tag[str(i)]
-        assert len({a.key for a in atts}) == 1, f'call {i} changed its Idempotency-Key between attempts'
-        keys[i] = atts[0].key
-    assert len(set(keys.values())) == N
+        sent = wire.calls[str(i)]
+        assert len({k for k, _ in sent}) == 1, f'call {i} changed its Idempotency-Key between attempts'
+        keys[i] = sent[0][0]
+        assert {a.key for a in by_tag.get(str(i), [])} <= {keys[i]}
+    assert len(set(keys.values())) == N and None not in keys.values()
     # no object created twice: at most one object per key, none without a key
     assert all(len(v) == 1 for v in by_key.values()), [k for k, v in by_key.items() if len(v) > 1]
     assert None not in by_key
     assert len(srv.objects) == len(by_key) == len({o['_tag'] for o in srv.objects})
-    n_ok = n_err = 0
+    n_ok = n_err = unseen = 0
     worst = -1e9  # how close the slowest call came to its bound (before slack)
     for i, (res, elapsed) in results.items():
-        atts, objs = by_tag[str(i)], by_key.get(keys[i], [])
-        assert 1 <= len(atts) <= RETRIES + 1
-        assert all(retryable(a.fault) for a in atts[:-1]), f'call {i} was retried after a final answer'
+        atts, objs, sent = by_tag.get(str(i), []), by_key.get(keys[i], []), wire.calls[str(i)]
+        n = len(sent)
+        assert 1 <= n <= RETRIES + 1 and len(atts) <= n
+        # attempts the server never saw failed on the way (connect errors), nothing else
+        seen_status = [a.status for a in atts if a.status is not None]
+        assert [o for _, o in sent if isinstance(o, int)] == seen_status, (i, sent, [str(a.fault) for a in atts])
+        unseen += n - len(atts)
+        final_seen = len(atts) > 0 and sent[-1][1] == atts[-1].status
+        retried = atts[:-1] if final_seen else atts
+        assert all(retryable(a.fault) for a in retried), f'call {i} was retried after a final answer'
         if isinstance(res, StripeError):
             n_err += 1
-            last = atts[-1].fault
+            last = atts[-1].fault if final_seen else Fault('drop')
             assert type(res) is expected_error(last), (i, res, last)
-            assert res.attempts == len(atts), (i, res.attempts, [str(a.fault) for a in atts])
-            assert len(atts) == RETRIES + 1 or not retryable(last)
+            assert res.attempts == n, (i, res.attempts, sent)
+            assert n == RETRIES + 1 or not retryable(last)
             if res.attempts > 1: assert f'after {res.attempts} attempts' in str(res)
             # an error may follow a create the client never heard of (late faults), but never two creates
             assert len(objs) <= 1
@@ -96,21 +132,23 @@ def check_run(srv, results, *, slack):
             n_ok += 1
             assert type(res).__name__ == 'Customer'
             assert len(objs) == 1 and res.id == objs[0]['id'] and res.metadata == {'i': str(i)}
-            assert atts[-1].fault.kind in ('ok', 'slow') and atts[-1].status == 200
+            assert sent[-1][1] == 200 and atts[-1].fault.kind in ('ok', 'slow') and atts[-1].status == 200
         # no call takes longer than timeout x attempts + the backoff it may have waited (+ slack)
-        backoff = (len(atts) - 1) * max(MAX_DELAY, MAX_RETRY_AFTER)
-        worst = max(worst, elapsed - TIMEOUT * len(atts) - backoff)
-        assert elapsed <= TIMEOUT * len(atts) + backoff + slack, (i, elapsed, [str(a.fault) for a in atts])
+        backoff = (n - 1) * max(MAX_DELAY, MAX_RETRY_AFTER)
+        worst = max(worst, elapsed - TIMEOUT * n - backoff)
+        assert elapsed <= TIMEOUT * n + backoff + slack, (i, elapsed, sent, [str(a.fault) for a in atts])
     assert n_ok + n_err == N
     assert n_ok > 0.9 * N and n_err > 0  # both outcomes are exercised
+    assert unseen <= 0.01 * len(posts)
     return n_ok, n_err, worst
 
 def test_thousand_creates_sync(fault_server):
     srv = fault_server(seed=1, fail=1/3, slow=0.05, slow_delay=0.02, menu=default_menu(stall=TIMEOUT + 0.4))
-    t0 = time.monotonic()
-    with client(srv, timeout=TIMEOUT, max_retries=RETRIES, retry_delay=DELAY, max_retry_delay=MAX_DELAY) as api:
+    t0, wire = time.monotonic(), Wire()
+    with client(srv, timeout=TIMEOUT, max_retries=RETRIES, retry_delay=DELAY, max_retry_delay=MAX_DELAY,
+                transport=wire.transport()) as api:
         results = {i: timed(api.customers.create, email=f'c{i}@example.com', metadata={'i': i}) for i in range(N)}
-    n_ok, n_err, worst = check_run(srv, results, slack=0.25)
+    n_ok, n_err, worst = check_run(srv, wire, results, slack=0.25)
     assert time.monotonic() - t0 < 60
     print(f'sync: {n_ok} created, {n_err} errors, {len(srv.attempts)} attempts in {time.monotonic() - t0:.1f}s; worst call {worst:+.3f}s vs its bound')
 
@@ -119,7 +157,7 @@ def test_thousand_creates_async_50_in_flight(fault_server):
     async def run():
         sem, active = asyncio.Semaphore(50), Counter()
         async with client(srv, AsyncStripeApi, timeout=TIMEOUT, max_retries=RETRIES, retry_delay=DELAY,
-                          max_retry_delay=MAX_DELAY) as api:
+                          max_retry_delay=MAX_DELAY, transport=wire.transport(is_async=True)) as api:
             async def one(i):
                 async with sem:
                     active['now'] += 1
@@ -127,9 +165,9 @@ def test_thousand_creates_async_50_in_flight(fault_server):
                     try: return i, await atimed(api.customers.create(email=f'c{i}@example.com', metadata={'i': i}))
                     finally: active['now'] -= 1
             return dict(await asyncio.gather(*(one(i) for i in range(N)))), active['peak']
-    t0 = time.monotonic()
+    t0, wire = time.monotonic(), Wire()
     results, peak = asyncio.run(run())
-    n_ok, n_err, worst = check_run(srv, results, slack=1.0)
+    n_ok, n_err, worst = check_run(srv, wire, results, slack=1.0)
     # the calls really were concurrent: 50 in flight in the client, as many connections open at the server
     assert peak == 50 and srv.peak_conns >= 40, (peak, srv.peak_conns, srv.peak_in_flight)
     assert time.monotonic() - t0 < 60
@@ -409,8 +447,15 @@ def test_live_key_is_flagged_and_can_be_refused(key):
     assert 'LIVE' in repr(AsyncStripeApi(key, 'http://127.0.0.1:9'))
 
 # ---------------------------------------------------------------------------------------------------------------
-# Gaps found in core (these fail until core is fixed; see the report on issue 5)
+# Gaps found in core. Each test states the behaviour issue 5 asks for and fails against core as it is. They are
+# marked as strict expected failures so that the suite stays usable until core is fixed; a fix makes the test pass,
+# which strict xfail reports as a failure: then delete its `@core_gap`. Run them as plain tests (red until fixed)
+# with FASTSTRIPE_GAPS=fail.
 
+core_gap = (lambda f: f) if os.environ.get('FASTSTRIPE_GAPS') == 'fail' else \
+    pytest.mark.xfail(strict=True, reason='gap in faststripe.core reported on issue 5')
+
+@core_gap
 def test_gap_slow_drip_answer_is_bounded_by_the_timeout(fault_server):
     """A server that sends its answer one byte every 20 ms never trips httpx's per-read timeout, so the call takes as
     long as the server likes (~2 s here), not timeout x attempts + backoff"""
@@ -418,6 +463,7 @@ def test_gap_slow_drip_answer_is_bounded_by_the_timeout(fault_server):
     res, elapsed, atts = _one(srv, Fault('trickle', delay=0.02), api=client(srv, timeout=0.3), max_retries=0)
     assert elapsed <= 0.3 + 0.3, f'call took {elapsed:.2f}s with a 0.3 s timeout and no retries'
 
+@core_gap
 def test_gap_key_after_a_newline_in_a_non_json_body_is_redacted(fault_server):
     "An HTML error page that repeats the key on its own line: repr() of the body turns '\\n' into 'n', hiding the \\b"
     srv = fault_server(api_key=KEY, echo_key=True)
@@ -425,6 +471,7 @@ def test_gap_key_after_a_newline_in_a_non_json_body_is_redacted(fault_server):
     assert isinstance(res, APIError)
     _assert_no_key(_texts_of(res))
 
+@core_gap
 def test_gap_key_echoed_in_error_fields_is_redacted(fault_server):
     "A server that repeats the key in `param` (shown by str(e)): only `message` is redacted"
     srv = fault_server(api_key=KEY, echo_key=True)
@@ -432,6 +479,7 @@ def test_gap_key_echoed_in_error_fields_is_redacted(fault_server):
     assert isinstance(res, InvalidRequestError)
     _assert_no_key(_texts_of(res))
 
+@core_gap
 def test_gap_negative_max_retries_sends_nothing_and_returns_none(fault_server):
     "max_retries=-1 makes zero attempts: nothing is sent and the call returns None instead of an object or an error"
     srv = fault_server()
@@ -440,6 +488,7 @@ def test_gap_negative_max_retries_sends_nothing_and_returns_none(fault_server):
     except (ValueError, TypeError): return
     assert res is not None and len(srv.attempts) == 1
 
+@core_gap
 def test_gap_async_client_survives_a_new_event_loop(fault_server):
     "One AsyncStripeApi used from two asyncio.run() calls: the pooled AsyncClient is tied to the first, closed loop"
     srv = fault_server()
