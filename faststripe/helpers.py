@@ -159,22 +159,30 @@ def _product(api, name, metadata=None, **kwargs):
         p = yield _do(api.products.create, name=name, metadata=metadata or None, **kwargs)
     return p
 
-def _check_name(name):
-    if isinstance(name, dict) and name.get('id'): return name
+def _check_name(name, pname='product_name', objects_ok=True):
+    "`name` if it is a non-empty product name (or, when `objects_ok`, a product object)"
+    if objects_ok and isinstance(name, dict) and name.get('id'): return name
     if not isinstance(name, str) or not name.strip():
-        raise (ValueError if isinstance(name, str) else TypeError)(f'product_name must be a non-empty string (or a product), not {name!r}')
+        what = 'a non-empty string' + (' or a product' if objects_ok else '')
+        raise (ValueError if isinstance(name, str) else TypeError)(f'{pname} must be {what}, not {name!r}')
     return name
+
+def _check_product(product):
+    "`product` if it is a product object or a product id"
+    if not isinstance(_id(product), str) or not _id(product):
+        raise TypeError(f'product must be a product or its id, not {product!r}')
+    return product
 
 @patch_helper
 def find_product(self:StripeApi, name:str, metadata:dict=None):
     "The active product named `name` (with every item of `metadata`), searching all pages; None if there is none"
-    _check_name(name)
+    _check_name(name, 'name', objects_ok=False)
     return self._drive(_find_product(self, name, metadata))
 
 @patch_helper
 def product(self:StripeApi, name:str, metadata:dict=None, **kwargs):
     "The active product named `name` (and `metadata`), created (with `metadata` and `kwargs`) if there is none"
-    _check_name(name)
+    _check_name(name, 'name', objects_ok=False)
     self.check_live('create objects')
     return self._drive(_product(self, name, metadata, **kwargs))
 
@@ -204,6 +212,7 @@ def _price(api, product, amount, currency, interval=None, interval_count=1, look
 def find_price(self:StripeApi, product, amount_cents:int, currency:str='usd', interval:str=None, interval_count:int=1,
                lookup_key:str=None):
     "The active price of `product` charging exactly `amount_cents` `currency` (every `interval`, if recurring); or None"
+    _check_product(product)
     amount, cur = _price_args(amount_cents, currency, interval, interval_count)
     return self._drive(_find_price(self, product, amount, cur, interval, interval_count, lookup_key))
 
@@ -211,6 +220,7 @@ def find_price(self:StripeApi, product, amount_cents:int, currency:str='usd', in
 def price(self:StripeApi, product, amount_cents:int, currency:str='usd', interval:str=None, interval_count:int=1,
           lookup_key:str=None):
     "`find_price`, or a new price with exactly these terms"
+    _check_product(product)
     amount, cur = _price_args(amount_cents, currency, interval, interval_count)
     self.check_live('create objects')
     return self._drive(_price(self, product, amount, cur, interval, interval_count, lookup_key))
@@ -229,8 +239,13 @@ def _checkout(api, mode, product_name, amount, currency, success_url, cancel_url
     return (yield _do(api.checkout.sessions_post, mode=mode, line_items=[{'price': pr['id'], 'quantity': quantity}],
                       success_url=success_url, cancel_url=cancel_url, **kwargs))
 
-def _checkout_args(product_name, amount_cents, success_url, cancel_url, currency, quantity, interval=None, interval_count=1):
+def _checkout_args(product_name, amount_cents, success_url, cancel_url, currency, quantity, interval=None, interval_count=1,
+                   kwargs=None):
     _check_name(product_name)
+    kw = kwargs or {}
+    if kw.get('customer') is not None and kw.get('customer_email') is not None:
+        raise ValueError('pass customer (an existing customer) or customer_email (to prefill a new one), not both')
+    if kw.get('customer_email') is not None: _check_email(kw['customer_email'], 'customer_email')
     amount, cur = _price_args(amount_cents, currency, interval, interval_count)
     check_pos_int(quantity, 'quantity')
     return amount, cur, check_url(success_url, 'success_url', True), check_url(cancel_url, 'cancel_url')
@@ -239,7 +254,8 @@ def _checkout_args(product_name, amount_cents, success_url, cancel_url, currency
 def one_time_payment(self:StripeApi, product_name:str, amount_cents:int, success_url:str, cancel_url:str,
                      currency:str='usd', quantity:int=1, lookup_key:str=None, **kwargs):
     "A Checkout Session (`mode='payment'`) for `quantity` × `product_name` at `amount_cents`; `.url` is the link"
-    amount, cur, ok, cancel = _checkout_args(product_name, amount_cents, success_url, cancel_url, currency, quantity)
+    amount, cur, ok, cancel = _checkout_args(product_name, amount_cents, success_url, cancel_url, currency, quantity,
+                                             kwargs=kwargs)
     self.check_live('create objects')
     return self._drive(_checkout(self, 'payment', product_name, amount, cur, ok, cancel, quantity,
                                  lookup_key=lookup_key, **kwargs))
@@ -250,8 +266,7 @@ def subscription(self:StripeApi, product_name:str, amount_cents:int, success_url
                  quantity:int=1, lookup_key:str=None, **kwargs):
     "A Checkout Session (`mode='subscription'`) for `product_name` at `amount_cents` every `interval`; `.url` is the link"
     amount, cur, ok, cancel = _checkout_args(product_name, amount_cents, success_url, cancel_url, currency, quantity,
-                                             interval, interval_count)
-    if customer_email is not None: _check_email(customer_email, 'customer_email')
+                                             interval, interval_count, {**kwargs, 'customer_email': customer_email})
     self.check_live('create objects')
     return self._drive(_checkout(self, 'subscription', product_name, amount, cur, ok, cancel, quantity, interval,
                                  interval_count, lookup_key, customer_email=customer_email, **kwargs))
