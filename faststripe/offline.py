@@ -7,13 +7,14 @@ from __future__ import annotations
 import json, re, time, random, string, threading, difflib, hashlib, argparse, sys
 from urllib.parse import parse_qsl, urlsplit
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+from functools import cache
 from fastcore.basics import patch, store_attr
 from .spec import bundled_spec, resolve_spec
 
 # %% auto #0
 __all__ = ['id_prefixes', 'default_status', 'event_prefix', 'ref_params', 'action_status', 'declines', 'offline_key',
            'form_decode', 'OfflineError', 'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router',
-           'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter', 'magic_test_id',
+           'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id',
            'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_main']
 
 # %% ../nbs/02_offline.ipynb #af69dd6c
@@ -272,7 +273,7 @@ class OfflineStripe:
         self.listeners = []  # callables receiving each `event` the engine records
         wh = self.spec.by_path.get(('/v1/webhook_endpoints', 'POST'), {}).get('b', {})
         self.event_types = set(wh.get('enabled_events', {}).get('i', {}).get('e', ()))
-        self._clock = 0
+        self._clock, self._owners = 0, {}
 
     def __repr__(self): return f'OfflineStripe({self.spec.version}, {len(self.objs)} objects)'
 
@@ -337,6 +338,7 @@ def new_object(self:OfflineStripe, schema, params=None, **fields):
 @patch
 def store(self:OfflineStripe, o, schema, parent=None, event=True):
     "Keep `o` (of component `schema`), under the object `parent` if given, and record its `.created` event"
+    if 'id' not in o: return o  # objects without an id (an account link) are answers, not resources
     self.objs[o['id']] = o
     self.kinds[o['id']] = schema
     self.by_schema.setdefault(schema, {})[o['id']] = None
@@ -480,6 +482,41 @@ def lookup(self:OfflineStripe, oid, schemas, param='id'):
         raise _missing(kind, oid, param)
     return o
 
+@patch
+def owner_schemas(self:OfflineStripe, path, param):
+    """Component schemas of the object that path parameter `param` names: those of the op at the path ending in it
+    (whatever that path names its parameter: `/v1/products/{product}/features` belongs to `/v1/products/{id}`)"""
+    key = path, param
+    if key not in self._owners:
+        pre = path[:path.index('{'+param+'}') + len(param) + 2]
+        cands = [pre, pre.replace('/v1/test_helpers/', '/v1/')]  # test helpers act on the objects of the real paths
+        cands = [p for c in cands for p in [c] + self.shapes.get(_shape_of(c), [])]
+        res = next((r for c in cands for v in ('GET', 'POST', 'DELETE') if (o := self.spec.by_path.get((c, v))) and (r := self.op_schemas(o))), [])
+        self._owners[key] = self.alts([s.removeprefix('deleted_') for s in res])
+    return self._owners[key]
+
+def _shape_of(path): return re.sub(r'\{[^}]*\}', '{}', path)
+
+@patch(as_prop=True)
+def shapes(self:OfflineStripe):
+    "Paths by shape (`/v1/products/{}`), since one object's parameter has different names on different paths"
+    if not hasattr(self, '_shapes'):
+        self._shapes = {}
+        for o in self.spec.ops: self._shapes.setdefault(_shape_of(o['path']), []).append(o['path'])
+    return self._shapes
+
+def _main_schema(path, schemas):
+    "The schema an op makes when its response may be one of several: the one its path names (`.../cards` -> `card`)"
+    if len(schemas) < 2: return schemas[0] if schemas else None
+    seg = next((g for g in reversed(path.split('/')) if g and g[0] != '{'), '')
+    return next((s for s in schemas if s in (seg, seg.removesuffix('s'))), schemas[0])
+
+@cache
+def last_param(path):
+    "The last path parameter of `path` (the op record's `pp` lists them in the spec's order, not always the path's)"
+    ps = re.findall(r'\{([^}]+)\}', path)
+    return ps[-1] if ps else None
+
 def _kind(op):
     if op.get('lk'): return op['lk'] if op['lk'] != 'v2list' else 'list'
     if op['path'].endswith('}'): return {'get': 'retrieve', 'post': 'update', 'delete': 'delete'}[op['verb']]
@@ -491,20 +528,22 @@ def _kind(op):
 def dispatch(self:OfflineStripe, op, pv, params, path):
     "The response body of `op` with path params `pv` and validated `params`"
     schemas, kind = self.op_schemas(op), _kind(op)
-    main = schemas[0] if schemas else None
-    parent = pv[op['pp'][-1]] if op['pp'] and kind in ('create', 'list') else None
-    if parent and parent not in self.objs: raise _missing(op['pp'][-1].replace('_', ' '), parent, op['pp'][-1])
+    main = _main_schema(op['path'], schemas)
+    pl = last_param(op['path'])
+    parent = pv[pl] if pl and kind in ('create', 'list', 'singleton') else None
+    if parent: self.lookup(parent, self.owner_schemas(op['path'], pl), pl)
     hook = self.hooks.get((self.resource(main) if main else None, kind if kind != 'action' else op['rn']))
     if kind == 'list': return self.list_objs(op, schemas, params, path, parent)
     if kind == 'search': return self.search_objs(schemas, params, path)
     if kind == 'create':
+        pn = pl if parent else None
+        if pn and pn in self.spec.schema(main).get('p', {}) and pn not in params: params = params | {pn: parent}
         if hook: return hook(self, params, parent=parent, op=op)
         return self.create(main, params, parent, op)
     if kind == 'singleton': return self.singleton(op, main, params, path)
-    oid = pv[op['pp'][-1]] if op['pp'] else None
+    oid = pv[pl] if pl else None
     if kind == 'action' and oid is None: return self.new_object(main, params) if main else {}
-    target_schemas = None if kind == 'action' else self.alts([s.removeprefix('deleted_') for s in schemas])
-    o = self.lookup(oid, target_schemas, 'id' if kind != 'action' else op['pp'][-1])
+    o = self.lookup(oid, self.owner_schemas(op['path'], pl), 'id' if kind != 'action' else pl)
     if kind == 'retrieve': return o
     if hook: return hook(self, o, params, op=op)
     if kind == 'update': return self.update(o, params)
@@ -534,7 +573,7 @@ def create(self:OfflineStripe, schema, params, parent=None, op=None):
     self.refs_exist(schema, params)
     o = self.new_object(schema, params)
     if parent and op:
-        pn = op['pp'][-1]
+        pn = last_param(op['path'])
         if pn in o and o[pn] is None or isinstance(o.get(pn), str): o[pn] = parent
     return self.store(o, schema, parent)
 
@@ -598,9 +637,6 @@ def action(self:OfflineStripe, o, op, main, params):
 @patch
 def singleton(self:OfflineStripe, op, main, params, path):
     "Objects that exist once per path, made on first use"
-    if op['pp']:
-        pid = path.rstrip('/').split('/')[op['path'].strip('/').split('/').index('{'+op['pp'][-1]+'}')+1]
-        if pid not in self.objs: raise _missing(op['pp'][-1].replace('_', ' '), pid, op['pp'][-1])
     if op['verb'] == 'delete':
         o = self.singletons.pop(path, None)
         return {'id': (o or {}).get('id', self.new_id(main or 'obj')), 'object': (o or {}).get('object', self.resource(main or '')), 'deleted': True}
@@ -618,7 +654,7 @@ def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
         ids = self.by_schema.get(s, {})
         objs += [self.objs[i] for i in ids]
     if parent:
-        pn = op['pp'][-1]
+        pn = last_param(op['path'])
         objs = [o for o in objs if self.parent.get(o['id']) == parent or _id_of(o.get(pn)) == parent]
     if len(schemas) > 1: objs.sort(key=lambda o: o.get('created', 0))  # several kinds: merge by creation time
     objs = list_filter(objs[::-1], params, self.spec.schema(schemas[0]).get('p', {}) if schemas else {})

@@ -1,0 +1,121 @@
+"""The sweep: every v1 operation of the spec snapshot, called once through the generated client against the offline
+Stripe, with its path and required parameters filled from the spec.
+
+Each call must answer 2xx, or a 4xx Stripe error body (the documented answer when the sweep's made-up values cannot
+be valid, e.g. a parent object the offline Stripe cannot have). Any crash, 5xx or malformed error fails the test.
+The counts are printed (run with `-s`) and written to tests/artifacts/offline_sweep.json."""
+import json, re, collections
+from pathlib import Path
+import pytest
+from faststripe.core import StripeError
+from faststripe.offline import OfflineStripe, offline_api
+
+ARTIFACTS = Path(__file__).parent/'artifacts'
+ref_kinds = {'customer', 'product', 'price', 'plan', 'subscription', 'invoice', 'payment_intent', 'setup_intent',
+             'coupon', 'promotion_code', 'payment_link', 'charge', 'refund', 'payment_method', 'tax_rate'}
+
+def sample(name, sc, st, depth=0):
+    "A plausible value for parameter `name` with simplified schema `sc`"
+    if 'o' in sc: return sample(name, next((a for a in sc['o'] if a.get('t') != 'obj'), sc['o'][0]), st, depth)
+    t = sc.get('t')
+    if 'e' in sc: return next((e for e in sc['e'] if e != ''), sc['e'][0])
+    if t == 'str':
+        if name in ref_kinds:
+            ids = list(st.by_schema.get(name, {}))
+            if ids: return ids[-1]
+        if name == 'currency': return 'usd'
+        if 'email' in name: return 'sweep@example.com'
+        if name.endswith('url') or name.endswith('_url'): return 'https://example.com/sweep'
+        if name == 'country': return 'US'
+        if name == 'query': return 'created>0'
+        return 'sweep'
+    if t == 'int': return 1000 if 'amount' in name else 1
+    if t == 'num': return 1
+    if t == 'bool': return True
+    if t == 'arr': return [sample(name.rstrip('s'), sc.get('i', {}), st, depth+1)]
+    if t == 'obj':
+        if depth > 5: return {}
+        props = sc.get('p', {})
+        names = [k for k in sc.get('r', ()) if k in props] or sorted(props)[:1]  # an empty object would not be sent
+        return {k: sample(k, props[k], st, depth+1) for k in names}
+    return 'sweep'
+
+def required_params(op, st):
+    params = {k: op['q'][k] for k in op['rq']} | {k: op['b'][k] for k in op['rb']}
+    return {k: sample(k, sc, st) for k,sc in params.items()}
+
+def path_args(op, st, api):
+    """Ids for the path parameters: stored objects of the right kind, created on demand (under their parents) when
+    possible; in the order of the op's `pp` (the spec's order, which is not always the path's)"""
+    path, vals = op['path'], {}
+    for p in re.findall(r'\{([^}]+)\}', path):
+        schemas = st.owner_schemas(path, p)
+        oid = next((i for s in schemas for i in reversed(st.by_schema.get(s, {}))), None)
+        if oid is None and schemas:
+            prefix = path[:path.index('{'+p+'}')].rstrip('/')
+            create = st.spec.by_path.get((prefix, 'POST'))
+            if create and create['rn'] == 'create':
+                try: oid = api[prefix, 'POST'](*[vals[n] for n in create['pp']], **required_params(create, st)).get('id')
+                except StripeError: pass
+        vals[p] = oid or f'sweep_missing_{p}'
+    return [vals[n] for n in op['pp']]
+
+def order(op):
+    "Creates first, deletes last, so that later calls find objects to work on"
+    return ({'create': 0}.get(op['rn'], 2 if op['verb'] == 'delete' else 1), op['path'], op['verb'])
+
+def seed(api):
+    "The objects of the tutorials, for path parameters and id parameters to refer to"
+    cus = api.customers.create(email='seed@example.com')
+    prod = api.products.create(name='Seed')
+    one = api.prices.create(product=prod.id, unit_amount=500, currency='usd')
+    monthly = api.prices.create(product=prod.id, unit_amount=900, currency='usd', recurring={'interval': 'month'})
+    api.subscriptions.create(customer=cus.id, items=[{'price': monthly.id}])
+    api.checkout_sessions.create(mode='payment', line_items=[{'price': one.id, 'quantity': 1}], success_url='https://example.com')
+    api.payment_links.create(line_items=[{'price': one.id, 'quantity': 1}])
+    api.payment_intents.create(amount=500, currency='usd', customer=cus.id)
+    api.invoices.create(customer=cus.id)
+
+def run_sweep():
+    st = OfflineStripe()
+    api = offline_api(st)
+    seed(api)
+    records = []
+    for op in sorted((o for o in st.spec.ops if o['path'].startswith('/v1/')), key=order):
+        rec = dict(path=op['path'], verb=op['verb'])
+        try:
+            args = path_args(op, st, api)
+            rec['missing_args'] = [a for a in args if a.startswith('sweep_missing_')]
+            res = api[op['path'], op['verb'].upper()](*args, **required_params(op, st))
+            rec.update(status=res.last_response.status_code if hasattr(res, 'last_response') else 200)
+        except StripeError as e: rec.update(status=e.http_status, type=e.type, code=e.code, message=str(e))
+        except Exception as e: rec.update(status='crash', message=f'{type(e).__name__}: {e}')
+        records.append(rec)
+    return records
+
+@pytest.fixture(scope='module')
+def sweep(): return run_sweep()
+
+def test_sweep_every_v1_op(sweep):
+    from faststripe.spec import bundled_spec
+    n_v1 = sum(o['path'].startswith('/v1/') for o in bundled_spec().ops)
+    assert len(sweep) == n_v1
+    counts = collections.Counter(str(r['status']) for r in sweep)
+    codes = collections.Counter(f"{r['status']} {r.get('code')}" for r in sweep if r['status'] != 200)
+    summary = dict(operations=len(sweep), by_status=dict(counts), errors_by_code=dict(codes.most_common()))
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS/'offline_sweep.json').write_text(json.dumps(summary | {'calls': sweep}, indent=1))
+    print(json.dumps(summary, indent=1))
+    bad = [r for r in sweep if r['status'] == 'crash' or isinstance(r['status'], int) and r['status'] >= 500]
+    assert not bad, bad[:10]
+    for r in sweep:
+        if r['status'] != 200: assert 400 <= r['status'] < 500 and r['type'] and r['message'], r
+
+def test_sweep_mostly_succeeds(sweep):
+    """Most operations succeed with the sweep's values. A 404 is only allowed when the sweep had no object for a path
+    parameter: kinds that only Stripe creates (disputes, balance transactions, issuing, treasury...) or whose create
+    op needs more than its required parameters; such calls must say `resource_missing`."""
+    ok = sum(r['status'] == 200 for r in sweep)
+    assert ok / len(sweep) >= 0.8, f'{ok} of {len(sweep)} operations answered 2xx'
+    for r in sweep:
+        if r['status'] == 404: assert r['code'] == 'resource_missing' and r['missing_args'], r
