@@ -93,11 +93,12 @@ def bench_memory(n=100_000, workers=4):
     stub = ListStub({'customers': make_customers(n)})
     api = StripeApi('sk_test_bench', transport=stub.transport())
     page = json.dumps(stub.page('customers', {'limit': '100'})).encode()
+    pages_to_df(api.customers.list, created={'gte': START, 'lt': START + 1})  # load the spec and plan first
     tracemalloc.start()
     df = pages_to_df(api.customers.list, created={'gte': START, 'lt': START + SPAN}, workers=workers, progress=False)
     cur, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    size = df.memory_usage(deep=True).sum()
+    size = int(df.memory_usage(deep=True).sum())
     return dict(objects=len(df), workers=workers, df_mb=round(size / 2**20, 1), peak_mb=round(peak / 2**20, 1),
                 held_after_mb=round(cur / 2**20, 1), raw_page_kb=round(len(page) / 1024))
 
