@@ -298,7 +298,13 @@ def _pages_of(items, chunk=1000):
             if len(buf) >= chunk: yield buf; buf = []
     if buf: yield buf
 
-def to_df(items, object_type=None, money=False, expand_fields=None, max_depth=2, spec=None):
+def to_df(items, # Stripe objects, a list page, or an iterable of pages or objects
+          object_type:str=None, # their `object` type (`'customer'`), when `items` may be empty
+          money:bool|str=False, # add `<field>_major` columns for amounts (floats; `'decimal'` for `Decimal`s)
+          expand_fields=None, # fields of expanded objects to add: `['customer.email']` or `{'customer': ['email']}`
+          max_depth:int=2, # levels of nested objects to flatten into dotted columns
+          spec=None # the `Spec` whose schemas to use (the bundled snapshot by default)
+         )->pd.DataFrame:
     "A DataFrame of Stripe objects, typed and flattened by the spec's schema for their type"
     b = ColumnBuilder(object_type, max_depth=max_depth, expand_fields=expand_fields, spec=spec)
     for p in _pages_of(items): b.add(p)
@@ -461,15 +467,31 @@ def _run(oper, args, kw, new_sink, progress, workers, rps, windows):
             return [f.result() for f in futs]
     finally: prog.close()
 
-def fetch_all(oper, *args, progress=None, workers=None, rps=None, windows=None, **kwargs):
+def fetch_all(oper, # a list operation, e.g. `api.customers.list`
+              *args, # its path parameters
+              progress:bool=None, # show a progress line (None: when interactive and the export takes over a second)
+              workers:int=None, # list this many `created` windows at a time (needs `created={'gte': ...}`)
+              rps:float=None, # requests per second for all workers together (None: Stripe's limits with headroom)
+              windows:int=None, # number of `created` windows (default `4 * workers`)
+              **kwargs # the operation's own parameters (`created`, `limit`, `status`, ...)
+             )->ItemList:
     "Every item of list operation `oper` in an `ItemList`, with a progress bar and parallel `created` windows"
     if getattr(oper.api, '_is_async', False):
         return _afetch_all(oper, *args, progress=progress, workers=workers, rps=rps, windows=windows, **kwargs)
     sinks = _run(oper, args, kwargs, _ListSink, progress, workers, rps, windows)
     return ItemList(o for s in sinks for o in s)
 
-def pages_to_df(oper, *args, progress=None, workers=None, rps=None, windows=None, money=False, expand_fields=None,
-                max_depth=2, **kwargs):
+def pages_to_df(oper, # a list operation, e.g. `api.charges.list`
+                *args, # its path parameters
+                progress:bool=None, # as in `fetch_all`
+                workers:int=None, # as in `fetch_all`
+                rps:float=None, # as in `fetch_all`
+                windows:int=None, # as in `fetch_all`
+                money:bool|str=False, # as in `to_df`
+                expand_fields=None, # as in `to_df`
+                max_depth:int=2, # as in `to_df`
+                **kwargs # the operation's own parameters
+               )->pd.DataFrame:
     "A DataFrame of every item of `oper`, streamed page by page into column builders (see `to_df`)"
     ot = list_object_type(oper)
     mk = lambda: ColumnBuilder(ot, max_depth=max_depth, expand_fields=expand_fields)
