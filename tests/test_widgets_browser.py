@@ -26,10 +26,9 @@ def _need(ok, what):
     pytest.skip(f'{what} is not installed')
 
 DEMO_CELLS = [
-    "from faststripe.core import StripeApi\n"
-    "from faststripe.offline import OfflineTransport\n"
+    "from faststripe.offline import offline_api\n"
     "from faststripe.widgets import PaymentLinkForm",
-    "api = StripeApi('sk_test_' + 'BrowserDemo000000000000000', transport=OfflineTransport())\n"
+    "api = offline_api()\n"
     "form = PaymentLinkForm(api)\n"
     "form",
 ]
