@@ -15,7 +15,7 @@ from .spec import bundled_spec, resolve_spec
 __all__ = ['id_prefixes', 'default_status', 'event_prefix', 'ref_params', 'action_status', 'declines', 'offline_key',
            'form_decode', 'OfflineError', 'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router',
            'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id',
-           'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_main']
+           'card_brand', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_main']
 
 # %% ../nbs/02_offline.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -309,10 +309,12 @@ def merge(self:OfflineStripe, schema_sc, cur, v):
         refs = _ref_schemas(schema_sc)
         if refs and not isinstance(cur, dict): cur = _fill(fast_copy(self.templates.value(refs[0], 1) or {}), self, self.now())
         if isinstance(cur, dict):
+            known = bool(refs) or 'p' in schema_sc  # an object with a schema, not free-form like `metadata`
             props = self.spec.schema(refs[0]).get('p', {}) if refs else schema_sc.get('p', {})
             res = dict(cur)
             for k,x in v.items():
-                if x == '' and 'p' not in schema_sc and not refs: res.pop(k, None)  # metadata[key]='' removes the key
+                if known and k not in props: continue  # request-only sub-fields (a card's `number`) are not echoed
+                if x == '' and not known: res.pop(k, None)  # metadata[key]='' removes the key
                 else: res[k] = self.merge(props.get(k, {}), cur.get(k), x)
             return res
     if isinstance(v, list) and _is_list_env(schema_sc): return cur
@@ -619,6 +621,7 @@ def transition(self:OfflineStripe, o, action, params=None):
         if f'{st}_at' in props: o[f'{st}_at'] = self.now()
         if st == 'canceled' and 'ended_at' in props: o['ended_at'] = self.now()
     if action in ('deactivate', 'reactivate') and 'active' in props: prev['active'], o['active'] = o.get('active'), action == 'reactivate'
+    if action == 'detach' and o.get('customer'): prev['customer'], o['customer'] = o['customer'], None
     if params:
         before = {k: fast_copy(o.get(k)) for k in params if k in props}
         self.echo(o, schema, params)
@@ -959,13 +962,34 @@ def _pi_capture(st, pi, params, op=None):
     pi['amount_received'] = params.get('amount_to_capture', pi['amount'])
     return st.transition(pi, 'capture')
 
+# %% ../nbs/02_offline.ipynb #16f4202f
+def card_brand(number):
+    "The card brand Stripe reports for a card `number`"
+    n = str(number)
+    if n.startswith('4'): return 'visa'
+    if n[:2] in ('34', '37'): return 'amex'
+    if n[:2] in {'51', '52', '53', '54', '55'} or '2221' <= n[:4] <= '2720': return 'mastercard'
+    if n.startswith(('6011', '65')): return 'discover'
+    return 'unknown'
+
+def _pm_create(st, params, **kw):
+    params, card = dict(params), params.get('card')
+    pm = st.create('payment_method', {k: v for k,v in params.items() if k != 'card'})
+    if isinstance(card, dict) and card.get('number'):
+        n = card['number']
+        pm['card'] = st.merge(st.spec.schema('payment_method')['p']['card'], None,
+            {'brand': card_brand(n), 'last4': n[-4:], 'exp_month': card.get('exp_month'), 'exp_year': card.get('exp_year'),
+             'funding': 'credit', 'country': 'US', 'display_brand': card_brand(n), 'fingerprint': hashlib.sha1(n.encode()).hexdigest()[:16]})
+    return pm
+
 # %% ../nbs/02_offline.ipynb #cec72a7e
 OfflineStripe.hooks = {
     ('price', 'create'): _price_create, ('product', 'create'): _product_create, ('plan', 'create'): _plan_create,
     ('checkout.session', 'create'): _session_create, ('checkout.session', 'expire'): _session_expire,
     ('payment_link', 'create'): _link_create, ('billing_portal.session', 'create'): _portal_create,
     ('subscription', 'create'): _sub_create, ('payment_intent', 'create'): _pi_create,
-    ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture}
+    ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture,
+    ('payment_method', 'create'): _pm_create}
 
 @patch(as_prop=True)
 def creatable(self:OfflineStripe):
