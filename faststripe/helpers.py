@@ -11,7 +11,7 @@ from .core import StripeApi, AsyncStripeApi, ItemList, pages
 
 # %% auto #0
 __all__ = ['currencies', 'intervals', 'live_statuses', 'check_pos_int', 'check_amount', 'currency_exponent', 'check_currency',
-           'check_interval', 'check_url', 'product_matches', 'price_matches', 'patch_helper', 'HelperGroup']
+           'check_interval', 'check_url', 'product_matches', 'price_matches', 'async_twins', 'HelperGroup']
 
 # %% ../nbs/03_helpers.ipynb #54b9964a
 def check_pos_int(v, name):
@@ -137,15 +137,15 @@ AsyncStripeApi._drive = lambda self, steps: _arun(steps)
 # %% ../nbs/03_helpers.ipynb #14db5545
 _helper_names = []
 
-def patch_helper(f):
-    "Patch `f` onto `StripeApi`, and an `async def` twin of it onto `AsyncStripeApi`"
-    patch(f)
-    @functools.wraps(f)
-    async def _async(self, *args, **kwargs): return await f(self, *args, **kwargs)
-    _async.__qualname__ = f'AsyncStripeApi.{f.__name__}'
-    setattr(AsyncStripeApi, f.__name__, _async)
-    _helper_names.append(f.__name__)
-    return f
+def async_twins(*names):
+    "Give `AsyncStripeApi` an `async def` twin of each named `StripeApi` helper (whose body returns `self._drive(...)`)"
+    for n in names:
+        f = StripeApi.__dict__[n]
+        @functools.wraps(f)
+        async def _async(self, *args, _f=f, **kwargs): return await _f(self, *args, **kwargs)
+        _async.__qualname__ = f'AsyncStripeApi.{n}'
+        setattr(AsyncStripeApi, n, _async)
+        if n not in _helper_names: _helper_names.append(n)
 
 # %% ../nbs/03_helpers.ipynb #c67bb77a
 def _find_product(api, name=None, metadata=None):
@@ -173,18 +173,20 @@ def _check_product(product):
         raise TypeError(f'product must be a product or its id, not {product!r}')
     return product
 
-@patch_helper
+@patch
 def find_product(self:StripeApi, name:str, metadata:dict=None):
     "The active product named `name` (with every item of `metadata`), searching all pages; None if there is none"
     _check_name(name, 'name', objects_ok=False)
     return self._drive(_find_product(self, name, metadata))
 
-@patch_helper
+@patch
 def product(self:StripeApi, name:str, metadata:dict=None, **kwargs):
     "The active product named `name` (and `metadata`), created (with `metadata` and `kwargs`) if there is none"
     _check_name(name, 'name', objects_ok=False)
     self.check_live('create objects')
     return self._drive(_product(self, name, metadata, **kwargs))
+
+async_twins('find_product', 'product')
 
 # %% ../nbs/03_helpers.ipynb #f93838f2
 def _price_args(amount_cents, currency, interval, interval_count):
@@ -208,7 +210,7 @@ def _price(api, product, amount, currency, interval=None, interval_count=1, look
                       lookup_key=lookup_key, transfer_lookup_key=True if lookup_key else None)
     return p
 
-@patch_helper
+@patch
 def find_price(self:StripeApi, product, amount_cents:int, currency:str='usd', interval:str=None, interval_count:int=1,
                lookup_key:str=None):
     "The active price of `product` charging exactly `amount_cents` `currency` (every `interval`, if recurring); or None"
@@ -216,7 +218,7 @@ def find_price(self:StripeApi, product, amount_cents:int, currency:str='usd', in
     amount, cur = _price_args(amount_cents, currency, interval, interval_count)
     return self._drive(_find_price(self, product, amount, cur, interval, interval_count, lookup_key))
 
-@patch_helper
+@patch
 def price(self:StripeApi, product, amount_cents:int, currency:str='usd', interval:str=None, interval_count:int=1,
           lookup_key:str=None):
     "`find_price`, or a new price with exactly these terms"
@@ -224,6 +226,8 @@ def price(self:StripeApi, product, amount_cents:int, currency:str='usd', interva
     amount, cur = _price_args(amount_cents, currency, interval, interval_count)
     self.check_live('create objects')
     return self._drive(_price(self, product, amount, cur, interval, interval_count, lookup_key))
+
+async_twins('find_price', 'price')
 
 # %% ../nbs/03_helpers.ipynb #02c3b25f
 def _check_email(email, name='email'):
@@ -250,7 +254,7 @@ def _checkout_args(product_name, amount_cents, success_url, cancel_url, currency
     check_pos_int(quantity, 'quantity')
     return amount, cur, check_url(success_url, 'success_url', True), check_url(cancel_url, 'cancel_url')
 
-@patch_helper
+@patch
 def one_time_payment(self:StripeApi, product_name:str, amount_cents:int, success_url:str, cancel_url:str,
                      currency:str='usd', quantity:int=1, lookup_key:str=None, **kwargs):
     "A Checkout Session (`mode='payment'`) for `quantity` × `product_name` at `amount_cents`; `.url` is the link"
@@ -260,7 +264,7 @@ def one_time_payment(self:StripeApi, product_name:str, amount_cents:int, success
     return self._drive(_checkout(self, 'payment', product_name, amount, cur, ok, cancel, quantity,
                                  lookup_key=lookup_key, **kwargs))
 
-@patch_helper
+@patch
 def subscription(self:StripeApi, product_name:str, amount_cents:int, success_url:str, cancel_url:str,
                  currency:str='usd', interval:str='month', customer_email:str=None, interval_count:int=1,
                  quantity:int=1, lookup_key:str=None, **kwargs):
@@ -271,13 +275,15 @@ def subscription(self:StripeApi, product_name:str, amount_cents:int, success_url
     return self._drive(_checkout(self, 'subscription', product_name, amount, cur, ok, cancel, quantity, interval,
                                  interval_count, lookup_key, customer_email=customer_email, **kwargs))
 
+async_twins('one_time_payment', 'subscription')
+
 # %% ../nbs/03_helpers.ipynb #7735eb51
 def _payment_link(api, product_name, amount, currency, quantity, interval=None, interval_count=1, lookup_key=None, **kwargs):
     prod = product_name if isinstance(product_name, dict) else (yield from _product(api, product_name))
     pr = yield from _price(api, prod, amount, currency, interval, interval_count, lookup_key)
     return (yield _do(api.payment_links.create, line_items=[{'price': pr['id'], 'quantity': quantity}], **kwargs))
 
-@patch_helper
+@patch
 def payment_link(self:StripeApi, product_name:str, amount_cents:int, currency:str='usd', interval:str=None,
                  interval_count:int=1, quantity:int=1, lookup_key:str=None, **kwargs):
     "A Payment Link for `product_name` at `amount_cents` (recurring every `interval` if given); `.url` is the link"
@@ -286,6 +292,8 @@ def payment_link(self:StripeApi, product_name:str, amount_cents:int, currency:st
     check_pos_int(quantity, 'quantity')
     self.check_live('create objects')
     return self._drive(_payment_link(self, product_name, amount, cur, quantity, interval, interval_count, lookup_key, **kwargs))
+
+async_twins('payment_link')
 
 # %% ../nbs/03_helpers.ipynb #71ad9533
 def _find_customer(api, email):
@@ -299,17 +307,19 @@ def _customer(api, email, **kwargs):
         c = yield _do(api.customers.create, email=email, **kwargs)
     return c
 
-@patch_helper
+@patch
 def find_customer(self:StripeApi, email:str):
     "The customer with e-mail `email` (the oldest if several), or None"
     return self._drive(_find_customer(self, _check_email(email)))
 
-@patch_helper
+@patch
 def customer(self:StripeApi, email:str, **kwargs):
     "The customer with e-mail `email`, created with `kwargs` (name, metadata, …) if there is none"
     _check_email(email)
     self.check_live('create objects')
     return self._drive(_customer(self, email, **kwargs))
+
+async_twins('find_customer', 'customer')
 
 # %% ../nbs/03_helpers.ipynb #859a23db
 def _resolve_customer(api, customer):
@@ -329,12 +339,14 @@ def _billing_portal(api, customer, return_url, **kwargs):
     if cid is None: raise ValueError(f'no customer has the e-mail {customer!r}')
     return (yield _do(api.billing_portal.sessions_post, customer=cid, return_url=return_url, **kwargs))
 
-@patch_helper
+@patch
 def billing_portal(self:StripeApi, customer, return_url:str, **kwargs):
     "A Customer Portal session for `customer` (object, id or e-mail); `.url` is the page to send them to"
     _check_customer(customer)
     check_url(return_url, 'return_url')
     return self._drive(_billing_portal(self, customer, return_url, **kwargs))
+
+async_twins('billing_portal')
 
 # %% ../nbs/03_helpers.ipynb #fc974058
 class HelperGroup:
@@ -378,7 +390,7 @@ def _active_subscriptions(api, customer, product=None, statuses=live_statuses):
     subs = yield _do(pages, api.subscriptions.list, customer=cid)
     return ItemList(s for s in subs if s.get('status') in statuses and (product is None or pid in _item_products(s)))
 
-@patch_helper
+@patch
 def active_subscriptions(self:StripeApi, customer, product=None, statuses=live_statuses):
     "The subscriptions of `customer` (object, id or e-mail) that are active or trialing, for `product` (object, id or name) if given"
     _check_customer(customer)
@@ -387,8 +399,10 @@ def active_subscriptions(self:StripeApi, customer, product=None, statuses=live_s
 def _is_subscribed(api, customer, product=None, statuses=live_statuses):
     return bool((yield from _active_subscriptions(api, customer, product, statuses)))
 
-@patch_helper
+@patch
 def is_subscribed(self:StripeApi, customer, product=None, statuses=live_statuses):
     "Whether `customer` has an active (or trialing) subscription, to `product` if given"
     _check_customer(customer)
     return self._drive(_is_subscribed(self, customer, product, statuses))
+
+async_twins('active_subscriptions', 'is_subscribed')
