@@ -229,6 +229,10 @@ _css = """<style>
 .faststripe-history table {border-collapse:collapse; font-size:12px} .faststripe-history td, .faststripe-history th {border:1px solid #ddd; padding:2px 6px}
 </style>"""
 
+# the browser's clipboard (allowed on https and localhost pages); otherwise the text field is there to copy from
+_copy_js = ("navigator.clipboard.writeText(this.dataset.url).then(() => this.textContent = 'Copied', "
+            "() => this.textContent = 'Copy from the field below')")
+
 def mode_badge(api):
     "HTML badge for the mode of `api`'s key: TEST, LIVE or NO KEY"
     m = api.mode
@@ -446,6 +450,7 @@ class LinkForm:
         url = obj.get('url') or ''
         e = html.escape(url)
         self.link_html.value = (f"<b>Link:</b> <a class='faststripe-link' href='{e}' target='_blank' rel='noopener'>{e}</a>"
+                                f" <button class='faststripe-copy-btn' data-url='{e}' onclick=\"{_copy_js}\">Copy</button>"
                                 f"<br><small>{html.escape(obj.get('id', ''))}</small>")
         self.w.link_text.value, self.w.link_text.layout.display = url, None
         self.qr.value, self.qr.layout.display = qr_png(url), None

@@ -86,7 +86,9 @@ def page():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
-            pg = browser.new_page(viewport={'width': 900, 'height': 1600})
+            ctx = browser.new_context(viewport={'width': 900, 'height': 1600})
+            ctx.grant_permissions(['clipboard-read', 'clipboard-write'])
+            pg = ctx.new_page()
             pg.route('**/*', only_loopback)
             pg.blocked = blocked
             yield pg
@@ -131,6 +133,9 @@ def test_form_in_browser(voila_url, page):
     assert href.startswith('https://buy.stripe.com/'), href
     assert link.inner_text() == href
     assert page.locator('.faststripe-copy input').input_value() == href
+    page.locator('button.faststripe-copy-btn').click()   # the Copy button puts the link on the clipboard
+    page.get_by_role('button', name='Copied').wait_for()
+    assert page.evaluate('navigator.clipboard.readText()') == href
     qr = page.locator('img.faststripe-qr')
     qr.wait_for(state='visible', timeout=30_000)
     # the QR image is decoded and drawn by the browser
