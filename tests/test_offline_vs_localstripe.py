@@ -99,7 +99,8 @@ def flow(apis):
     step('payment_intent_captured', lambda a, s: a.payment_intents.capture(ids[s]['payment_intent_manual']))
     step('payment_intent_to_cancel', lambda a, s: a.payment_intents.create(amount=300, currency='usd'))
     step('payment_intent_canceled', lambda a, s: a.payment_intents.cancel(ids[s]['payment_intent_to_cancel']))
-    step('customers', lambda a, s: a.customers.list(limit=3))
+    # (an unfiltered list breaks on localstripe once any customer was deleted, e.g. by another suite sharing it)
+    step('customers', lambda a, s: a.customers.list(email='cross@example.com', limit=3))
     step('product_deleted', lambda a, s: a.products.delete(a.products.create(name='Temp').id))
     step('customer_deleted', lambda a, s: a.customers.delete(a.customers.create(email='gone@example.com').id))
     return st
@@ -147,7 +148,7 @@ def test_ids_and_links(flow):
         assert _norm(sub['items']['data'][0]['plan'] if side == 'localstripe' else sub['items']['data'][0]['price']) == plan['id']
         assert [s['id'] for s in flow['subscriptions'][side]['data']] == [sub['id']]
         assert flow['customer_deleted'][side]['deleted'] is True and flow['product_deleted'][side]['deleted'] is True
-        assert flow['customers'][side]['object'] == 'list' and len(flow['customers'][side]['data']) <= 3
+        assert flow['customers'][side]['object'] == 'list' and cus['id'] in [c['id'] for c in flow['customers'][side]['data']]
 
 bad_requests = {
     'unknown parameter': lambda a: a('/v1/customers', 'POST', data={'bogus_param': '1'}),
