@@ -495,7 +495,11 @@ def pages_to_df(oper, # a list operation, e.g. `api.charges.list`
     "A DataFrame of every item of `oper`, streamed page by page into column builders (see `to_df`)"
     ot = list_object_type(oper)
     mk = lambda: ColumnBuilder(ot, max_depth=max_depth, expand_fields=expand_fields)
-    bs = _run(oper, args, kwargs, mk, progress, workers, rps, windows)
+    if getattr(oper.api, '_is_async', False): return _apages_to_df(oper, args, kwargs, mk, progress, workers, rps, windows, money)
+    return _merged_df(_run(oper, args, kwargs, mk, progress, workers, rps, windows), money)
+
+def _merged_df(bs, money):
+    "One DataFrame from the builders of consecutive windows, each freed once appended"
     b = bs[0]
     for i in range(1, len(bs)): b.extend(bs[i]); bs[i] = None
     return b.df(money=money, consume=True)
@@ -535,6 +539,9 @@ async def _arun(oper, args, kw, new_sink, progress, workers, rps, windows):
 async def _afetch_all(oper, *args, progress=None, workers=None, rps=None, windows=None, **kwargs):
     sinks = await _arun(oper, args, kwargs, _ListSink, progress, workers, rps, windows)
     return ItemList(o for s in sinks for o in s)
+
+async def _apages_to_df(oper, args, kwargs, mk, progress, workers, rps, windows, money):
+    return _merged_df(await _arun(oper, args, kwargs, mk, progress, workers, rps, windows), money)
 
 # %% ../nbs/05_reporting.ipynb #571969ae
 class ListStub:
