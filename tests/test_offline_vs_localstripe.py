@@ -69,17 +69,18 @@ def run(apis, f):
 def flow(apis):
     "The sequence of calls, run once on both servers; each step's results by side"
     st, ids = {}, {side: {} for side in apis}
+    run_id = uuid.uuid4().hex[:8]  # emails and plan ids unique per run, in case localstripe is shared with other suites
+    email = f'cross-{run_id}@example.com'
     def step(name, f):
         st[name] = run(apis, f)
         for side, o in st[name].items():
             if isinstance(o, dict): ids[side][name] = o.get('id')
         return st[name]
-    step('customer', lambda a, s: a.customers.create(email='cross@example.com', name='Cross Check', metadata={'tier': 'gold'}))
+    step('customer', lambda a, s: a.customers.create(email=email, name='Cross Check', metadata={'tier': 'gold'}))
     step('customer_updated', lambda a, s: a.customers.update(ids[s]['customer'], name='Cross Checked', description='vip'))
     step('customer_retrieved', lambda a, s: a.customers.retrieve(ids[s]['customer']))
     step('product', lambda a, s: a.products.create(name='Gold', description='The gold plan'))
     step('product_updated', lambda a, s: a.products.update(ids[s]['product'], name='Gold plan'))
-    run_id = uuid.uuid4().hex[:8]  # plan ids are chosen by the caller: unique per run, in case localstripe is shared
     step('plan', lambda a, s: a.plans.create(id=f'gold-monthly-{run_id}', amount=2000, currency='usd', interval='month',
                                                product=ids[s]['product']))
     step('plan_retrieved', lambda a, s: a.plans.retrieve(ids[s]['plan']))
@@ -100,7 +101,7 @@ def flow(apis):
     step('payment_intent_to_cancel', lambda a, s: a.payment_intents.create(amount=300, currency='usd'))
     step('payment_intent_canceled', lambda a, s: a.payment_intents.cancel(ids[s]['payment_intent_to_cancel']))
     # (an unfiltered list breaks on localstripe once any customer was deleted, e.g. by another suite sharing it)
-    step('customers', lambda a, s: a.customers.list(email='cross@example.com', limit=3))
+    step('customers', lambda a, s: a.customers.list(email=email, limit=3))
     step('product_deleted', lambda a, s: a.products.delete(a.products.create(name='Temp').id))
     step('customer_deleted', lambda a, s: a.customers.delete(a.customers.create(email='gone@example.com').id))
     return st
