@@ -214,8 +214,12 @@ class ColumnBuilder:
             if n and vals.count(None) == n: # an empty column: made once per kind, then copied
                 if kind not in blank: blank[kind] = _column(vals, kind, n)
                 data[c] = blank[kind].copy()
-            else: data[c] = _column(vals, kind, n)
-            if amounts.get(c): data[f'{c}_major'] = _major(vals, self.cols[amounts[c]], money)
+            else:
+                try: data[c] = _column(vals, kind, n)
+                except (TypeError, ValueError, OverflowError): data[c] = _column(vals, 'raw', n) # data unlike its schema
+            if amounts.get(c):
+                try: data[f'{c}_major'] = _major(vals, self.cols[amounts[c]], money)
+                except (TypeError, ValueError, ArithmeticError): pass # not integer amounts after all
             if consume and c not in keep: self.cols[c] = None
         if consume: self.cols, self.n = {c: [] for c in self.cols}, 0
         return pd.DataFrame(data, copy=False)
