@@ -311,7 +311,7 @@ class LinkForm:
         self.error_box.add_class('faststripe-errors')
         self.link_html = W.HTML('')
         self.link_html.add_class('faststripe-result')
-        w.link_text = W.Text(description='Copy', style={'description_width': '40px'}, layout=W.Layout(width='520px', display='none'))
+        w.link_text = W.Text(description='URL', style={'description_width': '40px'}, layout=W.Layout(width='520px', display='none'))
         w.link_text.add_class('faststripe-copy')
         self.qr = W.Image(format='png', layout=W.Layout(display='none', width='160px', height='160px'))
         self.qr.add_class('faststripe-qr')
