@@ -514,7 +514,6 @@ class PaymentLinkForm(LinkForm):
     def _own_errors(self, v):
         errs = {}
         if not v.product_name.strip(): errs['product_name'] = 'Enter the product name, e.g. Digital Course'
-        elif len(v.product_name) > 250: errs['product_name'] = 'At most 250 characters'
         errs['amount'] = amount_error(v.amount, v.currency)
         if v.billing == 'subscription': errs['interval_count'] = interval_count_error(v.interval_count, v.interval)
         return errs
