@@ -12,10 +12,10 @@ try: import ipywidgets as W
 except ImportError as e: raise ImportError('faststripe.widgets needs ipywidgets and pandas: pip install "faststripe[notebook]"') from e
 from fastcore.basics import AttrDict, ifnone
 from .core import StripeApi, StripeError, pages
-from .helpers import currency_exponent, currencies  # also puts the payment helpers on StripeApi
+from .helpers import currency_exponent, currencies, intervals  # also puts the payment helpers on StripeApi
 
 # %% auto #0
-__all__ = ['common_currencies', 'max_minor', 'intervals', 'max_interval_count', 'preview_url', 'history_columns', 'session_links',
+__all__ = ['common_currencies', 'max_minor', 'max_interval_count', 'preview_url', 'history_columns', 'session_links',
            'currency_decimals', 'currency_options', 'amount_error', 'to_minor', 'fmt_amount', 'example_amount',
            'url_error', 'email_error', 'interval_count_error', 'quantity_error', 'PlannedRequest', 'dry_run',
            'python_call', 'Plan', 'qr_png', 'LinkHistory', 'mode_badge', 'stripe_error_html', 'LinkForm',
@@ -66,7 +66,6 @@ def example_amount(currency='usd'):
     return {0: '5000', 2: '49.99', 3: '12.500'}.get(exp, f'{Decimal(4999).scaleb(-exp):.{exp}f}')
 
 # %% ../nbs/06_widgets.ipynb #00007179
-intervals = ('day', 'week', 'month', 'year')
 max_interval_count = dict(day=1095, week=156, month=36, year=3)
 _email_re = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 
