@@ -20,8 +20,8 @@ __all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObj
            'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError',
            'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError',
            'LiveModeError', 'error_from_response', 'form_encode', 'validate', 'op_signature', 'op_doc', 'StripeOp',
-           'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'close', 'ItemList', 'paged',
-           'pages', 'AsyncStripeApi']
+           'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit', 'close',
+           'ItemList', 'paged', 'pages', 'AsyncStripeApi']
 
 # %% ../nbs/01_core.ipynb #b27c7714
 _repr_skip = {'object', 'livemode'}
@@ -89,17 +89,25 @@ class StripeResponse:
     def __repr__(self): return f'StripeResponse({self.status_code}, request_id={self.request_id!r}, {len(self.content)} bytes)'
 
 # %% ../nbs/01_core.ipynb #79cb1457
-_secret_re = re.compile(r'\b((?:sk|rk)_(?:test|live)_|whsec_)[A-Za-z0-9]+')
+_secret_re = re.compile(r'((?:sk|rk)_(?:test|live)_|whsec_)[A-Za-z0-9]+')
 
 def redact(s):
     "Mask anything in `s` that looks like a Stripe secret key or webhook secret"
     return _secret_re.sub(lambda m: m.group(1) + '***', str(s))
 
+def _redact_all(o):
+    "`o` (JSON-like: str, dict, list) with every string redacted"
+    if isinstance(o, str): return redact(o)
+    if isinstance(o, dict): return {k: _redact_all(v) for k,v in o.items()}
+    if isinstance(o, list): return [_redact_all(v) for v in o]
+    return o
+
 class StripeError(Exception):
     "Base class of faststripe's errors; carries every field of Stripe's error object"
     def __init__(self, message=None, http_status=None, type=None, code=None, param=None, decline_code=None,
                  doc_url=None, request_id=None, json_body=None, headers=None, attempts=1):
-        message = redact(message or '')
+        message, param, code, decline_code, json_body = _redact_all([message or '', param, code, decline_code, json_body])
+        headers = _redact_all(dict(headers)) if headers else headers
         store_attr('http_status,type,code,param,decline_code,doc_url,request_id,json_body,headers,attempts')
         self.message = message
         super().__init__(message)
@@ -136,7 +144,7 @@ def error_from_response(status, headers, content, attempts=1):
     try: body = json.loads(content)
     except ValueError: body = {}
     err = body.get('error') if isinstance(body, dict) else None
-    if not isinstance(err, dict): err = {'message': f'HTTP {status} with a non-Stripe body: {content[:200]!r}'}
+    if not isinstance(err, dict): err = {'message': f"HTTP {status} with a non-Stripe body: {content[:200].decode('utf-8', 'replace')!r}"}
     cls = _by_type.get(err.get('type')) or _by_status.get(status) or (APIError if status >= 500 else StripeError)
     if status == 401: cls = AuthenticationError
     return cls(err.get('message') or f'HTTP {status}', http_status=status, type=err.get('type'), code=err.get('code'),
@@ -469,14 +477,16 @@ def _conn_error(e, req, attempt):
     return APIConnectionError(f'{req.method} {req.path}: connection {kind} ({type(e).__name__}: {e})', attempts=attempt)
 
 def _parse(r):
+    "The `StripeObject` of a successful `StripeResponse`"
     try: res = json.loads(r.content, object_hook=_hook) if r.content else StripeObject()
     except ValueError: raise APIError(f'Stripe answered HTTP {r.status_code} with a body that is not JSON', http_status=r.status_code, request_id=r.headers.get('request-id')) from None
-    if isinstance(res, StripeObject): res.last_response = StripeResponse(r.status_code, r.headers, r.content)
+    if isinstance(res, StripeObject): res.last_response = r
     return res
 
 def _attempts(self, req):
     "Yield (attempt, is_last) for a request"
     n = 1 + (req.opts['max_retries'] if req.opts.get('max_retries') is not None else self.max_retries)
+    if not isinstance(n, int) or n < 1: raise ValueError(f'max_retries must be a whole number >= 0, not {n-1!r}')
     for i in range(1, n+1): yield i, i == n
 
 def _outcome(self, req, r, err, attempt, last, start):
@@ -492,6 +502,30 @@ def _outcome(self, req, r, err, attempt, last, start):
 
 StripeApi._attempts, StripeApi._outcome = _attempts, _outcome
 
+# %% ../nbs/01_core.ipynb #c181613e
+def attempt_limit(timeout):
+    "Seconds one attempt may take in all"
+    if isinstance(timeout, httpx.Timeout): return ((timeout.connect or 0) + (timeout.read or 0)) or None
+    return timeout
+
+def _timed_out(r, limit):
+    return httpx.ReadTimeout(f'the answer was not complete after {limit}s', request=r.request)
+
+def _read(r, limit, start):
+    "The `StripeResponse` of streamed response `r`; a ReadTimeout once the attempt has taken more than `limit` s"
+    body = b''
+    for chunk in r.iter_bytes():
+        if body and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
+        body += chunk
+    return StripeResponse(r.status_code, r.headers, body)
+
+async def _aread(r, limit, start):
+    body = b''
+    async for chunk in r.aiter_bytes():
+        if body and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
+        body += chunk
+    return StripeResponse(r.status_code, r.headers, body)
+
 # %% ../nbs/01_core.ipynb #9744f027
 def _http(self):
     if self._client is None:
@@ -499,11 +533,13 @@ def _http(self):
     return self._client
 
 def _send(self, req):
-    client = self._http()
+    client, timeout = self._http(), req.opts.get('timeout') or self.timeout
+    limit = attempt_limit(timeout)
     for attempt, last in self._attempts(req):
         start, r, err = time.perf_counter(), None, None
-        try: r = client.request(req.method, req.path, params=req.params, content=req.content, headers=req.headers,
-                                timeout=req.opts.get('timeout') or self.timeout)
+        try:
+            with client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
+                r = _read(resp, limit, start)
         except _conn_errors as e: err = e
         kind, val = self._outcome(req, r, err, attempt, last, start)
         if kind == 'ok': return val
@@ -583,15 +619,20 @@ class AsyncStripeApi(StripeApi):
     "The whole Stripe API with `async` methods"
     _is_async = True
     def _http(self):
-        if self._client is None:
+        "The pooled `httpx.AsyncClient` of the running event loop (a new loop, e.g. a second `asyncio.run`, gets a new one)"
+        loop = asyncio.get_running_loop()
+        if self._client is None or getattr(self, '_loop', None) is not loop:
             self._client = httpx.AsyncClient(base_url=self.base_url, transport=self.transport, timeout=self.timeout)
+            self._loop = loop
         return self._client
     async def _send(self, req):
-        client = self._http()
+        client, timeout = self._http(), req.opts.get('timeout') or self.timeout
+        limit = attempt_limit(timeout)
         for attempt, last in self._attempts(req):
             start, r, err = time.perf_counter(), None, None
-            try: r = await client.request(req.method, req.path, params=req.params, content=req.content, headers=req.headers,
-                                          timeout=req.opts.get('timeout') or self.timeout)
+            try:
+                async with client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
+                    r = await _aread(resp, limit, start)
             except _conn_errors as e: err = e
             kind, val = self._outcome(req, r, err, attempt, last, start)
             if kind == 'ok': return val

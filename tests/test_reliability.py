@@ -111,16 +111,17 @@ def check_run(srv, wire, results, *, slack):
         atts, objs, sent = by_tag.get(str(i), []), by_key.get(keys[i], []), wire.calls[str(i)]
         n = len(sent)
         assert 1 <= n <= RETRIES + 1 and len(atts) <= n
-        # attempts the server never saw failed on the way (connect errors), nothing else
-        seen_status = [a.status for a in atts if a.status is not None]
-        assert [o for _, o in sent if isinstance(o, int)] == seen_status, (i, sent, [str(a.fault) for a in atts])
+        # attempts the server never saw failed on the way (connect errors); answers match the server's records
+        answered = [a for a in atts if a.status is not None]
+        assert [o for _, o in sent if isinstance(o, int)] == [a.status for a in answered], (i, sent, [str(a.fault) for a in atts])
         unseen += n - len(atts)
-        final_seen = len(atts) > 0 and sent[-1][1] == atts[-1].status
-        retried = atts[:-1] if final_seen else atts
+        # retried only after connection errors (which include a server too slow for the timeout) or retryable answers
+        final_answer = isinstance(sent[-1][1], int)
+        retried = answered[:-1] if final_answer else answered
         assert all(retryable(a.fault) for a in retried), f'call {i} was retried after a final answer'
         if isinstance(res, StripeError):
             n_err += 1
-            last = atts[-1].fault if final_seen else Fault('drop')
+            last = answered[-1].fault if final_answer else Fault('drop')
             assert type(res) is expected_error(last), (i, res, last)
             assert res.attempts == n, (i, res.attempts, sent)
             assert n == RETRIES + 1 or not retryable(last)
@@ -132,7 +133,7 @@ def check_run(srv, wire, results, *, slack):
             n_ok += 1
             assert type(res).__name__ == 'Customer'
             assert len(objs) == 1 and res.id == objs[0]['id'] and res.metadata == {'i': str(i)}
-            assert sent[-1][1] == 200 and atts[-1].fault.kind in ('ok', 'slow') and atts[-1].status == 200
+            assert sent[-1][1] == 200 and answered[-1].fault.kind in ('ok', 'slow')
         # no call takes longer than timeout x attempts + the backoff it may have waited (+ slack)
         backoff = (n - 1) * max(MAX_DELAY, MAX_RETRY_AFTER)
         worst = max(worst, elapsed - TIMEOUT * n - backoff)
@@ -152,6 +153,13 @@ def test_thousand_creates_sync(fault_server):
     assert time.monotonic() - t0 < 60
     print(f'sync: {n_ok} created, {n_err} errors, {len(srv.attempts)} attempts in {time.monotonic() - t0:.1f}s; worst call {worst:+.3f}s vs its bound')
 
+async def loop_lag(into, every=0.02):
+    "Record in `into['lag']` the longest the event loop was late to wake a sleeper"
+    while True:
+        t = time.monotonic()
+        await asyncio.sleep(every)
+        into['lag'] = max(into['lag'], time.monotonic() - t - every)
+
 def test_thousand_creates_async_50_in_flight(fault_server):
     srv = fault_server(seed=2, fail=1/3, slow=0.05, slow_delay=0.02, menu=default_menu(stall=TIMEOUT + 0.4))
     async def run():
@@ -164,14 +172,19 @@ def test_thousand_creates_async_50_in_flight(fault_server):
                     active['peak'] = max(active['peak'], active['now'])
                     try: return i, await atimed(api.customers.create(email=f'c{i}@example.com', metadata={'i': i}))
                     finally: active['now'] -= 1
-            return dict(await asyncio.gather(*(one(i) for i in range(N)))), active['peak']
-    t0, wire = time.monotonic(), Wire()
+            lag = asyncio.create_task(loop_lag(active))
+            res = dict(await asyncio.gather(*(one(i) for i in range(N))))
+            lag.cancel()
+            return res, active['peak']
+    t0, wire, lag = time.monotonic(), Wire(), Counter()
     results, peak = asyncio.run(run())
-    n_ok, n_err, worst = check_run(srv, wire, results, slack=1.0)
+    # 50 coroutines and this server's threads share one process: a call waits for its turn on the event loop too.
+    # The bound allows for the worst scheduling delay seen (tiny on an idle machine, large on an overloaded one).
+    n_ok, n_err, worst = check_run(srv, wire, results, slack=1.0 + 2 * active['lag'])
     # the calls really were concurrent: 50 in flight in the client, as many connections open at the server
     assert peak == 50 and srv.peak_conns >= 40, (peak, srv.peak_conns, srv.peak_in_flight)
     assert time.monotonic() - t0 < 60
-    print(f'async: {n_ok} created, {n_err} errors, peak {srv.peak_conns} connections, {srv.peak_in_flight} handled at once, {time.monotonic() - t0:.1f}s; worst call {worst:+.3f}s vs its bound')
+    print(f'async: {n_ok} created, {n_err} errors, peak {srv.peak_conns} connections, {srv.peak_in_flight} handled at once, {time.monotonic() - t0:.1f}s, loop lag up to {active['lag']:.3f}s; worst call {worst:+.3f}s vs its bound')
 
 # ---------------------------------------------------------------------------------------------------------------
 # What is retried, and what is not
@@ -455,7 +468,7 @@ def test_live_key_is_flagged_and_can_be_refused(key):
 core_gap = (lambda f: f) if os.environ.get('FASTSTRIPE_GAPS') == 'fail' else \
     pytest.mark.xfail(strict=True, reason='gap in faststripe.core reported on issue 5')
 
-@core_gap
+
 def test_gap_slow_drip_answer_is_bounded_by_the_timeout(fault_server):
     """A server that sends its answer one byte every 20 ms never trips httpx's per-read timeout, so the call takes as
     long as the server likes (~2 s here), not timeout x attempts + backoff"""
@@ -463,7 +476,7 @@ def test_gap_slow_drip_answer_is_bounded_by_the_timeout(fault_server):
     res, elapsed, atts = _one(srv, Fault('trickle', delay=0.02), api=client(srv, timeout=0.3), max_retries=0)
     assert elapsed <= 0.3 + 0.3, f'call took {elapsed:.2f}s with a 0.3 s timeout and no retries'
 
-@core_gap
+
 def test_gap_key_after_a_newline_in_a_non_json_body_is_redacted(fault_server):
     "An HTML error page that repeats the key on its own line: repr() of the body turns '\\n' into 'n', hiding the \\b"
     srv = fault_server(api_key=KEY, echo_key=True)
@@ -471,7 +484,7 @@ def test_gap_key_after_a_newline_in_a_non_json_body_is_redacted(fault_server):
     assert isinstance(res, APIError)
     _assert_no_key(_texts_of(res))
 
-@core_gap
+
 def test_gap_key_echoed_in_error_fields_is_redacted(fault_server):
     "A server that repeats the key in `param` (shown by str(e)): only `message` is redacted"
     srv = fault_server(api_key=KEY, echo_key=True)
@@ -479,7 +492,7 @@ def test_gap_key_echoed_in_error_fields_is_redacted(fault_server):
     assert isinstance(res, InvalidRequestError)
     _assert_no_key(_texts_of(res))
 
-@core_gap
+
 def test_gap_negative_max_retries_sends_nothing_and_returns_none(fault_server):
     "max_retries=-1 makes zero attempts: nothing is sent and the call returns None instead of an object or an error"
     srv = fault_server()
@@ -488,7 +501,7 @@ def test_gap_negative_max_retries_sends_nothing_and_returns_none(fault_server):
     except (ValueError, TypeError): return
     assert res is not None and len(srv.attempts) == 1
 
-@core_gap
+
 def test_gap_async_client_survives_a_new_event_loop(fault_server):
     "One AsyncStripeApi used from two asyncio.run() calls: the pooled AsyncClient is tied to the first, closed loop"
     srv = fault_server()
