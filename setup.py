@@ -24,7 +24,7 @@ if cfg.get('pip_requirements'): requirements += shlex.split(cfg.get('pip_require
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
-notebook_requirements = ['pandas>=1.5', 'ipywidgets>=8']
+notebook_requirements = ['pandas>=1.5', 'ipywidgets>=8', 'segno>=1.5']  # reporting, forms, QR codes
 
 package_data = dict()
 pkg_data = cfg.get('package_data', None)

@@ -10,7 +10,7 @@ say() { printf '\n=== %s\n' "$*"; }
 
 say "installing faststripe and its development tools"
 $PY -m pip install -q --disable-pip-version-check -e ".[dev,notebook]"
-$PY -m pip install -q --disable-pip-version-check playwright voila ipykernel mypy pyright segno
+$PY -m pip install -q --disable-pip-version-check playwright voila ipykernel mypy pyright
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
