@@ -174,7 +174,7 @@ def id_prefix(name):
 default_status = {'checkout.session': 'open', 'payment_intent': 'requires_payment_method', 'subscription': 'active',
     'setup_intent': 'requires_payment_method', 'invoice': 'draft', 'charge': 'succeeded', 'refund': 'succeeded',
     'payout': 'pending', 'subscription_schedule': 'not_started', 'quote': 'draft', 'credit_note': 'issued',
-    'dispute': 'needs_response'}
+    'dispute': 'needs_response', 'v2.core.event_destination': 'enabled'}
 _scalar_defaults = dict(str='', int=0, num=0, bool=False)
 _field_defaults = {'interval_count': 1, 'quantity': 1, 'currency': 'usd', 'active': True}
 
@@ -386,7 +386,7 @@ def list_filter(objs, params, props):
     "The objects of `objs` that pass the filters of `params`, for a schema with properties `props`"
     fs = []
     for k,v in params.items():
-        if k in _page_params or v is None: continue
+        if k in _page_params or v is None or k == 'status' and v == 'all': continue
         if k in props: fs.append((k, v, False))
         elif isinstance(v, list) and k.endswith('s') and k[:-1] in props: fs.append((k[:-1], v, True))
     if not fs: return objs
@@ -547,6 +547,7 @@ def dispatch(self:OfflineStripe, op, pv, params, path):
     if kind == 'action' and oid is None: return self.new_object(main, params) if main else {}
     o = self.lookup(oid, self.owner_schemas(op['path'], pl), 'id' if kind != 'action' else pl)
     if kind == 'retrieve': return o
+    if kind == 'delete': hook = self.hooks.get((self.resource(self.schema_of(oid)), 'delete'))
     if hook: return hook(self, o, params, op=op)
     if kind == 'update': return self.update(o, params)
     if kind == 'delete': return self.delete(o, op, main)
@@ -594,19 +595,21 @@ def update(self:OfflineStripe, o, params):
 def delete(self:OfflineStripe, o, op, main):
     "Delete `o`, or (when the op answers the object itself, like cancelling a subscription) cancel it"
     schema = self.schema_of(o['id'])
-    if main and main.startswith('deleted_') or 'deleted' in self.spec.schema(main or '').get('p', {}):
+    if main and 'deleted_' in main or 'deleted' in self.spec.schema(main or '').get('p', {}):
         del self.objs[o['id']], self.kinds[o['id']]
         self.by_schema[schema].pop(o['id'], None)
         self.parent.pop(o['id'], None)
         self.emit(schema, 'deleted', o)
-        return {'id': o['id'], 'object': o.get('object'), 'deleted': True}
+        res = {'id': o['id'], 'object': o.get('object')}  # v2's `deleted_object` has no `deleted` flag
+        return res | {'deleted': True} if 'deleted' in self.spec.schema(main).get('p', {}) else res
     return self.transition(o, 'cancel')
 
 action_status = {'confirm': 'succeeded', 'capture': 'succeeded', 'cancel': 'canceled', 'expire': 'expired',
     'finalize_invoice': 'open', 'pay': 'paid', 'void_invoice': 'void', 'mark_uncollectible': 'uncollectible',
     'resume': 'active', 'release': 'released', 'accept': 'accepted', 'finalize_quote': 'open', 'approve': 'approved',
     'decline': 'declined', 'close': 'closed', 'void': 'void', 'finalize': 'open', 'deactivate': 'inactive',
-    'reactivate': 'active', 'verify': 'verified', 'expire_token': 'expired'}
+    'reactivate': 'active', 'verify': 'verified', 'expire_token': 'expired', 'disable': 'disabled', 'enable': 'enabled',
+    'archive': 'archived', 'unarchive': 'active'}
 
 @patch
 def transition(self:OfflineStripe, o, action, params=None):
@@ -661,6 +664,8 @@ def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
         objs = [o for o in objs if self.parent.get(o['id']) == parent or _id_of(o.get(pn)) == parent]
     if len(schemas) > 1: objs.sort(key=lambda o: o.get('created', 0))  # several kinds: merge by creation time
     objs = list_filter(objs[::-1], params, self.spec.schema(schemas[0]).get('p', {}) if schemas else {})
+    if schemas and schemas[0] == 'subscription' and 'status' not in params:  # Stripe lists canceled ones on request only
+        objs = [o for o in objs if o.get('status') != 'canceled']
     if op.get('lk') == 'v2list': return self.v2_page(objs, params, path)
     return paginate(objs, params, path)
 
@@ -962,6 +967,12 @@ def _pi_capture(st, pi, params, op=None):
     pi['amount_received'] = params.get('amount_to_capture', pi['amount'])
     return st.transition(pi, 'capture')
 
+# %% ../nbs/02_offline.ipynb #c440604d
+def _product_delete(st, prod, params, op=None):
+    if any(_id_of(st.objs[i].get('product')) == prod['id'] for i in st.by_schema.get('price', {})):
+        raise _bad(None, None, 'This product cannot be deleted because it has one or more user-created prices.')
+    return st.delete(prod, op, 'deleted_product')
+
 # %% ../nbs/02_offline.ipynb #16f4202f
 def card_brand(number):
     "The card brand Stripe reports for a card `number`"
@@ -989,7 +1000,7 @@ OfflineStripe.hooks = {
     ('payment_link', 'create'): _link_create, ('billing_portal.session', 'create'): _portal_create,
     ('subscription', 'create'): _sub_create, ('payment_intent', 'create'): _pi_create,
     ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture,
-    ('payment_method', 'create'): _pm_create}
+    ('payment_method', 'create'): _pm_create, ('product', 'delete'): _product_delete}
 
 @patch(as_prop=True)
 def creatable(self:OfflineStripe):
