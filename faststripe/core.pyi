@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 from typing_extensions import Required, Self, TypeAlias, TypedDict, Unpack
 from .spec import Spec
 
-__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'form_encode', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'close', 'ItemList', 'paged', 'pages', 'AsyncStripeApi']
+__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'form_encode', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit', 'close', 'ItemList', 'paged', 'pages', 'AsyncStripeApi']
 
 _T = TypeVar('_T')
 
@@ -209,6 +209,9 @@ class _ApiBase:
 
 def reference(self: Any) -> Any:
     """Markdown table of every operation: resource-style name, path-style name, HTTP verb and path, summary"""
+
+def attempt_limit(timeout: Any) -> Any:
+    """Seconds one attempt may take in all"""
 
 class StripeApi(_ApiBase):
     """The whole Stripe API, generated from the spec snapshot"""
