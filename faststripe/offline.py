@@ -325,8 +325,19 @@ def echo(self:OfflineStripe, obj, schema, params):
     "Set the fields of `obj` (of component `schema`) that `params` name"
     props = self.spec.schema(schema).get('p', {})
     for k,v in params.items():
-        if k in props and k not in ('id', 'object', 'expand'): obj[k] = self.merge(props[k], obj.get(k), v)
+        if k not in props or k in ('id', 'object', 'expand'): continue
+        if v == 'now' and props[k].get('f') == 'unix-time': v = self.now()  # `active_from=now` and friends
+        if v == '' or _fits(v, props[k]): obj[k] = self.merge(props[k], obj.get(k), v)
     return obj
+
+_pytypes = dict(str=str, int=int, num=(int, float), bool=bool, obj=dict, arr=list)
+
+def _fits(v, sc):
+    "Can request value `v` be the value of a response field of schema `sc`? (a shallow check: its kind of value)"
+    if 'o' in sc: return any(_fits(v, a) for a in sc['o'])
+    if '$' in sc: return isinstance(v, dict)
+    t = sc.get('t', 'any')
+    return t == 'any' or isinstance(v, _pytypes[t]) and not (t in ('int', 'num') and isinstance(v, bool))
 
 @patch
 def new_object(self:OfflineStripe, schema, params=None, **fields):
@@ -497,6 +508,14 @@ def owner_schemas(self:OfflineStripe, path, param):
         self._owners[key] = self.alts([s.removeprefix('deleted_') for s in res])
     return self._owners[key]
 
+@patch
+def target_schemas(self:OfflineStripe, op):
+    "Schemas an object must have for `op` to act on it: its owner's, narrowed to those the op answers with"
+    own = self.owner_schemas(op['path'], last_param(op['path']))
+    if _kind(op) == 'action': return own
+    mine = self.alts([s.removeprefix('deleted_') for s in self.op_schemas(op)])
+    return [s for s in own if s in mine] or own
+
 def _shape_of(path): return re.sub(r'\{[^}]*\}', '{}', path)
 
 @patch(as_prop=True)
@@ -545,7 +564,7 @@ def dispatch(self:OfflineStripe, op, pv, params, path):
     if kind == 'singleton': return self.singleton(op, main, params, path)
     oid = pv[pl] if pl else None
     if kind == 'action' and oid is None: return self.new_object(main, params) if main else {}
-    o = self.lookup(oid, self.owner_schemas(op['path'], pl), 'id' if kind != 'action' else pl)
+    o = self.lookup(oid, self.target_schemas(op), 'id' if kind != 'action' else pl)
     if kind == 'retrieve': return o
     if kind == 'delete': hook = self.hooks.get((self.resource(self.schema_of(oid)), 'delete'))
     if hook: return hook(self, o, params, op=op)
@@ -600,9 +619,17 @@ def delete(self:OfflineStripe, o, op, main):
         self.by_schema[schema].pop(o['id'], None)
         self.parent.pop(o['id'], None)
         self.emit(schema, 'deleted', o)
-        res = {'id': o['id'], 'object': o.get('object')}  # v2's `deleted_object` has no `deleted` flag
-        return res | {'deleted': True} if 'deleted' in self.spec.schema(main).get('p', {}) else res
+        return self.deleted_view(o, main)
     return self.transition(o, 'cancel')
+
+@patch
+def deleted_view(self:OfflineStripe, o, main):
+    "The answer to deleting `o`: its `deleted_*` schema's fields, taken from `o` (`{id, object, deleted: true}`)"
+    res = self.new_object(main)
+    res.update({k: o[k] for k in res if k in o})
+    res['object'] = o.get('object') or res.get('object') or self.resource(main)
+    if 'deleted' in self.spec.schema(main).get('p', {}): res['deleted'] = True  # v2's `deleted_object` has no such flag
+    return res
 
 action_status = {'confirm': 'succeeded', 'capture': 'succeeded', 'cancel': 'canceled', 'expire': 'expired',
     'finalize_invoice': 'open', 'pay': 'paid', 'void_invoice': 'void', 'mark_uncollectible': 'uncollectible',
@@ -643,9 +670,7 @@ def action(self:OfflineStripe, o, op, main, params):
 @patch
 def singleton(self:OfflineStripe, op, main, params, path):
     "Objects that exist once per path, made on first use"
-    if op['verb'] == 'delete':
-        o = self.singletons.pop(path, None)
-        return {'id': (o or {}).get('id', self.new_id(main or 'obj')), 'object': (o or {}).get('object', self.resource(main or '')), 'deleted': True}
+    if op['verb'] == 'delete': return self.deleted_view(self.singletons.pop(path, None) or {}, main)
     if main is None: return {}
     o = self.singletons.get(path)
     if o is None: o = self.singletons[path] = self.new_object(main)

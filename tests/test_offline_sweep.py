@@ -47,9 +47,9 @@ def required_params(op, st):
 def path_args(op, st, api):
     """Ids for the path parameters: stored objects of the right kind, created on demand (under their parents) when
     possible; in the order of the op's `pp` (the spec's order, which is not always the path's)"""
-    path, vals = op['path'], {}
-    for p in re.findall(r'\{([^}]+)\}', path):
-        schemas = st.owner_schemas(path, p)
+    path, vals, params = op['path'], {}, re.findall(r'\{([^}]+)\}', op['path'])
+    for p in params:
+        schemas = st.target_schemas(op) if p == params[-1] else st.owner_schemas(path, p)
         oid = next((i for s in schemas for i in reversed(st.by_schema.get(s, {}))), None)
         if oid is None and schemas:
             prefix = path[:path.index('{'+p+'}')].rstrip('/')
@@ -87,7 +87,8 @@ def run_sweep():
             args = path_args(op, st, api)
             rec['missing_args'] = [a for a in args if a.startswith('sweep_missing_')]
             res = api[op['path'], op['verb'].upper()](*args, **required_params(op, st))
-            rec.update(status=res.last_response.status_code if hasattr(res, 'last_response') else 200)
+            rec.update(status=res.last_response.status_code if hasattr(res, 'last_response') else 200,
+                       body=res.last_response.json() if hasattr(res, 'last_response') else res)
         except StripeError as e: rec.update(status=e.http_status, type=e.type, code=e.code, message=str(e))
         except Exception as e: rec.update(status='crash', message=f'{type(e).__name__}: {e}')
         records.append(rec)
@@ -104,7 +105,8 @@ def test_sweep_every_v1_op(sweep):
     codes = collections.Counter(f"{r['status']} {r.get('code')}" for r in sweep if r['status'] != 200)
     summary = dict(operations=len(sweep), by_status=dict(counts), errors_by_code=dict(codes.most_common()))
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS/'offline_sweep.json').write_text(json.dumps(summary | {'calls': sweep}, indent=1))
+    calls = [{k: v for k,v in r.items() if k != 'body'} for r in sweep]
+    (ARTIFACTS/'offline_sweep.json').write_text(json.dumps(summary | {'calls': calls}, indent=1))
     print(json.dumps(summary, indent=1))
     bad = [r for r in sweep if r['status'] == 'crash' or isinstance(r['status'], int) and r['status'] >= 500]
     assert not bad, bad[:10]
@@ -119,3 +121,42 @@ def test_sweep_mostly_succeeds(sweep):
     assert ok / len(sweep) >= 0.8, f'{ok} of {len(sweep)} operations answered 2xx'
     for r in sweep:
         if r['status'] == 404: assert r['code'] == 'resource_missing' and r['missing_args'], r
+
+_pytypes = dict(str=str, int=int, num=(int, float), bool=bool, obj=dict, arr=list)
+
+def conforms(v, sc, spec, where, depth=0):
+    "Problems of value `v` against simplified response schema `sc`: required fields, types, enums"
+    if v is None: return [] if sc.get('n') or depth == 0 else [f'{where}: null but not nullable']
+    if '$' in sc: return conforms_schema(v, sc['$'], spec, where, depth)
+    if 'o' in sc:
+        for a in sc['o']:
+            if not conforms(v, a, spec, where, depth): return []
+        return [f'{where}: {type(v).__name__} matches none of the alternatives']
+    t = sc.get('t', 'any')
+    if t != 'any' and not (isinstance(v, _pytypes[t]) and not (t in ('int', 'num') and isinstance(v, bool))):
+        return [f'{where}: {type(v).__name__}, expected {t}']
+    if 'e' in sc and v not in sc['e']: return [f'{where}: {v!r} not in {sc["e"]}']
+    if t == 'arr': return [p for i,x in enumerate(v[:3]) for p in conforms(x, sc.get('i', {}), spec, f'{where}[{i}]', depth+1)]
+    if t == 'obj' and 'p' in sc:
+        return [p for k,x in v.items() if k in sc['p'] for p in conforms(x, sc['p'][k], spec, f'{where}.{k}', depth+1)]
+    return []
+
+def conforms_schema(v, name, spec, where, depth=0):
+    sc = spec.schema(name)
+    if 'o' in sc: return conforms(v, sc, spec, where, depth)
+    if not isinstance(v, dict): return [f'{where}: {type(v).__name__}, expected a {name} object']
+    probs = [f'{where}.{k}: required field of {name} missing' for k in sc.get('r', ()) if k not in v]
+    return probs + [p for k,x in v.items() if k in sc.get('p', {}) for p in conforms(x, sc['p'][k], spec, f'{where}.{k}', depth+1)]
+
+def test_sweep_objects_match_schemas(sweep):
+    "Every 2xx answer has its response schema's required fields, with the right types and enum values"
+    from faststripe.spec import bundled_spec
+    spec, probs, checked = bundled_spec(), [], 0
+    for r in sweep:
+        if r['status'] != 200: continue
+        op = spec.by_path[r['path'], r['verb'].upper()]
+        if op['res'].get('t') == 'any' and 'o' not in op['res']: continue  # binary answers (a quote's PDF)
+        probs += conforms(r['body'], op['res'], spec, f"{r['verb'].upper()} {r['path']}")
+        checked += 1
+    assert checked > 400
+    assert not probs, probs[:20]
