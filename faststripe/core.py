@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_core.ipynb #9958ae96
 from __future__ import annotations
-import os, re, json, uuid, time, random, logging, inspect, difflib, asyncio, platform, datetime as dt
+import os, re, sys, json, uuid, time, random, logging, inspect, difflib, asyncio, platform, threading, datetime as dt
 from decimal import Decimal
 from enum import Enum
 from typing import Literal, Any
@@ -21,7 +21,7 @@ __all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObj
            'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError',
            'LiveModeError', 'error_from_response', 'form_encode', 'validate', 'op_signature', 'op_doc', 'StripeOp',
            'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit', 'close',
-           'ItemList', 'paged', 'pages', 'AsyncStripeApi']
+           'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi']
 
 # %% ../nbs/01_core.ipynb #b27c7714
 _repr_skip = {'object', 'livemode'}
@@ -191,7 +191,7 @@ def _check(v, sc, name):
     t = sc.get('t', 'any')
     if t == 'str' and isinstance(v, dict) and 'id' in v: v = v['id']
     if isinstance(v, Enum): v = v.value
-    if t in ('int', 'num') and isinstance(v, (dt.date, dt.datetime)) and sc.get('f') == 'unix-time': return v
+    if t in ('int', 'num') and isinstance(v, (dt.date, dt.datetime)): return v  # sent as a Unix timestamp
     ok = t == 'any' or (isinstance(v, _pytypes[t]) and not (t in ('int', 'num') and isinstance(v, bool)))
     if t == 'str' and isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) and sc.get('f') == 'decimal': ok = True
     if not ok: raise TypeError(f'{name} must be {_type_name(sc)}, not {type(v).__name__} ({v!r:.60})')
@@ -503,6 +503,8 @@ def _outcome(self, req, r, err, attempt, last, start):
 StripeApi._attempts, StripeApi._outcome = _attempts, _outcome
 
 # %% ../nbs/01_core.ipynb #c181613e
+_client_lock = threading.Lock()
+
 def attempt_limit(timeout):
     "Seconds one attempt may take in all"
     if isinstance(timeout, httpx.Timeout): return ((timeout.connect or 0) + (timeout.read or 0)) or None
@@ -529,7 +531,8 @@ async def _aread(r, limit, start):
 # %% ../nbs/01_core.ipynb #9744f027
 def _http(self):
     if self._client is None:
-        self._client = httpx.Client(base_url=self.base_url, transport=self.transport, timeout=self.timeout)
+        with _client_lock:  # threads sharing a new client make one pool between them
+            if self._client is None: self._client = httpx.Client(base_url=self.base_url, transport=self.transport, timeout=self.timeout)
     return self._client
 
 def _send(self, req):
@@ -563,6 +566,66 @@ StripeApi.__enter__ = lambda self: self
 StripeApi.__exit__ = lambda self, *a: self.close()
 
 # %% ../nbs/01_core.ipynb #81b52869
+def _in_notebook():
+    "Running in a Jupyter kernel (not a plain IPython, nor the shell `nbdev_test` uses)"
+    ip = sys.modules.get('IPython')
+    shell = ip.get_ipython() if ip and hasattr(ip, 'get_ipython') else None
+    return type(shell).__name__ == 'ZMQInteractiveShell'
+
+def interactive():
+    "True in a Jupyter kernel or when stderr is a terminal: where a progress bar is worth showing"
+    return _in_notebook() or (hasattr(sys.stderr, 'isatty') and sys.stderr.isatty())
+
+class Progress:
+    "A count-and-rate progress line (stderr, or an ipywidgets label in Jupyter); thread-safe"
+    def __init__(self, label='', enabled=None, file=None, delay=None, every=0.2, windows=0):
+        self.label, self.file, self.every, self.windows = label, file, every, windows
+        self.enabled = interactive() if enabled is None else bool(enabled)
+        self.delay = (1.0 if enabled is None else 0.) if delay is None else delay
+        self.items = self.pages = self.done = 0
+        self.start = self.last = time.monotonic()
+        self.lock, self.widget, self.shown = threading.Lock(), None, False
+
+    def text(self):
+        "The progress line: `label: 1,200 items, 12 pages in 3.1s (387 items/s) [#####...] 5/16 windows`"
+        el = max(time.monotonic() - self.start, 1e-9)
+        res = f'{self.label}: {self.items:,} items, {self.pages:,} pages in {el:.1f}s ({self.items/el:,.0f} items/s)'
+        if self.windows:
+            k = 20 * self.done // self.windows
+            res += f" [{'#'*k}{'.'*(20-k)}] {self.done}/{self.windows} windows"
+        return res
+
+    def update(self, items=0, pages=1, window_done=False):
+        with self.lock:
+            self.items += items; self.pages += pages; self.done += bool(window_done)
+            if not self.enabled: return
+            now = time.monotonic()
+            if now - self.start < self.delay or now - self.last < self.every: return
+            self.last = now
+            self._show()
+
+    def _show(self, end=''):
+        if self.widget is None and not self.shown and self.file is None and _in_notebook():
+            try:
+                import ipywidgets
+                from IPython.display import display
+                self.widget = ipywidgets.HTML()
+                display(self.widget)
+            except ImportError: pass
+        self.shown = True
+        if self.widget is not None:
+            bar = f'<progress value="{self.done}" max="{self.windows}"></progress> ' if self.windows else ''
+            self.widget.value = f'{bar}<code>{self.text()}</code>'
+        else:
+            f = self.file or sys.stderr
+            f.write('\r' + self.text() + end); f.flush()
+
+    def close(self):
+        "Show the final count (when anything was shown, or when the bar was asked for)"
+        with self.lock:
+            if self.enabled and (self.shown or not self.delay): self._show(end='\n')
+
+# %% ../nbs/01_core.ipynb #f18f39db
 class ItemList(L):
     "Every item of a paginated operation (a fastcore `L`), with a `to_df` for reporting"
     def to_df(self, **kwargs):
@@ -606,13 +669,23 @@ def _paged(oper, *args, **kwargs):
         if not nxt: return
         kwargs.update(nxt)
 
-def pages(oper, *args, progress=None, workers=None, **kwargs):
+def pages(oper, *args,
+          progress:bool=None, # show a progress line; None: only when interactive and the listing takes over a second
+          workers:int=None, # fetch `created` windows on this many threads (see `faststripe.reporting.fetch_all`)
+          **kwargs):
     "Every item of list or search operation `oper`, in an `ItemList`"
-    if workers or progress:
+    if workers:
         from faststripe.reporting import fetch_all
         return fetch_all(oper, *args, progress=progress, workers=workers, **kwargs)
-    if getattr(oper.api, '_is_async', False): return _apages(oper, *args, **kwargs)
-    return ItemList(o for p in paged(oper, *args, **kwargs) for o in p.get('data', []))
+    prog = Progress(oper.qualname, progress)
+    if getattr(oper.api, '_is_async', False): return _apages(oper, prog, *args, **kwargs)
+    items = []
+    for p in paged(oper, *args, **kwargs):
+        data = p.get('data', [])
+        items += data
+        prog.update(len(data))
+    prog.close()
+    return ItemList(items)
 
 # %% ../nbs/01_core.ipynb #4e64a43a
 class AsyncStripeApi(StripeApi):
@@ -656,8 +729,13 @@ async def _apaged(oper, *args, **kwargs):
         if not nxt: return
         kwargs.update(nxt)
 
-async def _apages(oper, *args, **kwargs):
-    return ItemList([o async for p in _apaged(oper, *args, **kwargs) for o in p.get('data', [])])
+async def _apages(oper, prog, *args, **kwargs):
+    items = []
+    async for p in _apaged(oper, *args, **kwargs):
+        items += p.get('data', [])
+        prog.update(len(p.get('data', [])))
+    prog.close()
+    return ItemList(items)
 
 # %% ../nbs/01_core.ipynb #c95d2c6e
 import faststripe.helpers  # adds the payment helpers to StripeApi and AsyncStripeApi

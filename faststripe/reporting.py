@@ -15,8 +15,8 @@ from .spec import bundled_spec
 from .core import ItemList, paged
 
 # %% auto #0
-__all__ = ['schema_for', 'ColumnBuilder', 'is_amount', 'to_df', 'interactive', 'Progress', 'RateLimiter', 'default_rps',
-           'created_range', 'split_windows', 'fetch_all', 'pages_to_df', 'list_object_type', 'ListStub']
+__all__ = ['schema_for', 'ColumnBuilder', 'is_amount', 'to_df', 'RateLimiter', 'default_rps', 'created_range', 'split_windows',
+           'fetch_all', 'pages_to_df', 'list_object_type', 'ListStub']
 
 # %% ../nbs/05_reporting.ipynb #b8dc6333
 def _schemas(spec=None): return (spec or bundled_spec()).schemas
@@ -315,64 +315,7 @@ def to_df(items, # Stripe objects, a list page, or an iterable of pages or objec
     return b.df(money=money, consume=True)
 
 # %% ../nbs/05_reporting.ipynb #82d08806
-def _in_notebook():
-    "Running in a Jupyter kernel (not a plain IPython, nor the shell `nbdev_test` uses)"
-    ip = sys.modules.get('IPython')
-    shell = ip.get_ipython() if ip and hasattr(ip, 'get_ipython') else None
-    return type(shell).__name__ == 'ZMQInteractiveShell'
-
-def interactive():
-    "True in a Jupyter kernel or when stderr is a terminal: where a progress bar is worth showing"
-    return _in_notebook() or (hasattr(sys.stderr, 'isatty') and sys.stderr.isatty())
-
-class Progress:
-    "A count-and-rate progress line (stderr, or an ipywidgets label in Jupyter); thread-safe"
-    def __init__(self, label='', enabled=None, file=None, delay=None, every=0.2, windows=0):
-        self.label, self.file, self.every, self.windows = label, file, every, windows
-        self.enabled = interactive() if enabled is None else bool(enabled)
-        self.delay = (1.0 if enabled is None else 0.) if delay is None else delay
-        self.items = self.pages = self.done = 0
-        self.start = self.last = time.monotonic()
-        self.lock, self.widget, self.shown = threading.Lock(), None, False
-
-    def text(self):
-        "The progress line: `label: 1,200 items, 12 pages in 3.1s (387 items/s) [#####...] 5/16 windows`"
-        el = max(time.monotonic() - self.start, 1e-9)
-        res = f'{self.label}: {self.items:,} items, {self.pages:,} pages in {el:.1f}s ({self.items/el:,.0f} items/s)'
-        if self.windows:
-            k = 20 * self.done // self.windows
-            res += f" [{'#'*k}{'.'*(20-k)}] {self.done}/{self.windows} windows"
-        return res
-
-    def update(self, items=0, pages=1, window_done=False):
-        with self.lock:
-            self.items += items; self.pages += pages; self.done += bool(window_done)
-            if not self.enabled: return
-            now = time.monotonic()
-            if now - self.start < self.delay or now - self.last < self.every: return
-            self.last = now
-            self._show()
-
-    def _show(self, end=''):
-        if self.widget is None and not self.shown and self.file is None and _in_notebook():
-            try:
-                import ipywidgets
-                from IPython.display import display
-                self.widget = ipywidgets.HTML()
-                display(self.widget)
-            except ImportError: pass
-        self.shown = True
-        if self.widget is not None:
-            bar = f'<progress value="{self.done}" max="{self.windows}"></progress> ' if self.windows else ''
-            self.widget.value = f'{bar}<code>{self.text()}</code>'
-        else:
-            f = self.file or sys.stderr
-            f.write('\r' + self.text() + end); f.flush()
-
-    def close(self):
-        "Show the final count (when anything was shown, or when the bar was asked for)"
-        with self.lock:
-            if self.enabled and (self.shown or not self.delay): self._show(end='\n')
+from .core import Progress, interactive
 
 # %% ../nbs/05_reporting.ipynb #e6d0063b
 class RateLimiter:
