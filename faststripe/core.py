@@ -657,17 +657,24 @@ def paged(oper, *args, **kwargs):
     "Each page of list or search operation `oper`, following its cursor (an async generator for async clients)"
     return (_apaged if getattr(oper.api, '_is_async', False) else _paged)(oper, *args, **kwargs)
 
-def _paged(oper, *args, **kwargs):
-    lk, seen = _paging(oper, kwargs), set()
-    while True:
-        page = oper(*args, **kwargs)
+class _Cursor:
+    "Where a listing is: the arguments of the next page, and whether it is done"
+    def __init__(self, oper, kwargs): self.lk, self.kwargs, self.seen, self.done = _paging(oper, kwargs), kwargs, set(), False
+    def take(self, page):
+        "Whether `page` is new (a server ignoring the cursor repeats one); moves the cursor past it"
         key = _page_key(page)
-        if key in seen: return
-        seen.add(key)
-        yield page
-        nxt = _next_args(page, lk, kwargs)
-        if not nxt: return
-        kwargs.update(nxt)
+        if key in self.seen: self.done = True; return False
+        self.seen.add(key)
+        nxt = _next_args(page, self.lk, self.kwargs)
+        if nxt: self.kwargs.update(nxt)
+        else: self.done = True
+        return True
+
+def _paged(oper, *args, **kwargs):
+    cur = _Cursor(oper, kwargs)
+    while not cur.done:
+        page = oper(*args, **cur.kwargs)
+        if cur.take(page): yield page
 
 def pages(oper, *args,
           progress:bool=None, # show a progress line; None: only when interactive and the listing takes over a second
@@ -718,16 +725,10 @@ class AsyncStripeApi(StripeApi):
     async def __aexit__(self, *a): await self.aclose()
 
 async def _apaged(oper, *args, **kwargs):
-    lk, seen = _paging(oper, kwargs), set()
-    while True:
-        page = await oper(*args, **kwargs)
-        key = _page_key(page)
-        if key in seen: return
-        seen.add(key)
-        yield page
-        nxt = _next_args(page, lk, kwargs)
-        if not nxt: return
-        kwargs.update(nxt)
+    cur = _Cursor(oper, kwargs)
+    while not cur.done:
+        page = await oper(*args, **cur.kwargs)
+        if cur.take(page): yield page
 
 async def _apages(oper, prog, *args, **kwargs):
     items = []
