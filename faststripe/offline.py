@@ -444,7 +444,7 @@ def parse_query(q):
 def _clause_ok(o, clause):
     neg, field, mk, op, val = clause
     v = (o.get('metadata') or {}).get(mk) if mk is not None else _id_of(o.get(field))
-    if op == ':': ok = v is None if val == 'null' else str(v).lower() == val.lower() if isinstance(v, bool) else v == val or str(v) == val
+    if op == ':': ok = v is None if val == 'null' else v is not None and str(v).lower() == val.lower()
     elif op == '~': ok = isinstance(v, str) and val.lower() in v.lower()
     else:
         try: ok = v is not None and _ranges[{'>': 'gt', '>=': 'gte', '<': 'lt', '<=': 'lte'}[op]](float(v), float(val))
