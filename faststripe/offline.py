@@ -15,7 +15,7 @@ from .spec import bundled_spec, resolve_spec
 __all__ = ['id_prefixes', 'default_status', 'event_prefix', 'ref_params', 'action_status', 'declines', 'offline_key',
            'form_decode', 'OfflineError', 'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router',
            'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id',
-           'card_brand', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_main']
+           'card_brand', 'sign_payload', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_main']
 
 # %% ../nbs/02_offline.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -273,7 +273,8 @@ class OfflineStripe:
         self.listeners = []  # callables receiving each `event` the engine records
         wh = self.spec.by_path.get(('/v1/webhook_endpoints', 'POST'), {}).get('b', {})
         self.event_types = set(wh.get('enabled_events', {}).get('i', {}).get('e', ()))
-        self._clock, self._owners = 0, {}
+        self._clock, self._owners, self._outbox = 0, {}, None
+        self.webhook_secrets, self.deliveries = {}, []  # webhook endpoints' signing secrets; attempted deliveries
 
     def __repr__(self): return f'OfflineStripe({self.spec.version}, {len(self.objs)} objects)'
 
@@ -378,6 +379,7 @@ def emit(self:OfflineStripe, schema, action, o, previous=None):
                          request={'id': getattr(self, '_req_id', None), 'idempotency_key': getattr(self, '_idem_key', None)})
     self.store(ev, 'event', event=False)
     for f in self.listeners: f(ev)
+    self.deliver(ev)
     return ev
 
 # %% ../nbs/02_offline.ipynb #c653b6fe
@@ -1033,6 +1035,64 @@ def creatable(self:OfflineStripe):
     if not hasattr(self, '_creatable'):
         self._creatable = {s for o in self.spec.ops if _kind(o) == 'create' for s in self.op_schemas(o)}
     return self._creatable
+
+# %% ../nbs/02_offline.ipynb #4504c9a1
+import hmac, queue
+
+def sign_payload(payload:bytes, secret:str, t:int=None) -> str:
+    "A `Stripe-Signature` header value for `payload` signed with `secret` at time `t` (default now)"
+    t = int(time.time()) if t is None else t
+    return f"t={t},v1={hmac.new(secret.encode(), f'{t}.'.encode() + payload, hashlib.sha256).hexdigest()}"
+
+def _we_create(st, params, **kw):
+    we = st.create('webhook_endpoint', params | {'status': 'enabled'})
+    st.webhook_secrets[we['id']] = secret = 'whsec_' + ''.join(st.rng.choices(_alnum, k=32))
+    return we | {'secret': secret}  # only the answer to the create shows the secret
+
+OfflineStripe.hooks[('webhook_endpoint', 'create')] = _we_create
+
+def _loopback_url(url):
+    return urlsplit(url).hostname in ('127.0.0.1', 'localhost', '::1')
+
+@patch
+def deliver(self:OfflineStripe, ev):
+    "Queue `ev` for every enabled webhook endpoint that subscribed to its type"
+    ends = [self.objs[i] for i in self.by_schema.get('webhook_endpoint', {})]
+    ends = [e for e in ends if e.get('status') == 'enabled' and {'*', ev['type']} & set(e.get('enabled_events') or ())]
+    if not ends: return
+    ev['pending_webhooks'] = len(ends)
+    payload = json.dumps(ev).encode()
+    for e in ends: self.outbox.put((e['url'], self.webhook_secrets.get(e['id'], ''), ev['type'], payload))
+
+@patch(as_prop=True)
+def outbox(self:OfflineStripe):
+    "The queue of webhook deliveries, and its sender thread, started on first use"
+    if self._outbox is None:
+        self._outbox = queue.Queue()
+        threading.Thread(target=self._send_webhooks, daemon=True).start()
+    return self._outbox
+
+@patch
+def _send_webhooks(self:OfflineStripe):
+    import httpx
+    with httpx.Client(timeout=10) as client:
+        while True:
+            url, secret, typ, payload = self._outbox.get()
+            rec = {'url': url, 'type': typ}
+            try:
+                if not _loopback_url(url): rec['skipped'] = 'not a loopback URL'
+                else: rec['status'] = client.post(url, content=payload, headers={'Content-Type': 'application/json',
+                        'Stripe-Signature': sign_payload(payload, secret), 'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)'}).status_code
+            except Exception as e: rec['error'] = f'{type(e).__name__}: {e}'
+            self.deliveries.append(rec)
+            self._outbox.task_done()
+
+@patch
+def flush_webhooks(self:OfflineStripe, timeout=10):
+    "Wait until every queued webhook delivery was attempted; True if it happened within `timeout` seconds"
+    if self._outbox is None: return True
+    with self._outbox.all_tasks_done:
+        return self._outbox.all_tasks_done.wait_for(lambda: not self._outbox.unfinished_tasks, timeout)
 
 # %% ../nbs/02_offline.ipynb #4830e4a5
 import httpx
