@@ -1,6 +1,7 @@
 """The offline Stripe on loopback, driven by clients faststripe does not control: the official `stripe` package
 (StripeClient on its default `requests` client and, async, on httpx; and the global-config style), curl, and the `faststripe_offline` / `python -m faststripe.offline`
-commands started as their own processes."""
+commands started as their own processes; and the official package checks the signatures of the webhooks the offline
+Stripe sends."""
 import json, os, shutil, socket, subprocess, sys, time
 import httpx, pytest
 import stripe
@@ -119,3 +120,31 @@ def test_command_line(cmd):
         proc.terminate()
         out, err = proc.communicate(timeout=10)
     assert f'on http://127.0.0.1:{port}' in out and 'test keys only' in out, (out, err)
+
+def test_webhooks_verified_by_stripe():
+    "Webhooks the offline Stripe sends pass the official package's signature check"
+    import http.server, threading
+    from faststripe.offline import serve
+    got = []
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            got.append((self.headers['Stripe-Signature'], self.rfile.read(int(self.headers['Content-Length']))))
+            self.send_response(200); self.send_header('Content-Length', '0'); self.end_headers()
+        def log_message(self, *a): pass
+    hook = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    srv = serve()
+    try:
+        client = stripe.StripeClient(KEY, base_addresses={'api': srv.url})
+        we = client.v1.webhook_endpoints.create(params={'url': f'http://127.0.0.1:{hook.server_port}/hook',
+                                                        'enabled_events': ['product.created', 'price.created']})
+        prod = client.v1.products.create(params={'name': 'Hooked'})
+        client.v1.prices.create(params={'product': prod.id, 'unit_amount': 100, 'currency': 'usd'})
+        client.v1.customers.create(params={'email': 'not-subscribed@example.com'})
+        assert srv.stripe.flush_webhooks()
+    finally:
+        srv.shutdown(); hook.shutdown(); hook.server_close()
+    events = [stripe.Webhook.construct_event(body, sig, we.secret) for sig, body in got]
+    assert [e.type for e in events] == ['product.created', 'price.created']
+    assert events[0].data.object.id == prod.id
+    with pytest.raises(stripe.SignatureVerificationError): stripe.Webhook.construct_event(got[0][1], got[0][0], 'whsec_wrong')
