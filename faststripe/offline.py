@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_offline.ipynb #177d7d8c
 from __future__ import annotations
-import json, re, time, random, string, threading, difflib, hashlib, argparse, sys
+import json, re, time, random, string, threading, difflib, hashlib, argparse, socket
 from urllib.parse import parse_qsl, urlsplit
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 from functools import cache
@@ -744,10 +744,12 @@ def _params(self:OfflineStripe, op, query_pairs, body, headers):
     "Decode and validate the parameters of a request to `op`"
     params = form_decode(query_pairs) if query_pairs else {}
     if body:
-        if op['ct'] == 'json' or headers.get('content-type', '').startswith('application/json'):
-            try: params |= json.loads(body)
-            except ValueError: raise _bad(None, None, 'Invalid JSON body')
-        else: params |= form_decode(body)
+        try:
+            if op['ct'] == 'json' or headers.get('content-type', '').startswith('application/json'):
+                params |= json.loads(body)
+            else: params |= form_decode(body)
+        except (ValueError, TypeError): raise _bad(None, None, 'Invalid request body: expected form encoding'
+                                                   + (' or JSON' if op['ct'] == 'json' else '') + ' in UTF-8')
     props = op['b'] | op['q'] if op['q'] else op['b']
     return check_params(params, props, op['rb'] + op['rq'])
 
@@ -1149,17 +1151,18 @@ class OfflineServer(ThreadingHTTPServer):
     daemon_threads = True
     def __init__(self, stripe=None, port=0, host='127.0.0.1'):
         if host not in _loopback: raise ValueError(f'The offline Stripe only listens on loopback (127.0.0.1), not {host!r}')
-        self.stripe = stripe or OfflineStripe()
+        if ':' in host: self.address_family = socket.AF_INET6
+        self.stripe, self.thread = stripe or OfflineStripe(), None
         super().__init__((host, port), _Handler)
-        self.url = f'http://{host}:{self.server_port}'
+        self.url = f"http://{f'[{host}]' if ':' in host else host}:{self.server_port}"
     def start(self):
         "Serve in a daemon thread"
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
         self.thread.start()
         return self
     def shutdown(self):
-        "Stop serving and close the socket"
-        super().shutdown()
+        "Stop serving (if serving in a thread) and close the socket"
+        if self.thread: super().shutdown()
         self.server_close()
     def __enter__(self): return self
     def __exit__(self, *a): self.shutdown()

@@ -160,3 +160,34 @@ def test_sweep_objects_match_schemas(sweep):
         checked += 1
     assert checked > 400
     assert not probs, probs[:20]
+
+def test_fuzz_never_5xx():
+    """Random values and shapes (scalars, objects, lists, empty strings, undecodable bodies) for every operation's
+    parameters, on paths naming stored objects: always an answer, 2xx or 4xx with Stripe's error body, never a 5xx"""
+    import random
+    from urllib.parse import urlencode
+    st = OfflineStripe()
+    seed(offline_api(st))
+    h, rnd, n = {'Authorization': 'Bearer sk_test_fuzz'}, random.Random(3), 0
+    values = ['x', '', '1', '-5', 'true', '1.5', 'now', 'cus_nope', 'ä€']
+    for op in st.spec.ops:
+        path = op['path']
+        for p in re.findall(r'\{([^}]+)\}', path):
+            ids = [i for s in st.owner_schemas(op['path'], p) for i in st.by_schema.get(s, {})]
+            path = path.replace('{'+p+'}', ids[-1] if ids and rnd.random() < 0.8 else 'x_nope')
+        names = list(op['b'] or op['q'])
+        for _ in range(5):
+            pairs = []
+            for k in rnd.sample(names, min(len(names), 3)):
+                r = rnd.random()
+                if r < 0.5: pairs.append((k, rnd.choice(values)))
+                elif r < 0.75: pairs.append((f'{k}[a]', rnd.choice(values)))
+                else: pairs += [(f'{k}[0]', rnd.choice(values)), (f'{k}[1][b]', rnd.choice(values))]
+            if op['verb'] == 'post': body, q = (json.dumps(dict(pairs)) if op['ct'] == 'json' else urlencode(pairs)).encode(), ()
+            else: body, q = b'', pairs
+            if rnd.random() < 0.05: body = b'\xff\xfe['
+            status, _, res = st.handle(op['verb'].upper(), path, q, body, h)
+            n += 1
+            assert status < 500, (op['verb'], path, pairs, res)
+            if status >= 400: assert res['error']['type'] and res['error']['message'], res
+    assert n > 3000
