@@ -22,6 +22,8 @@ Before (or after) doing the work, the server can misbehave. Each attempt gets a 
 | `stall` | nothing for `delay` seconds (past the client timeout), then the socket closed | no |
 | `stall_late` | the object created, then nothing for `delay` seconds, then the socket closed | **yes** |
 | `trickle` | a normal answer whose body arrives one byte every `delay` seconds | yes |
+| `trickle_head` | a normal answer whose status line and headers arrive one byte every `delay` seconds | yes |
+| `bad_gzip` | a 200 that says `Content-Encoding: gzip` but whose body is not gzip (a broken proxy) | yes |
 
 Faults come from a per-request script (`srv.script(Fault(...), ...)`, consumed in arrival order), else from a
 `plan(key, n, body)` callable, else from a seeded random schedule: attempt `n` of the call whose body is `body`
@@ -50,7 +52,8 @@ class Fault:
     should_retry: str | None = None  # value of the Stripe-Should-Retry header ('true'/'false'), if any
     delay: float = 0.0  # seconds, for slow / stall / stall_late / trickle
     html: bool = False  # error: answer an HTML page instead of Stripe's JSON error
-    echo_param: bool = False  # error (with echo_key): put the presented key in the error's `param` too
+    echo_in: str | None = None  # error (with echo_key): also put the presented key in this error field, or in the
+                                # Request-Id header ('request-id')
     def __str__(self):
         bits = [self.kind] + ([str(self.status)] if self.kind in ('error', 'error_late') else [])
         if self.retry_after is not None: bits.append(f'ra={self.retry_after}')
@@ -58,7 +61,7 @@ class Fault:
         return ':'.join(bits)
 
 OK = Fault()
-late_kinds = {'ok', 'slow', 'drop_late', 'partial_late', 'error_late', 'stall_late', 'trickle'}  # the work was done
+late_kinds = {'ok', 'slow', 'drop_late', 'partial_late', 'error_late', 'stall_late', 'trickle', 'trickle_head', 'bad_gzip'}  # the work was done
 
 def retryable(f):
     "Whether faststripe should retry after fault `f` (mirrors the rules of issue 5)"
@@ -244,11 +247,10 @@ class FaultServer:
         return 401, _err('invalid_request_error', msg)
 
     def _answer(self, h, status, body, extra=None, rec=None, close=False):
+        extra = {'Content-Type': 'application/json', 'Request-Id': f'req_{rec.n if rec else 0:06d}', **(extra or {})}
         h.send_response(status)
-        h.send_header('Content-Type', 'application/json')
         h.send_header('Content-Length', str(len(body)))
-        h.send_header('Request-Id', f'req_{rec.n if rec else 0:06d}')
-        for k, v in (extra or {}).items(): h.send_header(k, v)
+        for k, v in extra.items(): h.send_header(k, v)
         if close: h.send_header('Connection', 'close'); h.close_connection = True
         h.end_headers()
         h.wfile.write(body)
@@ -275,7 +277,7 @@ class FaultServer:
         if self.echo_key: msg += f' (request sent with key {token})'
         type_ = 'rate_limit_error' if status == 429 else 'invalid_request_error' if 400 <= status < 500 else 'api_error'
         err = _err(type_, msg, 'lock_timeout' if status == 429 else None)
-        if self.echo_key and fault.echo_param: err['error']['param'] = token
+        if self.echo_key and fault.echo_in and fault.echo_in != 'request-id': err['error'][fault.echo_in] = token
         return json.dumps(err).encode()
 
     def _act(self, h, method, path, key, body, tag, fault, rec):
@@ -289,6 +291,8 @@ class FaultServer:
             extra = {}
             if fault.retry_after is not None: extra['Retry-After'] = fault.retry_after
             if fault.should_retry is not None: extra['Stripe-Should-Retry'] = fault.should_retry
+            if self.echo_key and fault.echo_in == 'request-id': extra['Request-Id'] = 'req_for_' + h.headers.get('Authorization', '')[7:]
+            if fault.html: extra['Content-Type'] = 'text/html'
             return self._answer(h, fault.status, self._error_body(h, fault), extra, rec)
         # the work itself
         auth = self._auth_error(h)
@@ -317,6 +321,18 @@ class FaultServer:
             h.wfile.write(out[:len(out)//2])
             h.wfile.flush()
             return self._drop(h)
+        if k == 'trickle_head':
+            head = (f'HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {len(out)}\r\n'
+                    + 'X-Padding: ' + '.' * 60 + '\r\n\r\n').encode()
+            for i in range(len(head)):
+                if self._stop.is_set(): return self._drop(h)
+                h.wfile.write(head[i:i+1]); h.wfile.flush()
+                self._wait(fault.delay)
+            h.wfile.write(out); h.wfile.flush()
+            rec.status = status
+            return
+        if k == 'bad_gzip':
+            return self._answer(h, status, b'\x1f\x8b\x08\x00 this is not gzip data', {'Content-Encoding': 'gzip'}, rec)
         if k == 'trickle':
             h.send_response(status)
             h.send_header('Content-Type', 'application/json')
