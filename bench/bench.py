@@ -321,7 +321,7 @@ def table(rows):
     for name, fl, fs, st, pp, unit, tk in rows:
         r, rs, rp = _ratio(fs, fl), _ratio(st, fl), _ratio(pp, fl)
         tgt = TARGETS.get(tk)
-        res = '' if tgt is None or r is None else ('PASS' if r <= tgt else 'MISS')
+        res = '' if tgt is None or r is None else ('PASS' if r <= tgt else 'MISS' if r >= tgt + 0.005 else f'MISS ({r:.3f}x)')
         x = lambda v: f'{v:.2f}x' if v else 'n/a'
         out.append([name, _fmt(fl, unit), _fmt(fs, unit), _fmt(st, unit), _fmt(pp, unit) if pp is not None else '—',
                     x(r), x(rs), x(rp) if pp is not None else '—', f'≤ {tgt}x' if tgt else '', res])
