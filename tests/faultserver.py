@@ -118,6 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self): self.server.fs._handle(self, 'POST')
     def do_GET(self): self.server.fs._handle(self, 'GET')
+    def do_DELETE(self): self.server.fs._handle(self, 'DELETE')
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = False
