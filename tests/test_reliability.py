@@ -598,3 +598,18 @@ def test_gap_key_with_a_trailing_newline_never_leaks(fault_server):
     res, _ = timed(api.customers.create, email='a@example.com')
     if isinstance(res, StripeError): assert res.attempts == 1  # a local error: retrying cannot help
     _assert_no_key(_texts_of(res, api))
+
+@core_gap
+@pytest.mark.parametrize('level', [logging.DEBUG, logging.INFO])
+def test_gap_client_secret_never_in_logs(fault_server, caplog, level):
+    """`payment_intents.retrieve(id, client_secret=...)` sends the client secret in the query string. faststripe's
+    own lines mask it, but with logging on at INFO for everything (`logging.basicConfig(level=logging.INFO)`), httpx
+    logs `HTTP Request: GET http://.../v1/payment_intents/pi_1?client_secret=pi_1_secret_... "HTTP/1.1 ..."`"""
+    caplog.set_level(level)
+    srv = fault_server()
+    secret = 'pi_1_secret_' + 'Cl13ntS3cr3t' * 2
+    with pytest.raises(InvalidRequestError):  # the fault server knows no payment intents
+        client(srv).payment_intents.retrieve('pi_1', client_secret=secret)
+    assert srv.attempts[0].path == '/v1/payment_intents/pi_1'
+    assert 'GET /v1/payment_intents/pi_1 -> 404' in caplog.text
+    assert 'Cl13ntS3cr3t' not in caplog.text, [r.getMessage() for r in caplog.records if 'Cl13ntS3cr3t' in r.getMessage()]
