@@ -562,7 +562,7 @@ def dispatch(self:OfflineStripe, op, pv, params, path):
         pn = pl if parent else None
         if pn and pn in self.spec.schema(main).get('p', {}) and pn not in params: params = params | {pn: parent}
         if hook: return hook(self, params, parent=parent, op=op)
-        return self.create(main, params, parent, op)
+        return self.create(main, params, parent)
     if kind == 'singleton': return self.singleton(op, main, params, path)
     oid = pv[pl] if pl else None
     if kind == 'action' and oid is None: return self.new_object(main, params) if main else {}
@@ -575,8 +575,8 @@ def dispatch(self:OfflineStripe, op, pv, params, path):
     return self.action(o, op, main, params)
 
 # %% ../nbs/02_offline.ipynb #359025ee
-ref_params = {k: k for k in ('customer', 'product', 'price', 'plan', 'subscription', 'invoice', 'payment_intent',
-    'setup_intent', 'coupon', 'promotion_code', 'payment_link', 'charge', 'refund', 'payment_method')}
+ref_params = {'customer', 'product', 'price', 'plan', 'subscription', 'invoice', 'payment_intent', 'setup_intent', 'coupon',
+              'promotion_code', 'payment_link', 'charge', 'refund', 'payment_method'}  # named after what they refer to
 
 @patch
 def refs_exist(self:OfflineStripe, schema, params):
@@ -584,22 +584,18 @@ def refs_exist(self:OfflineStripe, schema, params):
     sc = self.spec.schema(schema)
     for k,v in params.items():
         if not isinstance(v, str) or not v or v in self.objs or magic_test_id(v): continue
-        refs = _ref_schemas(sc['p'][k]) if k in sc.get('x', ()) else [ref_params[k]] if k in ref_params else []
+        refs = _ref_schemas(sc['p'][k]) if k in sc.get('x', ()) else [k] if k in ref_params else []
         refs = [r for r in refs if r in self.creatable]
         if refs: raise _missing(self.resource(refs[0]).replace('_', ' ').replace('.', ' '), v, k, 400)
 
 @patch
-def create(self:OfflineStripe, schema, params, parent=None, op=None):
+def create(self:OfflineStripe, schema, params, parent=None):
     "Create and store an object of `schema` from `params`"
     if schema is None: return {}
     if isinstance(params.get('id'), str) and params['id'] in self.objs:
         raise OfflineError(400, f"{self.resource(schema).capitalize()} already exists.", code='resource_already_exists', param='id')
     self.refs_exist(schema, params)
-    o = self.new_object(schema, params)
-    if parent and op:
-        pn = last_param(op['path'])
-        if pn in o and o[pn] is None or isinstance(o.get(pn), str): o[pn] = parent
-    return self.store(o, schema, parent)
+    return self.store(self.new_object(schema, params), schema, parent)
 
 @patch
 def update(self:OfflineStripe, o, params):
