@@ -303,6 +303,11 @@ def resource(self:OfflineStripe, schema):
     return self.spec.schema(schema).get('id', schema)
 
 @patch
+def noun(self:OfflineStripe, schema):
+    "How messages name a resource: 'checkout session'"
+    return self.resource(schema).replace('_', ' ').replace('.', ' ')
+
+@patch
 def merge(self:OfflineStripe, schema_sc, cur, v):
     "The value of a field (schema `schema_sc`) after setting it to request value `v` (`''` unsets)"
     if v == '': return {} if schema_sc.get('t') == 'obj' and 'p' not in schema_sc and '$' not in schema_sc else None
@@ -410,15 +415,15 @@ def _limit(params):
     if not 1 <= n <= 100: raise _bad('parameter_invalid_integer', 'limit', f'Invalid limit: must be between 1 and 100')
     return n
 
-def paginate(objs, params, url):
-    "Stripe's list envelope for `objs` (newest first) and the cursor params"
+def paginate(objs, params, url, kind='object'):
+    "Stripe's list envelope for `objs` (newest first) and the cursor params; an unknown cursor is a 400 naming `kind`"
     n, ids = _limit(params), [o['id'] for o in objs]
     if (sa := params.get('starting_after')) is not None:
-        if sa not in ids: raise _missing('object', sa, 'starting_after')
+        if sa not in ids: raise _missing(kind, sa, 'starting_after', 400)
         i = ids.index(sa) + 1
         page, more = objs[i:i+n], len(objs) > i+n
     elif (eb := params.get('ending_before')) is not None:
-        if eb not in ids: raise _missing('object', eb, 'ending_before')
+        if eb not in ids: raise _missing(kind, eb, 'ending_before', 400)
         i = ids.index(eb)
         page, more = objs[max(i-n, 0):i], i-n > 0
     else: page, more = objs[:n], len(objs) > n
@@ -493,8 +498,7 @@ def lookup(self:OfflineStripe, oid, schemas, param='id'):
     "The stored object `oid`, which must be of one of `schemas`, else `404 resource_missing`"
     o = self.objs.get(oid)
     if o is None or (schemas and self.schema_of(oid) not in schemas):
-        kind = self.resource(schemas[0]).replace('_', ' ').replace('.', ' ') if schemas else 'object'
-        raise _missing(kind, oid, param)
+        raise _missing(self.noun(schemas[0]) if schemas else 'object', oid, param)
     return o
 
 @patch
@@ -586,7 +590,7 @@ def refs_exist(self:OfflineStripe, schema, params):
         if not isinstance(v, str) or not v or v in self.objs or magic_test_id(v): continue
         refs = _ref_schemas(sc['p'][k]) if k in sc.get('x', ()) else [k] if k in ref_params else []
         refs = [r for r in refs if r in self.creatable]
-        if refs: raise _missing(self.resource(refs[0]).replace('_', ' ').replace('.', ' '), v, k, 400)
+        if refs: raise _missing(self.noun(refs[0]), v, k, 400)
 
 @patch
 def create(self:OfflineStripe, schema, params, parent=None):
@@ -690,7 +694,7 @@ def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
     if schemas and schemas[0] == 'subscription' and 'status' not in params:  # Stripe lists canceled ones on request only
         objs = [o for o in objs if o.get('status') != 'canceled']
     if op.get('lk') == 'v2list': return self.v2_page(objs, params, path)
-    return paginate(objs, params, path)
+    return paginate(objs, params, path, self.noun(schemas[0]) if schemas else 'object')
 
 @patch
 def search_objs(self:OfflineStripe, schemas, params, path):
