@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 from typing_extensions import Required, Self, TypeAlias, TypedDict, Unpack
 from .spec import Spec
 
-__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'form_encode', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit', 'close', 'ItemList', 'paged', 'pages', 'AsyncStripeApi']
+__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'form_encode', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi']
 
 _T = TypeVar('_T')
 
@@ -212,6 +212,13 @@ def reference(self: Any) -> Any:
 
 def attempt_limit(timeout: Any) -> Any:
     """Seconds one attempt may take in all"""
+
+def interactive() -> Any:
+    """True in a Jupyter kernel or when stderr is a terminal: where a progress bar is worth showing"""
+
+class Progress:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    def __getattr__(self, k: str) -> Any: ...
 
 class StripeApi(_ApiBase):
     """The whole Stripe API, generated from the spec snapshot"""

@@ -149,5 +149,7 @@ def test_stub_is_current():
     "The committed stub is what `write_stubs` makes from the bundled snapshot"
     from faststripe.spec import bundled_spec
     from faststripe.stubs import core_stub
-    assert STUB.read_text() == core_stub(bundled_spec()), 'faststripe/core.pyi is stale: run `faststripe_update`'
+    assert STUB.read_text() == core_stub(bundled_spec()), ('faststripe/core.pyi is stale (core, or a module that patches '
+        'StripeApi, changed its public names): regenerate it with `python -c "from faststripe.spec import bundled_spec; '
+        'from faststripe.stubs import write_stubs; write_stubs(bundled_spec(), \'faststripe\')"` (or `faststripe_update SPEC`)')
     assert (ROOT/'faststripe'/'py.typed').exists()
