@@ -754,16 +754,18 @@ def _params(self:OfflineStripe, op, query_pairs, body, headers):
     return check_params(params, props, op['rb'] + op['rq'])
 
 @patch
-def handle(self:OfflineStripe, method, path, query_pairs=(), body=b'', headers=None):
-    "Answer one request: `(status, headers, body)`"
+def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', headers=None):
+    "Answer one request (a query string may also come with `path`): `(status, headers, body)`"
     headers = {k.lower(): v for k,v in (headers or {}).items()}
-    rid = 'req_' + ''.join(self.rng.choices(_alnum, k=14))
-    rh = {'request-id': rid, 'stripe-version': headers.get('stripe-version', self.spec.version)}
+    u = urlsplit(path)
+    query_pairs = list(query_pairs or ()) + parse_qsl(u.query, keep_blank_values=True)
     with self.lock:
-        try: status, body = self._handle(method.upper(), urlsplit(path).path, query_pairs, body, headers, rid, rh)
-        except OfflineError as e: status, body = e.status, e.body
-        except Exception as e: status, body = 500, {'error': {'type': 'api_error', 'message': f'Offline Stripe bug: {type(e).__name__}: {e}'}}
-    return status, rh, body
+        rid = 'req_' + ''.join(self.rng.choices(_alnum, k=14))
+        rh = {'request-id': rid, 'stripe-version': headers.get('stripe-version', self.spec.version)}
+        try: status, res = self._handle(method.upper(), u.path, query_pairs, body_bytes, headers, rid, rh)
+        except OfflineError as e: status, res = e.status, e.body
+        except Exception as e: status, res = 500, {'error': {'type': 'api_error', 'message': f'Offline Stripe bug: {type(e).__name__}: {e}'}}
+    return status, rh, res
 
 @patch
 def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, rh):
@@ -1131,9 +1133,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self):
         n = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(n) if n else b''
-        u = urlsplit(self.path)
-        status, hdrs, res = self.server.stripe.handle(self.command, u.path, parse_qsl(u.query, keep_blank_values=True),
-                                                      body, dict(self.headers.items()))
+        status, hdrs, res = self.server.stripe.handle(self.command, self.path, (), body, dict(self.headers.items()))
         data = res if isinstance(res, bytes) else json.dumps(res).encode()
         self.send_response(status)
         for k,v in hdrs.items(): self.send_header(k, v)
