@@ -12,10 +12,11 @@ from fastcore.basics import patch, store_attr
 from .spec import bundled_spec, resolve_spec
 
 # %% auto #0
-__all__ = ['id_prefixes', 'default_status', 'event_prefix', 'ref_params', 'action_status', 'declines', 'offline_key',
-           'form_decode', 'OfflineError', 'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router',
-           'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id',
-           'card_brand', 'sign_payload', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_main']
+__all__ = ['id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status', 'declines',
+           'offline_key', 'form_decode', 'OfflineError', 'coerce', 'check_params', 'id_prefix', 'fast_copy',
+           'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter',
+           'last_param', 'magic_test_id', 'card_brand', 'sign_payload', 'OfflineTransport', 'offline_api',
+           'OfflineServer', 'serve', 'offline_main']
 
 # %% ../nbs/02_offline.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -176,7 +177,10 @@ default_status = {'checkout.session': 'open', 'payment_intent': 'requires_paymen
     'payout': 'pending', 'subscription_schedule': 'not_started', 'quote': 'draft', 'credit_note': 'issued',
     'dispute': 'needs_response', 'v2.core.event_destination': 'enabled'}
 _scalar_defaults = dict(str='', int=0, num=0, bool=False)
-_field_defaults = {'interval_count': 1, 'quantity': 1, 'currency': 'usd', 'active': True}
+_field_defaults = {'interval_count': 1, 'quantity': 1, 'currency': 'usd', 'active': True, 'next_invoice_sequence': 1,
+    'capture_method': 'automatic_async', 'confirmation_method': 'automatic', 'allow_redisplay': 'unspecified',
+    'payment_method_types': ['card']}
+optional_fields = {'customer': ['invoice_settings']}  # optional in the spec, always in Stripe's answers
 
 def fast_copy(o):
     "Deep copy of plain JSON data (dicts, lists, scalars), much faster than `copy.deepcopy`"
@@ -205,8 +209,8 @@ class Templates:
         if k == 'livemode': return False
         if k == 'status' and name in default_status: return default_status[name]
         if sc.get('f') == 'unix-time': return _NOW
+        if k in _field_defaults and sc.get('t') in ('str', 'int', 'bool', 'arr'): return _field_defaults[k]
         if 'e' in sc: return sc['e'][0]
-        if k in _field_defaults and sc.get('t') in ('str', 'int', 'bool'): return _field_defaults[k]
         if '$' in sc: return self.value(sc['$'], depth+1)
         refs = _ref_schemas(sc)
         if refs and any(a.get('t') == 'str' for a in sc.get('o', ())):  # an expandable id: a fresh one, of the right kind
@@ -236,6 +240,8 @@ class Templates:
             if k in req: res[k] = self.field(name, k, s, depth)
             elif s.get('n'): res[k] = default_status.get(name) if k == 'status' and name in default_status else None
             elif s.get('t') == 'obj' and 'p' not in s and not _is_list_env(s): res[k] = {}
+            elif s.get('t') in ('int', 'num', 'bool') or k in _field_defaults or k in optional_fields.get(name, ()):
+                res[k] = self.field(name, k, s, depth)
         return res
 
 # %% ../nbs/02_offline.ipynb #f0800985

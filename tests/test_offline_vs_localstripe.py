@@ -120,7 +120,7 @@ agreed = {'customer': ['object', 'email', 'name', 'metadata', 'livemode'],
           'product': ['object', 'name', 'description', 'active'], 'product_updated': ['name'],
           'plan': ['object', 'amount', 'currency', 'interval', 'interval_count', 'usage_type', 'active', 'billing_scheme'],
           'payment_method': ['object', 'type'], 'subscription': ['object', 'status'],
-          'subscription_canceled': ['status'], 'payment_intent': ['object', 'amount', 'currency', 'status'],
+          'subscription_canceled': ['status'], 'payment_intent': ['object', 'amount', 'currency', 'status', 'capture_method'],
           'payment_intent_confirmed': ['status'], 'payment_intent_manual': ['status', 'capture_method'],
           'payment_intent_captured': ['status'], 'payment_intent_canceled': ['status']}
 
