@@ -760,8 +760,8 @@ def _params(self:OfflineStripe, op, query_pairs, body, headers):
     return check_params(params, props, op['rb'] + op['rq'])
 
 @patch
-def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', headers=None):
-    "Answer one request (a query string may also come with `path`): `(status, headers, body)`"
+def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', headers=None, raw=False):
+    "Answer one request (a query string may also come with `path`): `(status, headers, body)`; `raw`: body as JSON bytes"
     headers = {k.lower(): v for k,v in (headers or {}).items()}
     u = urlsplit(path)
     query_pairs = list(query_pairs or ()) + parse_qsl(u.query, keep_blank_values=True)
@@ -771,6 +771,7 @@ def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', hea
         try: status, res = self._handle(method.upper(), u.path, query_pairs, body_bytes, headers, rid, rh)
         except OfflineError as e: status, res = e.status, e.body
         except Exception as e: status, res = 500, {'error': {'type': 'api_error', 'message': f'Offline Stripe bug: {type(e).__name__}: {e}'}}
+        res = json.dumps(res).encode() if raw else fast_copy(res)  # still under the lock: `res` may share stored objects
     return status, rh, res
 
 @patch
@@ -790,11 +791,12 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
                 f"they were first used with. Try using a key other than '{key}' if you meant to execute a different request.",
                 type='idempotency_error')
             rh['idempotent-replayed'] = 'true'
-            return status, fast_copy(res)
+            return status, res
     self._req_id, self._idem_key = rid, key
     try:
         res = self.dispatch(op, pv, params, path)
-        res = self.expand(fast_copy(res), params.get('expand', ()), None if op.get('lk') else (self.op_schemas(op) or [None])[0])
+        if params.get('expand'):  # expansion edits a copy, so stored objects keep their ids
+            res = self.expand(fast_copy(res), params['expand'], None if op.get('lk') else (self.op_schemas(op) or [None])[0])
         status = 200
     except OfflineError as e: status, res = e.status, e.body
     finally: self._req_id = self._idem_key = None
@@ -1107,8 +1109,7 @@ def flush_webhooks(self:OfflineStripe, timeout=10):
 # %% ../nbs/02_offline.ipynb #4830e4a5
 import httpx
 
-def _to_response(status, headers, body):
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+def _to_response(status, headers, content):
     return httpx.Response(status, headers=headers | {'content-type': 'application/json'}, content=content)
 
 class OfflineTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -1117,7 +1118,7 @@ class OfflineTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _answer(self, request):
         body = request.read()
         return _to_response(*self.stripe.handle(request.method, request.url.path, parse_qsl(request.url.query.decode(),
-                            keep_blank_values=True), body, dict(request.headers)))
+                            keep_blank_values=True), body, dict(request.headers), raw=True))
     def handle_request(self, request): return self._answer(request)
     async def handle_async_request(self, request):
         await request.aread()
@@ -1135,12 +1136,12 @@ def offline_api(stripe=None, cls=None, **kw):
 
 # %% ../nbs/02_offline.ipynb #0724ce76
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
+    protocol_version = 'HTTP/1.1'  # keep-alive, as clients expect of Stripe
+    disable_nagle_algorithm = True  # headers and body are written separately: without this, each answer waits ~40 ms
     def _answer(self):
         n = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(n) if n else b''
-        status, hdrs, res = self.server.stripe.handle(self.command, self.path, (), body, dict(self.headers.items()))
-        data = res if isinstance(res, bytes) else json.dumps(res).encode()
+        status, hdrs, data = self.server.stripe.handle(self.command, self.path, (), body, dict(self.headers.items()), raw=True)
         self.send_response(status)
         for k,v in hdrs.items(): self.send_header(k, v)
         self.send_header('Content-Type', 'application/json')
