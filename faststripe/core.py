@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_core.ipynb #9958ae96
 from __future__ import annotations
-import os, re, sys, json, uuid, time, random, logging, inspect, difflib, asyncio, platform, threading, datetime as dt
+import os, re, sys, json, uuid, time, random, logging, threading, datetime as dt
 from decimal import Decimal
 from enum import Enum
 from typing import Literal, Any
@@ -19,9 +19,9 @@ from .spec import Spec, resolve_spec
 __all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj',
            'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError',
            'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError',
-           'LiveModeError', 'error_from_response', 'form_encode', 'validate', 'op_signature', 'op_doc', 'StripeOp',
-           'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit', 'close',
-           'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi']
+           'LiveModeError', 'error_from_response', 'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc',
+           'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit',
+           'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi']
 
 # %% ../nbs/01_core.ipynb #b27c7714
 _repr_skip = {'object', 'livemode'}
@@ -46,8 +46,9 @@ class StripeObject(dict):
         return json.loads(json.dumps(self))
 
 class StripeList(StripeObject):
-    "A page of a list or search (`data`, `has_more`, `next_page`)"
+    "A page of a list or search (`data`, `has_more`, `next_page`); iterating, indexing and `len` use its items"
     def __len__(self): return len(self.get('data', []))
+    def __iter__(self): return iter(self.get('data', []))
     def __getitem__(self, k): return self.get('data', [])[k] if isinstance(k, (int, slice)) else super().__getitem__(k)
     def __repr__(self):
         data = self.get('data', [])
@@ -82,7 +83,7 @@ def stripe_obj(o):
 # %% ../nbs/01_core.ipynb #54aeb6be
 class StripeResponse:
     "What Stripe sent back: status, headers and raw body"
-    def __init__(self, status_code, headers, content): store_attr()
+    def __init__(self, status_code, headers, content): self.status_code, self.headers, self.content = status_code, headers, content
     @property
     def request_id(self): return self.headers.get('request-id')
     def json(self): return json.loads(self.content)
@@ -196,8 +197,7 @@ def _check(v, sc, name):
     if t == 'str' and isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) and sc.get('f') == 'decimal': ok = True
     if not ok: raise TypeError(f'{name} must be {_type_name(sc)}, not {type(v).__name__} ({v!r:.60})')
     if 'e' in sc and v not in sc['e']:
-        close = difflib.get_close_matches(str(v), [str(o) for o in sc['e']], 1)
-        raise ValueError(f"{name}={v!r} is not one of {', '.join(map(repr, sc['e']))}" + (f"; did you mean {close[0]!r}?" if close else ''))
+        raise ValueError(f"{name}={v!r} is not one of {', '.join(map(repr, sc['e']))}" + did_you_mean(v, sc['e'], 1))
     if t == 'obj' and 'p' in sc:
         unknown = [k for k in v if k not in sc['p']]
         if unknown: raise TypeError(_unknown_msg(f'{name}[{unknown[0]}]', unknown[0], sc['p']))
@@ -207,9 +207,13 @@ def _check(v, sc, name):
     if t == 'arr' and 'i' in sc: return [_check(x, sc['i'], f'{name}[{i}]') for i,x in enumerate(v)]
     return v
 
-def _unknown_msg(name, key, valid):
-    close = difflib.get_close_matches(key, list(valid), 3)
-    return f"unexpected parameter {name!r}" + (f"; did you mean {' or '.join(map(repr, close))}?" if close else '')
+def did_you_mean(word, options, n=3):
+    "'; did you mean …?' naming the closest of `options` to `word`, or ''"
+    import difflib  # only on the error path
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n)
+    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ''
+
+def _unknown_msg(name, key, valid): return f"unexpected parameter {name!r}" + did_you_mean(key, valid)
 
 def validate(op, kwargs, where=''):
     "Check `kwargs` against operation record `op`; return them ready to encode"
@@ -233,6 +237,7 @@ def _annotation(sc):
 
 def op_signature(op, extra_path=()):
     "The `inspect.Signature` of an operation record"
+    import inspect  # only when someone asks for a signature
     P = inspect.Parameter
     ps = [P(n, P.POSITIONAL_OR_KEYWORD, annotation=str) for n in op['pp']]
     ps += [P(n, P.POSITIONAL_OR_KEYWORD, annotation=str, default=None) for n in extra_path]
@@ -291,16 +296,16 @@ class FetchOp(StripeOp):
 class OpGroup:
     "The operations of one resource (or path-style group), made on first use"
     def __init__(self, api, name, ops):
+        "`ops` maps each name to the operation's number in `api.spec.index`"
         self._api, self._name, self._ops, self._made = api, name, ops, {}
         if 'fetch' not in ops and ('list' in ops or 'retrieve' in ops): self._ops = {**ops, 'fetch': None}
+    def _op(self, k): return None if self._ops.get(k) is None else self._api.spec.op(self._ops[k])
     def __getattr__(self, k):
         if k.startswith('_'): raise AttributeError(k)
         if k not in self._made:
-            if k not in self._ops:
-                close = difflib.get_close_matches(k, list(self._ops), 3)
-                raise AttributeError(f"{self._name} has no operation {k!r}" + (f"; did you mean {' or '.join(map(repr, close))}?" if close else ''))
-            op = self._ops[k]
-            self._made[k] = FetchOp(self._api, self._ops.get('list'), self._ops.get('retrieve'), self._name) if op is None else StripeOp(self._api, op, self._name, k)
+            if k not in self._ops: raise AttributeError(f"{self._name} has no operation {k!r}" + did_you_mean(k, self._ops))
+            op = self._op(k)
+            self._made[k] = FetchOp(self._api, self._op('list'), self._op('retrieve'), self._name) if op is None else StripeOp(self._api, op, self._name, k)
         return self._made[k]
     def __dir__(self): return [*super().__dir__(), *self._ops]
     def __iter__(self): return (getattr(self, k) for k in self._ops)
@@ -309,7 +314,7 @@ class OpGroup:
 
 # %% ../nbs/01_core.ipynb #e0eba54d
 logger = logging.getLogger('faststripe')
-user_agent = f'faststripe/{__version__} httpx/{httpx.__version__} python/{platform.python_version()}'
+user_agent = f'faststripe/{__version__} httpx/{httpx.__version__} python/{".".join(map(str, sys.version_info[:3]))}'
 default_timeout = httpx.Timeout(80.0, connect=30.0)
 
 class StripeApi:
@@ -361,9 +366,9 @@ class StripeApi:
 def _groups(self):
     if self._groups is None:
         res = {}
-        for o in self.spec.ops:
-            res.setdefault(o['g'], {})[o['n']] = o
-            res.setdefault(o['rg'], {})[o['rn']] = o
+        for i,(path,verb,g,n,rg,rn) in enumerate(self.spec.index):
+            res.setdefault(g, {})[n] = i
+            res.setdefault(rg, {})[rn] = i
         self._groups = {k: OpGroup(self, k, v) for k,v in sorted(res.items())}
     return self._groups
 
@@ -371,13 +376,12 @@ def _getattr(self, k):
     if k.startswith('_'): raise AttributeError(k)
     gs = self.groups
     if k in gs: return gs[k]
-    close = difflib.get_close_matches(k, list(gs), 3)
-    raise AttributeError(f"StripeApi has no group {k!r}" + (f"; did you mean {' or '.join(map(repr, close))}?" if close else ''))
+    raise AttributeError(f"StripeApi has no group {k!r}" + did_you_mean(k, gs))
 
 def _getitem(self, pv):
     "The operation at `(path, verb)`, e.g. `api['/v1/customers', 'POST']`"
     path, verb = pv if isinstance(pv, tuple) else (pv, 'GET')
-    op = self.spec.by_path.get((path, verb.upper()))
+    op = self.spec.op_for(path, verb)
     if op is None: raise KeyError(f'no operation {verb.upper()} {path} in the spec')
     return getattr(self.groups[op['rg']], op['rn'])
 
@@ -515,18 +519,18 @@ def _timed_out(r, limit):
 
 def _read(r, limit, start):
     "The `StripeResponse` of streamed response `r`; a ReadTimeout once the attempt has taken more than `limit` s"
-    body = b''
+    chunks = []
     for chunk in r.iter_bytes():
-        if body and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
-        body += chunk
-    return StripeResponse(r.status_code, r.headers, body)
+        if chunks and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
+        chunks.append(chunk)
+    return StripeResponse(r.status_code, r.headers, b''.join(chunks))
 
 async def _aread(r, limit, start):
-    body = b''
+    chunks = []
     async for chunk in r.aiter_bytes():
-        if body and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
-        body += chunk
-    return StripeResponse(r.status_code, r.headers, body)
+        if chunks and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
+        chunks.append(chunk)
+    return StripeResponse(r.status_code, r.headers, b''.join(chunks))
 
 # %% ../nbs/01_core.ipynb #9744f027
 def _http(self):
@@ -700,6 +704,7 @@ class AsyncStripeApi(StripeApi):
     _is_async = True
     def _http(self):
         "The pooled `httpx.AsyncClient` of the running event loop (a new loop, e.g. a second `asyncio.run`, gets a new one)"
+        import asyncio  # only the async client needs it
         loop = asyncio.get_running_loop()
         if self._client is None or getattr(self, '_loop', None) is not loop:
             self._client = httpx.AsyncClient(base_url=self.base_url, transport=self.transport, timeout=self.timeout)
@@ -716,13 +721,17 @@ class AsyncStripeApi(StripeApi):
             except _conn_errors as e: err = e
             kind, val = self._outcome(req, r, err, attempt, last, start)
             if kind == 'ok': return val
-            await asyncio.sleep(val)
+            await _asleep(val)
     async def aclose(self):
         "Close the pooled HTTP connections"
         if self._client is not None: await self._client.aclose()
     def close(self): raise TypeError('use `await api.aclose()` (or `async with`) for AsyncStripeApi')
     async def __aenter__(self): return self
     async def __aexit__(self, *a): await self.aclose()
+
+async def _asleep(s):
+    import asyncio
+    await asyncio.sleep(s)
 
 async def _apaged(oper, *args, **kwargs):
     cur = _Cursor(oper, kwargs)

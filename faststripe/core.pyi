@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 from typing_extensions import Required, Self, TypeAlias, TypedDict, Unpack
 from .spec import Spec
 
-__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'form_encode', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi']
+__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi']
 
 _T = TypeVar('_T')
 
@@ -206,6 +206,9 @@ class _ApiBase:
     def __getitem__(self, pv: tuple[str, str] | str) -> StripeOp:
         """The operation at `(path, verb)`, e.g. `api['/v1/customers', 'POST']`"""
 
+
+def did_you_mean(word: Any, options: Any, n: Any = ...) -> Any:
+    """'; did you mean …?' naming the closest of `options` to `word`, or ''"""
 
 def reference(self: Any) -> Any:
     """Markdown table of every operation: resource-style name, path-style name, HTTP verb and path, summary"""

@@ -177,9 +177,14 @@ def build_snapshot(spec, source='spec'):
     return dict(version=spec['info']['version'], ops=ops, schemas={k: _schema_record(v) for k,v in sorted(comps.items())})
 
 # %% ../nbs/00_spec.ipynb #14603f57
+_index_keys = ('path', 'verb', 'g', 'n', 'rg', 'rn')
+def _dumps(o): return json.dumps(o, sort_keys=True, separators=(',', ':'))
+
 def dump_snapshot(snap):
-    "Deterministic bytes of a snapshot"
-    return gzip.compress(json.dumps(snap, sort_keys=True, separators=(',', ':')).encode(), compresslevel=9, mtime=0)
+    "Deterministic bytes of a snapshot: gzipped header, operation and schema lines"
+    head = {'version': snap['version'], 'index': [[o[k] for k in _index_keys] for o in snap['ops']]}
+    lines = [_dumps(head), *map(_dumps, snap['ops']), _dumps(snap['schemas'])]
+    return gzip.compress('\n'.join(lines).encode(), compresslevel=9, mtime=0)
 
 def write_atomic(path, data):
     "Write `data` (bytes) to `path` via a temporary file and a rename"
@@ -194,19 +199,54 @@ def write_atomic(path, data):
         Path(tmp).unlink(missing_ok=True)
         raise
 
+def _snapshot_lines(data): return gzip.decompress(data).split(b'\n')
+
 def read_snapshot(path):
-    "Load a snapshot written by `dump_snapshot`"
-    return json.loads(gzip.decompress(Path(path).read_bytes()))
+    "The whole snapshot written by `dump_snapshot` at `path`, as a dict"
+    head, *ops, schemas = map(json.loads, _snapshot_lines(Path(path).read_bytes()))
+    return dict(version=head['version'], ops=ops, schemas=schemas)
 
 # %% ../nbs/00_spec.ipynb #5ccb2651
 snapshot_path = Path(__file__).parent/'stripe_spec.json.gz' if '__file__' in globals() else Path('../faststripe/stripe_spec.json.gz')
 
 class Spec:
-    "Operations and schemas of a snapshot, indexed for the client"
+    "Operations and schemas of a snapshot, indexed for the client and parsed on first use"
     def __init__(self, snap, source='bundled'):
-        store_attr('source')
-        self.version, self.ops, self.schemas = snap['version'], snap['ops'], snap['schemas']
-        self.by_path = {(o['path'], o['verb'].upper()): o for o in self.ops}
+        "A `Spec` of a snapshot dict (as `build_snapshot` makes it)"
+        self.version, self.source, self._schemas = snap['version'], source, snap['schemas']
+        self._ops = list(snap['ops'])
+        self.index = [tuple(o[k] for k in _index_keys) for o in self._ops]
+    @classmethod
+    def from_bytes(cls, data, source):
+        "A `Spec` of snapshot bytes, whose operations and schemas are parsed when first used"
+        self = cls.__new__(cls)
+        self._lines = _snapshot_lines(data)
+        head = json.loads(self._lines[0])
+        self.version, self.source, self._schemas = head['version'], source, None
+        self.index = [tuple(r) for r in head['index']]
+        self._ops = [None] * len(self.index)
+        return self
+    def op(self, i):
+        "The record of operation number `i` (as in `index`)"
+        o = self._ops[i]
+        if o is None: o = self._ops[i] = json.loads(self._lines[i+1])
+        return o
+    @property
+    def ops(self): return [self.op(i) for i in range(len(self.index))]
+    @property
+    def schemas(self):
+        if self._schemas is None: self._schemas = json.loads(self._lines[-1])
+        return self._schemas
+    @property
+    def _positions(self):
+        if '_pos' not in self.__dict__: self._pos = {(p, v.upper()): i for i,(p,v,*_) in enumerate(self.index)}
+        return self._pos
+    def op_for(self, path, verb):
+        "The record of the operation at `path` and `verb`, or None"
+        i = self._positions.get((path, verb.upper()))
+        return None if i is None else self.op(i)
+    @property
+    def by_path(self): return {k: self.op(i) for k,i in self._positions.items()}
     def groups(self, style='path'):
         "`{group: {name: op}}` in the path (`g`/`n`) or resource (`rg`/`rn`) naming style"
         g, n = ('g', 'n') if style == 'path' else ('rg', 'rn')
@@ -219,7 +259,7 @@ class Spec:
 @cache
 def bundled_spec():
     "The snapshot shipped with faststripe, loaded once"
-    return Spec(read_snapshot(snapshot_path), 'bundled')
+    return Spec.from_bytes(snapshot_path.read_bytes(), 'bundled')
 
 # %% ../nbs/00_spec.ipynb #f4254f9e
 latest_spec_url = 'https://raw.githubusercontent.com/stripe/openapi/master/latest/openapi.spec3.json'
@@ -262,7 +302,7 @@ def latest_spec(url=latest_spec_url, timeout=10):
     hdrs = {'If-None-Match': etag_f.read_text()} if cached else {}
     try:
         r = _get(url, headers=hdrs, timeout=timeout)
-        if r.status_code == 304 and cached: return Spec(read_snapshot(snap_f), f'cache of {url}')
+        if r.status_code == 304 and cached: return Spec.from_bytes(snap_f.read_bytes(), f'cache of {url}')
         if r.status_code != 200: raise SpecError(f'{url}: HTTP {r.status_code} while downloading the spec')
         snap = build_snapshot(parse_spec(r.content, url), url)
         try:
@@ -271,7 +311,7 @@ def latest_spec(url=latest_spec_url, timeout=10):
         except OSError as e: warnings.warn(f'could not cache the spec from {url} in {cache_dir()}: {e}', stacklevel=2)
         return Spec(snap, url)
     except SpecError as e:
-        fallback = Spec(read_snapshot(snap_f), f'cache of {url}') if snap_f.exists() else bundled_spec()
+        fallback = Spec.from_bytes(snap_f.read_bytes(), f'cache of {url}') if snap_f.exists() else bundled_spec()
         warnings.warn(f'{e}; using the {fallback.source} spec ({fallback.version})', stacklevel=2)
         return fallback
 
