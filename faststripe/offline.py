@@ -702,15 +702,18 @@ def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
     if op.get('lk') == 'v2list': return self.v2_page(objs, params, path)
     return paginate(objs, params, path, self.noun(schemas[0]) if schemas else 'object')
 
+def _page_offset(params):
+    "The offset a `page` token (`page_20`) stands for"
+    if not (pg := params.get('page')): return 0
+    if not (m := re.fullmatch(r'page_(\d+)', str(pg))): raise _bad(None, 'page', f'Invalid page: {pg}')
+    return int(m.group(1))
+
 @patch
 def search_objs(self:OfflineStripe, schemas, params, path):
     "A page of search results; `page` is an opaque offset token"
     objs = [self.objs[i] for s in schemas for i in self.by_schema.get(s, {})][::-1]
     objs = search_filter(objs, params['query'])
-    n, start = _limit(params), 0
-    if (pg := params.get('page')):
-        if not (m := re.fullmatch(r'page_(\d+)', pg)): raise _bad(None, 'page', f'Invalid page: {pg}')
-        start = int(m.group(1))
+    n, start = _limit(params), _page_offset(params)
     more = len(objs) > start + n
     return {'object': 'search_result', 'data': objs[start:start+n], 'has_more': more,
             'next_page': f'page_{start+n}' if more else None, 'url': path}
@@ -718,10 +721,10 @@ def search_objs(self:OfflineStripe, schemas, params, path):
 @patch
 def v2_page(self:OfflineStripe, objs, params, path):
     "A v2 list page: `data`, `next_page_url`, `previous_page_url`"
-    n, start = min(int(params.get('limit', 20)), 100), int(params.get('page', 0) or 0)
+    n, start = min(params.get('limit', 20), 100), _page_offset(params)
     more = len(objs) > start + n
-    return {'data': objs[start:start+n], 'next_page_url': f'{path}?page={start+n}&limit={n}' if more else None,
-            'previous_page_url': f'{path}?page={max(start-n, 0)}&limit={n}' if start else None}
+    return {'data': objs[start:start+n], 'next_page_url': f'{path}?page=page_{start+n}&limit={n}' if more else None,
+            'previous_page_url': f'{path}?page=page_{max(start-n, 0)}&limit={n}' if start else None}
 
 # %% ../nbs/02_offline.ipynb #55d24470
 _key_re_ok = re.compile(r'(sk|rk)_test_\w+$')

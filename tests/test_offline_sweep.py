@@ -176,9 +176,9 @@ def test_fuzz_never_5xx():
             ids = [i for s in st.owner_schemas(op['path'], p) for i in st.by_schema.get(s, {})]
             path = path.replace('{'+p+'}', ids[-1] if ids and rnd.random() < 0.8 else 'x_nope')
         names = list(op['b'] or op['q'])
-        for _ in range(5):
-            pairs = []
-            for k in rnd.sample(names, min(len(names), 3)):
+        for trial in range(6):
+            pairs = [(k, 'x') for k in names] if trial == 0 else []  # every parameter at once, as a plain string
+            for k in rnd.sample(names, min(len(names), 3)) if trial else ():
                 r = rnd.random()
                 if r < 0.5: pairs.append((k, rnd.choice(values)))
                 elif r < 0.75: pairs.append((f'{k}[a]', rnd.choice(values)))
