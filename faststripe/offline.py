@@ -226,7 +226,7 @@ class Templates:
         "Template of schema `name` (nested depth-limited, so recursive schemas end)"
         sc = self.spec.schema(name)
         if 'o' in sc: return self.value(sc['o'][0]['$'], depth) if '$' in sc['o'][0] else {}
-        if depth > 3: return None
+        if depth > 5: return None
         return self.get(name) if depth == 0 else self._build(name, depth)
 
     def get(self, name):
@@ -330,6 +330,7 @@ def merge(self:OfflineStripe, schema_sc, cur, v):
                 else: res[k] = self.merge(props.get(k, {}), cur.get(k), x)
             return res
     if isinstance(v, list) and _is_list_env(schema_sc): return cur
+    if isinstance(v, list) and schema_sc.get('t') == 'arr': return [self.merge(schema_sc.get('i', {}), None, x) for x in v]
     return v
 
 @patch
@@ -339,17 +340,26 @@ def echo(self:OfflineStripe, obj, schema, params):
     for k,v in params.items():
         if k not in props or k in ('id', 'object', 'expand'): continue
         if v == 'now' and props[k].get('f') == 'unix-time': v = self.now()  # `active_from=now` and friends
-        if v == '' or _fits(v, props[k]): obj[k] = self.merge(props[k], obj.get(k), v)
+        if v == '' or self.fits(v, props[k]): obj[k] = self.merge(props[k], obj.get(k), v)
     return obj
 
 _pytypes = dict(str=str, int=int, num=(int, float), bool=bool, obj=dict, arr=list)
 
-def _fits(v, sc):
-    "Can request value `v` be the value of a response field of schema `sc`? (a shallow check: its kind of value)"
-    if 'o' in sc: return any(_fits(v, a) for a in sc['o'])
-    if '$' in sc: return isinstance(v, dict)
+@patch
+def fits(self:OfflineStripe, v, sc):
+    "Can request value `v` be the value of a response field of schema `sc`? (its kind, enum, items and known keys)"
+    if 'o' in sc: return any(self.fits(v, a) for a in sc['o'])
+    if '$' in sc:
+        ref = self.spec.schema(sc['$'])
+        if 'o' in ref: return self.fits(v, ref)
+        return isinstance(v, dict) and all(self.fits(x, ref['p'][k]) for k,x in v.items() if k in ref.get('p', {}))
     t = sc.get('t', 'any')
-    return t == 'any' or isinstance(v, _pytypes[t]) and not (t in ('int', 'num') and isinstance(v, bool))
+    if t == 'any': return True
+    if not isinstance(v, _pytypes[t]) or t in ('int', 'num') and isinstance(v, bool): return False
+    if 'e' in sc and v not in sc['e']: return False
+    if t == 'arr': return all(self.fits(x, sc.get('i', {})) for x in v)
+    if t == 'obj' and 'p' in sc: return all(self.fits(x, sc['p'][k]) for k,x in v.items() if k in sc['p'])
+    return True
 
 @patch
 def new_object(self:OfflineStripe, schema, params=None, **fields):
