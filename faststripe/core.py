@@ -21,7 +21,7 @@ __all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObj
            'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError',
            'LiveModeError', 'error_from_response', 'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc',
            'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit',
-           'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi']
+           'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi', 'offline_api']
 
 # %% ../nbs/01_core.ipynb #b27c7714
 _repr_skip = {'object', 'livemode'}
@@ -360,7 +360,8 @@ class StripeApi:
 
     def __repr__(self):
         mode = {'live': 'LIVE ⚠', 'test': 'TEST', None: 'no key'}[self.mode]
-        return f'{type(self).__name__}({mode}, {self.base_url}, API {self._version or (self.spec.version if isinstance(self._spec_src, Spec) else "bundled")})'
+        where = type(self.transport).__name__ if self.transport is not None else self.base_url
+        return f'{type(self).__name__}({mode}, {where}, API {self.stripe_version})'
 
 # %% ../nbs/01_core.ipynb #d76a231a
 def _groups(self):
@@ -750,3 +751,9 @@ async def _apages(oper, prog, *args, **kwargs):
 # %% ../nbs/01_core.ipynb #c95d2c6e
 import faststripe.helpers  # adds the payment helpers to StripeApi and AsyncStripeApi
 import faststripe.webhooks  # adds parse_webhook
+
+# %% ../nbs/01_core.ipynb #d0c405e5
+def offline_api(**kwargs):
+    "A `StripeApi` answered by faststripe's in-process offline Stripe (see `faststripe.offline.offline_api`)"
+    from faststripe.offline import offline_api as make
+    return make(**kwargs)
