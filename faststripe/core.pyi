@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 from typing_extensions import Required, Self, TypeAlias, TypedDict, Unpack
 from .spec import Spec
 
-__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi']
+__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi', 'offline_api']
 
 _T = TypeVar('_T')
 
@@ -222,6 +222,9 @@ def interactive() -> Any:
 class Progress:
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
     def __getattr__(self, k: str) -> Any: ...
+
+def offline_api(**kwargs: Any) -> Any:
+    """A `StripeApi` answered by faststripe's in-process offline Stripe (see `faststripe.offline.offline_api`)"""
 
 class StripeApi(_ApiBase):
     """The whole Stripe API, generated from the spec snapshot"""
