@@ -52,5 +52,14 @@ VENV=${FASTSTRIPE_NEWEST_VENV:-/tmp/faststripe-newest-fastcore}
 "$VENV/bin/python" -c 'import fastcore; print("fastcore", fastcore.__version__)'
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests -x
 
+say "the oldest fastcore faststripe claims (settings.ini: fastcore>=1.8.0): client, spec, helpers, webhooks"
+VENV_OLD=${FASTSTRIPE_OLDEST_VENV:-/tmp/faststripe-oldest-fastcore}
+[ -x "$VENV_OLD/bin/python" ] || $PY -m venv --system-site-packages "$VENV_OLD"
+"$VENV_OLD/bin/python" -m pip install -q --disable-pip-version-check "fastcore==1.8.0" 2>&1 | grep -v "requires fastcore" || true
+"$VENV_OLD/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
+"$VENV_OLD/bin/python" -c 'import fastcore; assert fastcore.__version__ == "1.8.0", fastcore.__version__'
+"$VENV_OLD/bin/python" -m pytest -q -p no:cacheprovider tests/test_core_localstripe.py tests/test_spec.py \
+  tests/test_guide_examples.py tests/test_helpers_localstripe.py tests/test_webhooks_stripe_crosscheck.py
+
 say "pytest (pinned development tools)"
 $PY -m pytest tests
