@@ -4,7 +4,7 @@ Everything runs on 127.0.0.1. Each test starts its own `FaultServer` (port 0) th
 which stops it (waking stalled handlers and joining every thread) at teardown. Timing is measured, never waited
 for: the only sleeps are the server's simulated latency and the client's own backoff.
 """
-import asyncio, logging, os, time, traceback
+import asyncio, itertools, logging, os, time, traceback
 from collections import Counter
 import httpx, pytest
 from faststripe.core import (StripeApi, AsyncStripeApi, StripeError, APIError, APIConnectionError, RateLimitError,
@@ -15,21 +15,26 @@ KEY = 'sk_test_' + 'Fs51reliab1l1tyK3y' * 3   # made up; long enough that any fr
 SECRET = KEY[len('sk_test_'):]                  # the part that must never be shown
 OK = Fault()
 
+_clients = []
+
 @pytest.fixture
 def fault_server():
-    "Start FaultServers on demand (`fault_server(**kw)`); all are stopped at teardown"
+    "Start FaultServers on demand (`fault_server(**kw)`); at teardown, close the sync clients made and stop them all"
     servers = []
     def make(**kw):
         srv = FaultServer(**kw).start()
         servers.append(srv)
         return srv
     yield make
+    while _clients: _clients.pop().close()
     for s in servers: s.stop()
 
 def client(srv, cls=StripeApi, **kw):
     "A client with small backoff numbers, so a test with many retries stays fast"
     kw = dict(dict(timeout=1.0, retry_delay=0.002, max_retry_delay=0.01), **kw)
-    return cls(KEY, srv.url, **kw)
+    api = cls(KEY, srv.url, **kw)
+    if cls is StripeApi: _clients.append(api)
+    return api
 
 def timed(f, *args, **kw):
     t0 = time.monotonic()
@@ -57,17 +62,21 @@ MAX_RETRY_AFTER = max(float(f.retry_after or 0) for f, _ in default_menu())
 
 class Wire:
     """What the client put on the wire, seen from inside its httpx transport: for each create, keyed by the call's
-    metadata[i], the Idempotency-Key and outcome (status, or exception name) of every attempt. Under load an attempt
-    can fail before the server's handler sees it (a connect timeout while 50 connections open at once), so the
-    client's own count is the one the bounds use."""
-    def __init__(self): self.calls = {}
+    metadata[i], the Idempotency-Key, attempt id and outcome (status, or exception name) of every attempt. The
+    transport tags each attempt with an `X-Attempt` header, so the server's record of it can be found. Under load an
+    attempt can fail before the server's handler sees it (a connect timeout while 50 connections open at once), or
+    time out on the client while the server is answering; so the client's own count is the one the bounds use."""
+    def __init__(self): self.calls, self.ids = {}, itertools.count()
+    def tag(self, request):
+        request.headers['X-Attempt'] = str(next(self.ids))
     def record(self, request, outcome):
         tag = dict(httpx.QueryParams(request.content.decode())).get('metadata[i]')
-        self.calls.setdefault(tag, []).append((request.headers.get('idempotency-key'), outcome))
+        self.calls.setdefault(tag, []).append((request.headers.get('idempotency-key'), request.headers['x-attempt'], outcome))
     def transport(self, is_async=False):
         wire, base = self, (httpx.AsyncHTTPTransport if is_async else httpx.HTTPTransport)
         class T(base):
             def handle_request(self, request):
+                wire.tag(request)
                 try:
                     r = super().handle_request(request)
                     r.read()  # a response cut short fails here, where it is counted
@@ -75,6 +84,7 @@ class Wire:
                 wire.record(request, r.status_code)
                 return r
             async def handle_async_request(self, request):
+                wire.tag(request)
                 try:
                     r = await super().handle_async_request(request)
                     await r.aread()
@@ -97,7 +107,7 @@ def check_run(srv, wire, results, *, slack):
     keys = {}
     for i in range(N):
         sent = wire.calls[str(i)]
-        assert len({k for k, _ in sent}) == 1, f'call {i} changed its Idempotency-Key between attempts'
+        assert len({k for k, _, _ in sent}) == 1, f'call {i} changed its Idempotency-Key between attempts'
         keys[i] = sent[0][0]
         assert {a.key for a in by_tag.get(str(i), [])} <= {keys[i]}
     assert len(set(keys.values())) == N and None not in keys.values()
@@ -111,17 +121,19 @@ def check_run(srv, wire, results, *, slack):
         atts, objs, sent = by_tag.get(str(i), []), by_key.get(keys[i], []), wire.calls[str(i)]
         n = len(sent)
         assert 1 <= n <= RETRIES + 1 and len(atts) <= n
-        # attempts the server never saw failed on the way (connect errors); answers match the server's records
-        answered = [a for a in atts if a.status is not None]
-        assert [o for _, o in sent if isinstance(o, int)] == [a.status for a in answered], (i, sent, [str(a.fault) for a in atts])
-        unseen += n - len(atts)
+        # pair each attempt the client made with the server's record of it (none: it failed on the way there)
+        rec = {a.headers.get('x-attempt'): a for a in atts}
+        pairs = [(o, rec.get(aid)) for _, aid, o in sent]
+        for o, a in pairs:
+            if isinstance(o, int): assert a is not None and a.status == o, (i, sent, [str(a.fault) for a in atts])
+        unseen += sum(a is None for _, a in pairs)
         # retried only after connection errors (which include a server too slow for the timeout) or retryable answers
-        final_answer = isinstance(sent[-1][1], int)
-        retried = answered[:-1] if final_answer else answered
-        assert all(retryable(a.fault) for a in retried), f'call {i} was retried after a final answer'
+        assert all(retryable(a.fault) for o, a in pairs[:-1] if isinstance(o, int)), f'call {i} was retried after a final answer'
+        final_o, final_a = pairs[-1]
+        final_answer = isinstance(final_o, int)
         if isinstance(res, StripeError):
             n_err += 1
-            last = answered[-1].fault if final_answer else Fault('drop')
+            last = final_a.fault if final_answer else Fault('drop')
             assert type(res) is expected_error(last), (i, res, last)
             assert res.attempts == n, (i, res.attempts, sent)
             assert n == RETRIES + 1 or not retryable(last)
@@ -133,7 +145,7 @@ def check_run(srv, wire, results, *, slack):
             n_ok += 1
             assert type(res).__name__ == 'Customer'
             assert len(objs) == 1 and res.id == objs[0]['id'] and res.metadata == {'i': str(i)}
-            assert sent[-1][1] == 200 and answered[-1].fault.kind in ('ok', 'slow')
+            assert final_o == 200 and final_a.fault.kind in ('ok', 'slow')
         # no call takes longer than timeout x attempts + the backoff it may have waited (+ slack)
         backoff = (n - 1) * max(MAX_DELAY, MAX_RETRY_AFTER)
         worst = max(worst, elapsed - TIMEOUT * n - backoff)
@@ -420,7 +432,8 @@ def test_key_never_in_logs_reprs_or_errors(fault_server, caplog, level):
     with pytest.raises(APIConnectionError) as e5: api.customers.create(email='e@example.com', max_retries=0)
     # a wrong key, echoed by the server's 401
     wrong = 'sk_test_' + 'Wr0ngK3yWr0ngK3y' * 3
-    with pytest.raises(AuthenticationError) as e6: StripeApi(wrong, srv.url).customers.create(email='f@example.com')
+    with pytest.raises(AuthenticationError) as e6, StripeApi(wrong, srv.url) as wrong_api:
+        wrong_api.customers.create(email='f@example.com')
     errs = [e.value for e in (e1, e2, e3, e4, e5, e6)]
     assert all(SECRET not in e.message for e in errs[:3]) and 'sk_test_***' in errs[0].message  # it was echoed
     assert 'Invalid API Key provided: sk_test_***' in str(errs[5])
@@ -586,7 +599,9 @@ def test_gap_async_client_survives_a_new_event_loop(fault_server):
     srv = fault_server()
     api = client(srv, AsyncStripeApi)
     assert asyncio.run(api.customers.create(email='a@example.com')).id
-    assert asyncio.run(api.customers.create(email='b@example.com')).id
+    async def second():
+        async with api: return await api.customers.create(email='b@example.com')
+    assert asyncio.run(second()).id
 
 @core_gap
 def test_gap_key_with_a_trailing_newline_never_leaks(fault_server):
@@ -595,6 +610,7 @@ def test_gap_key_with_a_trailing_newline_never_leaks(fault_server):
     retries it twice, and chains it (`raise ... from err`) so the traceback prints the whole key"""
     srv = fault_server()
     api = StripeApi(KEY + '\n', srv.url, retry_delay=0.001)
+    _clients.append(api)
     res, _ = timed(api.customers.create, email='a@example.com')
     if isinstance(res, StripeError): assert res.attempts == 1  # a local error: retrying cannot help
     _assert_no_key(_texts_of(res, api))
