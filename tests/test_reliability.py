@@ -629,3 +629,13 @@ def test_gap_client_secret_never_in_logs(fault_server, caplog, level):
     assert srv.attempts[0].path == '/v1/payment_intents/pi_1'
     assert 'GET /v1/payment_intents/pi_1 -> 404' in caplog.text
     assert 'Cl13ntS3cr3t' not in caplog.text, [r.getMessage() for r in caplog.records if 'Cl13ntS3cr3t' in r.getMessage()]
+
+@core_gap
+def test_gap_no_read_timeout_means_no_limit_on_the_answer(fault_server):
+    """`httpx.Timeout(None, connect=0.2)` asks for no read limit, but `attempt_limit` makes it 0.2 s for the whole
+    attempt (connect + read, with read None counted as 0), so an answer that takes 0.5 s to arrive is cut off and
+    retried until the retries run out"""
+    srv = fault_server()
+    srv.script(*[Fault('trickle', delay=0.005)] * 3)
+    res, elapsed, atts = _one(srv, api=client(srv, timeout=httpx.Timeout(None, connect=0.2)))
+    assert type(res).__name__ == 'Customer', res
