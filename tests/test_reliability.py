@@ -515,6 +515,24 @@ def test_cancelled_call_leaves_the_async_client_usable(fault_server):
     made = asyncio.run(run())
     assert len({c.id for c in made}) == 3 and time.monotonic() - t0 < 2
 
+HELPER_CALLS = [('customer', ('a@example.com',)), ('product', ('Pro plan',)), ('price', ('prod_1', 500)),
+                ('one_time_payment', ('Pro plan', 500, 'https://example.com/ok', 'https://example.com/no')),
+                ('subscription', ('Pro plan', 500, 'https://example.com/ok', 'https://example.com/no')),
+                ('payment_link', ('Pro plan', 500))]
+
+@pytest.mark.parametrize('name,args', HELPER_CALLS, ids=[n for n, _ in HELPER_CALLS])
+def test_helpers_refuse_a_live_key_before_sending_anything(fault_server, name, args):
+    srv = fault_server()
+    live = 'sk_live_' + 'N0tR34lL1v3K3y' * 3
+    with StripeApi(live, srv.url, live_ok=False) as api:
+        with pytest.raises(LiveModeError) as ei: getattr(api, name)(*args)
+    async def arun():
+        async with AsyncStripeApi(live, srv.url, live_ok=False) as aapi:
+            with pytest.raises(LiveModeError): await getattr(aapi, name)(*args)
+    asyncio.run(arun())
+    assert srv.attempts == []
+    _assert_no_key(_texts_of(ei.value), live)
+
 # ---------------------------------------------------------------------------------------------------------------
 # Gaps found in core while writing this suite. The first five were fixed in core (43a56c9) and stay as regression
 # tests. Tests marked `@core_gap` state behaviour issue 5 asks for that core does not have yet: they are strict
