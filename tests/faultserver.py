@@ -1,7 +1,7 @@
 """A fault-injecting Stripe stand-in for the reliability tests (issue 5).
 
-`FaultServer` is a small threaded HTTP/1.1 server on 127.0.0.1 (port 0) that implements `POST /v1/customers` and
-`GET /v1/customers/{id}` the way Stripe does as far as idempotency goes: the first request with an
+`FaultServer` is a small threaded HTTP/1.1 server on 127.0.0.1 (port 0) that implements `POST /v1/customers`,
+`GET /v1/customers` (pages, with `limit` and `starting_after`) and `GET /v1/customers/{id}` the way Stripe does as far as idempotency goes: the first request with an
 `Idempotency-Key` runs, and its response is stored; any later request with that key gets the stored response back
 (`Idempotent-Replayed: true`) and never creates a second object; the same key with other parameters is a 400
 `idempotency_error`. Creation and storing happen atomically under one lock, so concurrent attempts of one call can
@@ -216,6 +216,16 @@ class FaultServer:
             if key: self._stored[key] = _Stored(body, 200, out)
             return 200, out, False
 
+    def _list(self, url):
+        "A page of customers in creation order, Stripe style: `limit` (default 10) after `starting_after`"
+        q = dict(parse_qsl(url.partition('?')[2]))
+        with self._lock: objs = [{k: v for k, v in o.items() if not k.startswith('_')} for o in self.objects]
+        ids = [o['id'] for o in objs]
+        start = ids.index(q['starting_after']) + 1 if q.get('starting_after') in ids else 0
+        page = objs[start:start + int(q.get('limit', 10))]
+        return json.dumps({'object': 'list', 'url': '/v1/customers', 'data': page,
+                           'has_more': start + len(page) < len(objs)}).encode()
+
     def _handle(self, h, method):
         with self._lock:
             self.in_flight += 1
@@ -235,6 +245,9 @@ class FaultServer:
         body = h.rfile.read(length) if length else b''
         rec.tag = dict(parse_qsl(body.decode(errors='replace'))).get('metadata[i]')
         if method == 'POST': fault = self._choose(key, n, body)
+        elif method == 'GET':  # seeded by the URL, and by how often it was asked for
+            with self._lock: n = self._tries[h.path] = self._tries.get(h.path, 0) + 1
+            fault = self._choose(None, n, h.path.encode())
         else:
             with self._lock: fault = self._script.pop(0) if self._script else OK
         rec.fault = fault
@@ -299,6 +312,7 @@ class FaultServer:
         auth = self._auth_error(h)
         if auth: status, out, replayed = auth[0], json.dumps(auth[1]).encode(), False
         elif method == 'POST' and path == '/v1/customers': status, out, replayed = self._create(key, body, tag)
+        elif method == 'GET' and path == '/v1/customers': status, out, replayed = 200, self._list(h.path), False
         elif method == 'GET' and path.startswith('/v1/customers/'):
             cid = path.rsplit('/', 1)[1]
             with self._lock: o = next((o for o in self.objects if o['id'] == cid), None)

@@ -8,7 +8,7 @@ import asyncio, itertools, logging, os, time, traceback
 from collections import Counter
 import httpx, pytest
 from faststripe.core import (StripeApi, AsyncStripeApi, StripeError, APIError, APIConnectionError, RateLimitError,
-                             InvalidRequestError, AuthenticationError, IdempotencyError, LiveModeError)
+                             InvalidRequestError, AuthenticationError, IdempotencyError, LiveModeError, pages, paged)
 from faultserver import Fault, FaultServer, retryable, late_kinds, default_menu
 
 KEY = 'sk_test_' + 'Fs51reliab1l1tyK3y' * 3   # made up; long enough that any fragment of it is recognisable
@@ -514,6 +514,26 @@ def test_cancelled_call_leaves_the_async_client_usable(fault_server):
     t0 = time.monotonic()
     made = asyncio.run(run())
     assert len({c.id for c in made}) == 3 and time.monotonic() - t0 < 2
+
+def test_pages_through_faults_sync_and_async(fault_server):
+    "Listing 250 customers a page at a time while a third of the page requests fail: every customer once, in order"
+    srv = fault_server(seed=4, menu=default_menu(stall=0.6))
+    api = client(srv, timeout=0.25)
+    made = [api.customers.create(email=f'c{i}@example.com').id for i in range(250)]
+    srv.fail = 1/3
+    kw = dict(timeout=0.25, max_retries=8)
+    got = pages(api.customers.list, limit=100, **kw)
+    assert [c.id for c in got] == made
+    async def arun():
+        async with client(srv, AsyncStripeApi, **kw) as aapi:
+            every = await pages(aapi.customers.list, limit=50)
+            n = len([p async for p in paged(aapi.customers.list, limit=100)])
+            return every, n
+    every, n = asyncio.run(arun())
+    assert [c.id for c in every] == made and n == 3
+    gets = [a for a in srv.attempts if a.method == 'GET']
+    assert sum(a.fault.kind not in ('ok', 'slow') for a in gets) >= 3  # the pages really were fought for
+    assert len(srv.objects) == 250
 
 HELPER_CALLS = [('customer', ('a@example.com',)), ('product', ('Pro plan',)), ('price', ('prod_1', 500)),
                 ('one_time_payment', ('Pro plan', 500, 'https://example.com/ok', 'https://example.com/no')),
