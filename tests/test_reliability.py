@@ -275,6 +275,24 @@ def test_retry_after_is_honoured(fault_server, status):
     res, elapsed, atts = _one(srv, Fault('error', status), OK, api=api)
     assert atts[1].start - atts[0].end < 0.15
 
+def test_backoff_is_exponential_capped_and_jittered(fault_server):
+    """retry_delay=0.1, max_retry_delay=0.15: the waits before retries 1, 2, 3 are 0.1, 0.2 -> 0.15, 0.4 -> 0.15,
+    each times a random factor in [0.5, 1], as measured between the server's answer and the next attempt"""
+    srv = fault_server(plan=lambda key, n, body: Fault('error', 503))
+    api = client(srv, retry_delay=0.1, max_retry_delay=0.15, max_retries=3)
+    for _ in range(3):
+        res, elapsed, atts = _one(srv, api=api)
+        assert isinstance(res, APIError) and res.attempts == 4 == len(atts)
+        gaps = [b.start - a.end for a, b in zip(atts, atts[1:])]
+        for gap, full in zip(gaps, [0.1, 0.15, 0.15]):
+            assert 0.5 * full - 0.005 <= gap <= full + 0.05, gaps
+
+def test_no_wait_after_the_last_attempt(fault_server):
+    "A Retry-After on the final answer is not waited for: the error comes at once"
+    srv = fault_server()
+    res, elapsed, atts = _one(srv, Fault('error', 429, retry_after='5'), max_retries=0)
+    assert isinstance(res, RateLimitError) and len(atts) == 1 and elapsed < 1
+
 def test_retry_after_is_not_a_reason_to_retry(fault_server):
     srv = fault_server()
     res, elapsed, atts = _one(srv, Fault('error', 400, retry_after='5'), OK)
