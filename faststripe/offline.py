@@ -787,9 +787,12 @@ def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', hea
         res = json.dumps(res).encode() if raw else fast_copy(res)  # still under the lock: `res` may share stored objects
     return status, rh, res
 
+_complete_re = re.compile(r'/v1/test_helpers/checkout/sessions/([^/]+)/complete')  # the offline Stripe's own (see below)
+
 @patch
 def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, rh):
     if (e := _auth_error(headers)): raise e
+    if method == 'POST' and (m := _complete_re.fullmatch(path)): return 200, self.complete_checkout(m.group(1))
     op, pv = self.router.match(method, path)
     if op is None: raise OfflineError(404, f'Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs '
                                       'or we can help at https://support.stripe.com/.')

@@ -139,12 +139,20 @@ def test_webhooks_verified_by_stripe():
         we = client.v1.webhook_endpoints.create(params={'url': f'http://127.0.0.1:{hook.server_port}/hook',
                                                         'enabled_events': ['product.created', 'price.created']})
         prod = client.v1.products.create(params={'name': 'Hooked'})
-        client.v1.prices.create(params={'product': prod.id, 'unit_amount': 100, 'currency': 'usd'})
+        price = client.v1.prices.create(params={'product': prod.id, 'unit_amount': 100, 'currency': 'usd'})
         client.v1.customers.create(params={'email': 'not-subscribed@example.com'})
+        client.v1.webhook_endpoints.update(we.id, params={'enabled_events': ['product.created', 'price.created',
+                                                                            'checkout.session.completed']})
+        session = client.v1.checkout.sessions.create(params={'mode': 'payment', 'success_url': 'https://example.com/ok',
+            'line_items': [{'price': price.id, 'quantity': 3}], 'customer_email': 'buyer@example.com'})
+        # the customer pays: the offline Stripe's own test helper path, reachable from any client
+        client.raw_request('post', f'/v1/test_helpers/checkout/sessions/{session.id}/complete')
         assert srv.stripe.flush_webhooks()
     finally:
         srv.shutdown(); hook.shutdown(); hook.server_close()
     events = [stripe.Webhook.construct_event(body, sig, we.secret) for sig, body in got]
-    assert [e.type for e in events] == ['product.created', 'price.created']
+    assert [e.type for e in events] == ['product.created', 'price.created', 'checkout.session.completed']
     assert events[0].data.object.id == prod.id
+    done = events[2].data.object
+    assert (done.id, done.payment_status, done.amount_total, done.customer_details.email) == (session.id, 'paid', 300, 'buyer@example.com')
     with pytest.raises(stripe.SignatureVerificationError): stripe.Webhook.construct_event(got[0][1], got[0][0], 'whsec_wrong')
