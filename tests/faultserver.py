@@ -13,6 +13,7 @@ Before (or after) doing the work, the server can misbehave. Each attempt gets a 
 |---|---|---|
 | `ok` | a normal answer | yes (first time) |
 | `slow` | a normal answer after `delay` seconds | yes |
+| `drop_early` | the connection reset right after the headers, the body unread (scripted only) | no |
 | `drop` | the socket closed without an answer, before any work | no |
 | `reset` | the connection reset (RST) without an answer, before any work | no |
 | `drop_late` | the socket closed without an answer, after the body was read and the object created | **yes** |
@@ -241,6 +242,10 @@ class FaultServer:
             rec.n = len(self.attempts)
             self.attempts.append(rec)
             n = self._tries[key] = self._tries.get(key, 0) + 1
+        with self._lock:
+            early = self._script[0].kind == 'drop_early' if self._script else False
+            if early: rec.fault = self._script.pop(0)
+        if early: return self._drop(h, reset=True)  # mid-request: the body is still on its way
         length = int(h.headers.get('Content-Length') or 0)
         body = h.rfile.read(length) if length else b''
         rec.tag = dict(parse_qsl(body.decode(errors='replace'))).get('metadata[i]')

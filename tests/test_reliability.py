@@ -239,6 +239,14 @@ def test_retried_once_then_created_once(fault_server, fault):
     assert atts[1].replayed == (fault.kind in late_kinds)  # the retry got the stored answer, not a second object
     assert elapsed < 0.3 * 2 + 0.5
 
+def test_dropped_mid_upload_then_created_once(fault_server):
+    "The server resets the connection while a 600 kB body is still being sent"
+    srv = fault_server()
+    srv.script(Fault('drop_early'), OK)
+    res = client(srv).customers.create(email='a@example.com', description='x' * 600_000, metadata={'i': 'big'})
+    assert [str(a.fault) for a in srv.attempts] == ['drop_early', 'ok'] and len({a.key for a in srv.attempts}) == 1
+    assert len(srv.objects) == 1 and res.id == srv.objects[0]['id']
+
 def test_exhausted_retries_say_how_many(fault_server):
     srv = fault_server()
     res, _, atts = _one(srv, *[Fault('error', 503)] * 5, api=client(srv, max_retries=3))
