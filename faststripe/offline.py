@@ -181,6 +181,7 @@ _field_defaults = {'interval_count': 1, 'quantity': 1, 'currency': 'usd', 'activ
     'capture_method': 'automatic_async', 'confirmation_method': 'automatic', 'allow_redisplay': 'unspecified',
     'payment_method_types': ['card']}
 optional_fields = {'customer': ['invoice_settings']}  # optional in the spec, always in Stripe's answers
+_null_defaults = {'delinquent': False}  # nullable in the spec, but Stripe starts them with a value
 
 def fast_copy(o):
     "Deep copy of plain JSON data (dicts, lists, scalars), much faster than `copy.deepcopy`"
@@ -238,7 +239,7 @@ class Templates:
         req, res = set(sc.get('r', ())), {}
         for k,s in sc.get('p', {}).items():
             if k in req: res[k] = self.field(name, k, s, depth)
-            elif s.get('n'): res[k] = default_status.get(name) if k == 'status' and name in default_status else None
+            elif s.get('n'): res[k] = default_status.get(name) if k == 'status' and name in default_status else _null_defaults.get(k)
             elif s.get('t') == 'obj' and 'p' not in s and not _is_list_env(s): res[k] = {}
             elif s.get('t') in ('int', 'num', 'bool') or k in _field_defaults or k in optional_fields.get(name, ()):
                 res[k] = self.field(name, k, s, depth)
