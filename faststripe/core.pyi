@@ -9959,12 +9959,12 @@ class ProductsGroup(OpGroup):
 
         Same as `api.products_features.create` (POST /v1/products/{product}/features).
         Docs: https://docs.stripe.com/api/products/features/create"""
-    def product_features_id_delete(self, id: _Id, product: _Id, **options: Unpack[CallOptions]) -> DeletedProductFeature:
+    def product_features_id_delete(self, product: _Id, id: _Id, **options: Unpack[CallOptions]) -> DeletedProductFeature:
         """Remove a feature from a product
 
         Same as `api.products_features.delete` (DELETE /v1/products/{product}/features/{id}).
         Docs: https://docs.stripe.com/api/products/features/delete"""
-    def product_features_id_get(self, id: _Id, product: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
+    def product_features_id_get(self, product: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
         """Retrieve a product_feature
 
         Same as `api.products_features.retrieve` (GET /v1/products/{product}/features/{id}).
@@ -10031,24 +10031,24 @@ class ProductsFeaturesGroup(OpGroup):
         - product
         - entitlement_feature: The ID of the [Feature](https://docs.stripe.com/api/entitlements/feature) object attached to this product.
         - expand: Specifies which fields in the response should be expanded."""
-    def delete(self, id: _Id, product: _Id, **options: Unpack[CallOptions]) -> DeletedProductFeature:
+    def delete(self, product: _Id, id: _Id, **options: Unpack[CallOptions]) -> DeletedProductFeature:
         """Remove a feature from a product
 
         DELETE /v1/products/{product}/features/{id}
         Docs: https://docs.stripe.com/api/products/features/delete
 
         Parameters:
-        - id
-        - product"""
-    def retrieve(self, id: _Id, product: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
+        - product
+        - id"""
+    def retrieve(self, product: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
         """Retrieve a product_feature
 
         GET /v1/products/{product}/features/{id}
         Docs: https://docs.stripe.com/api/products/features/retrieve
 
         Parameters:
-        - id: The ID of the product_feature.
         - product: The ID of the product.
+        - id: The ID of the product_feature.
         - expand: Specifies which fields in the response should be expanded."""
     @overload
     def fetch(self, product: _Id, /, *, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ProductFeature]:
@@ -10066,7 +10066,7 @@ class ProductsFeaturesGroup(OpGroup):
         - limit: A limit on the number of objects to be returned. Limit can range between 1 and 100, and the default is 10.
         - starting_after: A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list."""
     @overload
-    def fetch(self, id: _Id, product: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
+    def fetch(self, product: _Id, id: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
         """List with no id, retrieve with an id.
 
         Retrieve a product_feature
@@ -10075,8 +10075,8 @@ class ProductsFeaturesGroup(OpGroup):
         Docs: https://docs.stripe.com/api/products/features/retrieve
 
         Parameters:
-        - id: The ID of the product_feature.
         - product: The ID of the product.
+        - id: The ID of the product_feature.
         - expand: Specifies which fields in the response should be expanded."""
 
 class PromotionCodesGroup(OpGroup):
@@ -11429,7 +11429,7 @@ class SourcesGroup(OpGroup):
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - owner: Information about the owner of the payment instrument that may be used or required by particular source types.
         - source_order: Information about the items and shipping associated with the source. Required for transactional credit (for example Klarna) sources before you can charge it."""
-    def source_mandate_notifications_mandate_notification_get(self, mandate_notification: _Id, source: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
+    def source_mandate_notifications_mandate_notification_get(self, source: _Id, mandate_notification: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
         """Retrieve a Source MandateNotification
 
         Same as `api.sources_mandate_notifications.retrieve` (GET /v1/sources/{source}/mandate_notifications/{mandate_notification}).
@@ -11473,17 +11473,17 @@ class SourcesGroup(OpGroup):
 
 class SourcesMandateNotificationsGroup(OpGroup):
     """The operations of `api.sources_mandate_notifications`"""
-    def retrieve(self, mandate_notification: _Id, source: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
+    def retrieve(self, source: _Id, mandate_notification: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
         """Retrieve a Source MandateNotification
 
         GET /v1/sources/{source}/mandate_notifications/{mandate_notification}
         Docs: https://docs.stripe.com/api/sources/mandate_notifications/retrieve
 
         Parameters:
-        - mandate_notification
         - source
+        - mandate_notification
         - expand: Specifies which fields in the response should be expanded."""
-    def fetch(self, mandate_notification: _Id, source: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
+    def fetch(self, source: _Id, mandate_notification: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
         """List with no id, retrieve with an id.
 
         Retrieve a Source MandateNotification
@@ -11492,8 +11492,8 @@ class SourcesMandateNotificationsGroup(OpGroup):
         Docs: https://docs.stripe.com/api/sources/mandate_notifications/retrieve
 
         Parameters:
-        - mandate_notification
         - source
+        - mandate_notification
         - expand: Specifies which fields in the response should be expanded."""
 
 class SourcesSourceTransactionsGroup(OpGroup):
@@ -14085,12 +14085,12 @@ class TransfersGroup(OpGroup):
         - description: An arbitrary string attached to the object. Often useful for displaying to users.
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
-    def transfer_reversals_id_get(self, id: _Id, transfer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
+    def transfer_reversals_id_get(self, transfer: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
         """Retrieve a reversal
 
         Same as `api.transfers_reversals.retrieve` (GET /v1/transfers/{transfer}/reversals/{id}).
         Docs: https://docs.stripe.com/api/transfers/reversals/retrieve"""
-    def transfer_reversals_id_post(self, id: _Id, transfer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, metadata: dict[str, Any] | Literal[''] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
+    def transfer_reversals_id_post(self, transfer: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, metadata: dict[str, Any] | Literal[''] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
         """Update a reversal
 
         Same as `api.transfers_reversals.update` (POST /v1/transfers/{transfer}/reversals/{id}).
@@ -14156,25 +14156,25 @@ class TransfersReversalsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - refund_application_fee: Boolean indicating whether the application fee should be refunded when reversing this transfer. If a full transfer reversal is given, the full application fee will be refunded. Otherwise, the application fee will be refunded with an amount proportional to the amount of the transfer reversed."""
-    def retrieve(self, id: _Id, transfer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
+    def retrieve(self, transfer: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
         """Retrieve a reversal
 
         GET /v1/transfers/{transfer}/reversals/{id}
         Docs: https://docs.stripe.com/api/transfers/reversals/retrieve
 
         Parameters:
-        - id
         - transfer
+        - id
         - expand: Specifies which fields in the response should be expanded."""
-    def update(self, id: _Id, transfer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, metadata: dict[str, Any] | Literal[''] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
+    def update(self, transfer: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, metadata: dict[str, Any] | Literal[''] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
         """Update a reversal
 
         POST /v1/transfers/{transfer}/reversals/{id}
         Docs: https://docs.stripe.com/api/transfers/reversals/update
 
         Parameters:
-        - id
         - transfer
+        - id
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
@@ -14193,7 +14193,7 @@ class TransfersReversalsGroup(OpGroup):
         - limit: A limit on the number of objects to be returned. Limit can range between 1 and 100, and the default is 10.
         - starting_after: A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list."""
     @overload
-    def fetch(self, id: _Id, transfer: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
+    def fetch(self, transfer: _Id, id: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
         """List with no id, retrieve with an id.
 
         Retrieve a reversal
@@ -14202,8 +14202,8 @@ class TransfersReversalsGroup(OpGroup):
         Docs: https://docs.stripe.com/api/transfers/reversals/retrieve
 
         Parameters:
-        - id
         - transfer
+        - id
         - expand: Specifies which fields in the response should be expanded."""
 
 class TreasuryGroup(OpGroup):
@@ -24774,12 +24774,12 @@ class AsyncProductsGroup(OpGroup):
 
         Same as `api.products_features.create` (POST /v1/products/{product}/features).
         Docs: https://docs.stripe.com/api/products/features/create"""
-    async def product_features_id_delete(self, id: _Id, product: _Id, **options: Unpack[CallOptions]) -> DeletedProductFeature:
+    async def product_features_id_delete(self, product: _Id, id: _Id, **options: Unpack[CallOptions]) -> DeletedProductFeature:
         """Remove a feature from a product
 
         Same as `api.products_features.delete` (DELETE /v1/products/{product}/features/{id}).
         Docs: https://docs.stripe.com/api/products/features/delete"""
-    async def product_features_id_get(self, id: _Id, product: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
+    async def product_features_id_get(self, product: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
         """Retrieve a product_feature
 
         Same as `api.products_features.retrieve` (GET /v1/products/{product}/features/{id}).
@@ -24846,24 +24846,24 @@ class AsyncProductsFeaturesGroup(OpGroup):
         - product
         - entitlement_feature: The ID of the [Feature](https://docs.stripe.com/api/entitlements/feature) object attached to this product.
         - expand: Specifies which fields in the response should be expanded."""
-    async def delete(self, id: _Id, product: _Id, **options: Unpack[CallOptions]) -> DeletedProductFeature:
+    async def delete(self, product: _Id, id: _Id, **options: Unpack[CallOptions]) -> DeletedProductFeature:
         """Remove a feature from a product
 
         DELETE /v1/products/{product}/features/{id}
         Docs: https://docs.stripe.com/api/products/features/delete
 
         Parameters:
-        - id
-        - product"""
-    async def retrieve(self, id: _Id, product: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
+        - product
+        - id"""
+    async def retrieve(self, product: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
         """Retrieve a product_feature
 
         GET /v1/products/{product}/features/{id}
         Docs: https://docs.stripe.com/api/products/features/retrieve
 
         Parameters:
-        - id: The ID of the product_feature.
         - product: The ID of the product.
+        - id: The ID of the product_feature.
         - expand: Specifies which fields in the response should be expanded."""
     @overload
     async def fetch(self, product: _Id, /, *, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ProductFeature]:
@@ -24881,7 +24881,7 @@ class AsyncProductsFeaturesGroup(OpGroup):
         - limit: A limit on the number of objects to be returned. Limit can range between 1 and 100, and the default is 10.
         - starting_after: A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list."""
     @overload
-    async def fetch(self, id: _Id, product: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
+    async def fetch(self, product: _Id, id: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> ProductFeature:
         """List with no id, retrieve with an id.
 
         Retrieve a product_feature
@@ -24890,8 +24890,8 @@ class AsyncProductsFeaturesGroup(OpGroup):
         Docs: https://docs.stripe.com/api/products/features/retrieve
 
         Parameters:
-        - id: The ID of the product_feature.
         - product: The ID of the product.
+        - id: The ID of the product_feature.
         - expand: Specifies which fields in the response should be expanded."""
 
 class AsyncPromotionCodesGroup(OpGroup):
@@ -26244,7 +26244,7 @@ class AsyncSourcesGroup(OpGroup):
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - owner: Information about the owner of the payment instrument that may be used or required by particular source types.
         - source_order: Information about the items and shipping associated with the source. Required for transactional credit (for example Klarna) sources before you can charge it."""
-    async def source_mandate_notifications_mandate_notification_get(self, mandate_notification: _Id, source: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
+    async def source_mandate_notifications_mandate_notification_get(self, source: _Id, mandate_notification: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
         """Retrieve a Source MandateNotification
 
         Same as `api.sources_mandate_notifications.retrieve` (GET /v1/sources/{source}/mandate_notifications/{mandate_notification}).
@@ -26288,17 +26288,17 @@ class AsyncSourcesGroup(OpGroup):
 
 class AsyncSourcesMandateNotificationsGroup(OpGroup):
     """The operations of `api.sources_mandate_notifications`"""
-    async def retrieve(self, mandate_notification: _Id, source: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
+    async def retrieve(self, source: _Id, mandate_notification: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
         """Retrieve a Source MandateNotification
 
         GET /v1/sources/{source}/mandate_notifications/{mandate_notification}
         Docs: https://docs.stripe.com/api/sources/mandate_notifications/retrieve
 
         Parameters:
-        - mandate_notification
         - source
+        - mandate_notification
         - expand: Specifies which fields in the response should be expanded."""
-    async def fetch(self, mandate_notification: _Id, source: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
+    async def fetch(self, source: _Id, mandate_notification: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> SourceMandateNotification:
         """List with no id, retrieve with an id.
 
         Retrieve a Source MandateNotification
@@ -26307,8 +26307,8 @@ class AsyncSourcesMandateNotificationsGroup(OpGroup):
         Docs: https://docs.stripe.com/api/sources/mandate_notifications/retrieve
 
         Parameters:
-        - mandate_notification
         - source
+        - mandate_notification
         - expand: Specifies which fields in the response should be expanded."""
 
 class AsyncSourcesSourceTransactionsGroup(OpGroup):
@@ -28900,12 +28900,12 @@ class AsyncTransfersGroup(OpGroup):
         - description: An arbitrary string attached to the object. Often useful for displaying to users.
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
-    async def transfer_reversals_id_get(self, id: _Id, transfer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
+    async def transfer_reversals_id_get(self, transfer: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
         """Retrieve a reversal
 
         Same as `api.transfers_reversals.retrieve` (GET /v1/transfers/{transfer}/reversals/{id}).
         Docs: https://docs.stripe.com/api/transfers/reversals/retrieve"""
-    async def transfer_reversals_id_post(self, id: _Id, transfer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, metadata: dict[str, Any] | Literal[''] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
+    async def transfer_reversals_id_post(self, transfer: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, metadata: dict[str, Any] | Literal[''] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
         """Update a reversal
 
         Same as `api.transfers_reversals.update` (POST /v1/transfers/{transfer}/reversals/{id}).
@@ -28971,25 +28971,25 @@ class AsyncTransfersReversalsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - refund_application_fee: Boolean indicating whether the application fee should be refunded when reversing this transfer. If a full transfer reversal is given, the full application fee will be refunded. Otherwise, the application fee will be refunded with an amount proportional to the amount of the transfer reversed."""
-    async def retrieve(self, id: _Id, transfer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
+    async def retrieve(self, transfer: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
         """Retrieve a reversal
 
         GET /v1/transfers/{transfer}/reversals/{id}
         Docs: https://docs.stripe.com/api/transfers/reversals/retrieve
 
         Parameters:
-        - id
         - transfer
+        - id
         - expand: Specifies which fields in the response should be expanded."""
-    async def update(self, id: _Id, transfer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, metadata: dict[str, Any] | Literal[''] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
+    async def update(self, transfer: _Id, id: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, metadata: dict[str, Any] | Literal[''] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
         """Update a reversal
 
         POST /v1/transfers/{transfer}/reversals/{id}
         Docs: https://docs.stripe.com/api/transfers/reversals/update
 
         Parameters:
-        - id
         - transfer
+        - id
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
@@ -29008,7 +29008,7 @@ class AsyncTransfersReversalsGroup(OpGroup):
         - limit: A limit on the number of objects to be returned. Limit can range between 1 and 100, and the default is 10.
         - starting_after: A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list."""
     @overload
-    async def fetch(self, id: _Id, transfer: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
+    async def fetch(self, transfer: _Id, id: _Id, /, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> TransferReversal:
         """List with no id, retrieve with an id.
 
         Retrieve a reversal
@@ -29017,8 +29017,8 @@ class AsyncTransfersReversalsGroup(OpGroup):
         Docs: https://docs.stripe.com/api/transfers/reversals/retrieve
 
         Parameters:
-        - id
         - transfer
+        - id
         - expand: Specifies which fields in the response should be expanded."""
 
 class AsyncTreasuryGroup(OpGroup):

@@ -140,7 +140,7 @@ def _op_record(path, verb, op, paths, comps):
     g, n = path_name(path, verb)
     rg, rn = resource_name(path, verb, paths)
     rec = dict(path=path, verb=verb, id=op.get('operationId', ''), s=op.get('summary', ''), g=g, n=n, rg=rg, rn=rn,
-               doc=doc_url(path, rn), pp=[p['name'] for p in params if p['in'] == 'path'],
+               doc=doc_url(path, rn), pp=sorted((p['name'] for p in params if p['in'] == 'path'), key=lambda n: path.index('{'+n+'}')),
                q={p['name']: simplify_param(p.get('schema', {}), comps) for p in qs},
                rq=[p['name'] for p in qs if p.get('required')],
                b={k: simplify_param(v, comps) for k,v in props.items()}, rb=body.get('required', []),
