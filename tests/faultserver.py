@@ -32,12 +32,16 @@ fails with probability `fail`, the fault drawn from `menu` by weight. The draw i
 schedule does not depend on the order in which concurrent requests arrive.
 
 Everything is recorded: `srv.attempts` (one `Attempt` per request that reached the handler: key, fault, status,
-headers, timings) and `srv.objects` (every object created, with the key that created it). `srv.stop()` (or leaving
+headers, timings) and `srv.objects` (every object created, with the key that created it).
+
+With `upstream=URL` the server is a fault-injecting proxy instead: the work is done by the server at URL (such as
+faststripe's offline Stripe, which keeps its own idempotency records), and `srv.objects` lists what it created. `srv.stop()` (or leaving
 the `with` block) wakes every stalled handler, closes every open connection and joins every thread; no handler
 waits longer than `max_stall` seconds even if nobody stops the server.
 """
 from __future__ import annotations
 import json, random, socket, struct, threading, time, itertools
+import httpx
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
@@ -130,7 +134,7 @@ class _Server(ThreadingHTTPServer):
 class FaultServer:
     "A threaded loopback server that fakes Stripe customers, keyed by Idempotency-Key, and injects faults"
     def __init__(self, seed=0, fail=0.0, menu=None, plan=None, slow=0.0, slow_delay=0.02, api_key=None,
-                 echo_key=False, max_stall=10.0):
+                 echo_key=False, max_stall=10.0, upstream=None):
         self.seed, self.fail, self.menu, self.plan = seed, fail, menu or default_menu(), plan
         self.slow, self.slow_delay, self.api_key, self.echo_key, self.max_stall = slow, slow_delay, api_key, echo_key, max_stall
         self.attempts: list[Attempt] = []
@@ -142,6 +146,7 @@ class FaultServer:
         self._stop = threading.Event()
         self._conns, self._ids = set(), itertools.count(1)
         self.in_flight = self.peak_in_flight = self.peak_conns = 0
+        self.upstream = httpx.Client(base_url=upstream, timeout=30) if upstream else None
         self._srv = _Server(('127.0.0.1', 0), _Handler)
         self._srv.fs = self
         self.url = f'http://127.0.0.1:{self._srv.server_address[1]}'
@@ -161,6 +166,7 @@ class FaultServer:
         self._srv.shutdown()
         self._srv.server_close()  # joins the handler threads (block_on_close)
         self._thread.join(5)
+        if self.upstream is not None: self.upstream.close()
     def __enter__(self): return self.start()
     def __exit__(self, *a): self.stop()
 
@@ -216,6 +222,16 @@ class FaultServer:
             out = json.dumps(obj).encode()
             if key: self._stored[key] = _Stored(body, 200, out)
             return 200, out, False
+
+    _fwd = ('authorization', 'idempotency-key', 'stripe-version', 'stripe-account', 'content-type')
+    def _forward(self, h, method, key, body, rec):
+        "Proxy mode: let the upstream server (e.g. the offline Stripe) do the work; record what it created"
+        r = self.upstream.request(method, h.path, content=body, headers={k: v for k, v in h.headers.items() if k.lower() in self._fwd})
+        replayed = r.headers.get('idempotent-replayed') == 'true'
+        if method == 'POST' and r.status_code == 200 and not replayed:
+            o = r.json()
+            with self._lock: self.objects.append({'id': o.get('id'), 'object': o.get('object'), '_key': key, '_tag': rec.tag})
+        return r.status_code, r.content, replayed
 
     def _list(self, url):
         "A page of customers in creation order, Stripe style: `limit` (default 10) after `starting_after`"
@@ -315,7 +331,8 @@ class FaultServer:
             return self._answer(h, fault.status, self._error_body(h, fault), extra, rec)
         # the work itself
         auth = self._auth_error(h)
-        if auth: status, out, replayed = auth[0], json.dumps(auth[1]).encode(), False
+        if self.upstream is not None and not auth: status, out, replayed = self._forward(h, method, key, body, rec)
+        elif auth: status, out, replayed = auth[0], json.dumps(auth[1]).encode(), False
         elif method == 'POST' and path == '/v1/customers': status, out, replayed = self._create(key, body, tag)
         elif method == 'GET' and path == '/v1/customers': status, out, replayed = 200, self._list(h.path), False
         elif method == 'GET' and path.startswith('/v1/customers/'):
