@@ -273,7 +273,7 @@ class FaultServer:
             with self._lock: fault = self._script.pop(0) if self._script else OK
         rec.fault = fault
         try: self._act(h, method, path, key, body, rec.tag, fault, rec)
-        finally: rec.end = time.monotonic()
+        finally: rec.end = rec.end or time.monotonic()
 
     def _auth_error(self, h):
         auth = h.headers.get('Authorization', '')
@@ -287,10 +287,10 @@ class FaultServer:
         h.send_header('Content-Length', str(len(body)))
         for k, v in extra.items(): h.send_header(k, v)
         if close: h.send_header('Connection', 'close'); h.close_connection = True
+        if rec is not None: rec.status, rec.end = status, time.monotonic()  # before the client can see the answer
         h.end_headers()
         h.wfile.write(body)
         h.wfile.flush()
-        if rec is not None: rec.status = status
 
     def _drop(self, h, reset=False):
         "Close the connection without (the rest of) an answer"
@@ -365,8 +365,8 @@ class FaultServer:
                 if self._stop.is_set(): return self._drop(h)
                 h.wfile.write(head[i:i+1]); h.wfile.flush()
                 self._wait(fault.delay)
+            rec.status, rec.end = status, time.monotonic()
             h.wfile.write(out); h.wfile.flush()
-            rec.status = status
             return
         if k == 'bad_gzip':
             return self._answer(h, status, b'\x1f\x8b\x08\x00 this is not gzip data', {'Content-Encoding': 'gzip'}, rec)
@@ -378,8 +378,8 @@ class FaultServer:
             h.wfile.flush()
             for i in range(len(out)):
                 if self._stop.is_set(): return self._drop(h)
+                if i == len(out) - 1: rec.status, rec.end = status, time.monotonic()
                 h.wfile.write(out[i:i+1]); h.wfile.flush()
                 self._wait(fault.delay)
-            rec.status = status
             return
         self._answer(h, status, out, extra, rec)
