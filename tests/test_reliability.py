@@ -599,15 +599,16 @@ def test_helpers_refuse_a_live_key_before_sending_anything(fault_server, name, a
     _assert_no_key(_texts_of(ei.value), live)
 
 # ---------------------------------------------------------------------------------------------------------------
-# Gaps found in core while writing this suite. The first five were fixed in core (43a56c9) and stay as regression
-# tests. Tests marked `@core_gap` state behaviour issue 5 asks for that core does not have yet: they are strict
-# expected failures, so the suite stays usable until core is fixed; a fix makes such a test pass, which strict xfail
-# reports as a failure: then delete its `@core_gap`. FASTSTRIPE_GAPS=fail runs them as plain (red) tests.
+# Gaps found in core while writing this suite. Those without a `@core_gap` mark were fixed in core (43a56c9) and
+# stay as regression tests. Tests marked `@core_gap` (named test_gap_*) state behaviour issue 5 asks for that core
+# does not have yet: they are strict expected failures, so the suite stays usable until core is fixed; a fix makes
+# such a test pass, which strict xfail reports as a failure: then delete its `@core_gap`. FASTSTRIPE_GAPS=fail runs
+# them as plain (red) tests.
 
 core_gap = (lambda f: f) if os.environ.get('FASTSTRIPE_GAPS') == 'fail' else \
     pytest.mark.xfail(strict=True, reason='gap in faststripe.core reported on issue 5')
 
-def test_gap_slow_drip_answer_is_bounded_by_the_timeout(fault_server):
+def test_slow_drip_answer_is_bounded_by_the_timeout(fault_server):
     """A server that sends its answer one byte every 20 ms never trips httpx's per-read timeout, so the call took as
     long as the server liked (~2 s here), not timeout x attempts + backoff"""
     srv = fault_server()
@@ -615,7 +616,7 @@ def test_gap_slow_drip_answer_is_bounded_by_the_timeout(fault_server):
     assert elapsed <= 0.3 + 0.3, f'call took {elapsed:.2f}s with a 0.3 s timeout and no retries'
     assert isinstance(res, APIConnectionError) and 'timed out' in str(res)
 
-def test_gap_slow_drip_answer_is_bounded_async(fault_server):
+def test_slow_drip_answer_is_bounded_async(fault_server):
     srv = fault_server()
     srv.script(Fault('trickle', delay=0.02), Fault('trickle', delay=0.02))
     async def run():
@@ -643,7 +644,7 @@ def test_gap_undecodable_body_is_a_stripe_error(fault_server):
     res, elapsed, atts = _one(srv, Fault('bad_gzip'), OK)
     assert type(res).__name__ == 'Customer' and len(srv.objects) == 1 and atts[-1].replayed
 
-def test_gap_key_after_a_newline_in_a_non_json_body_is_redacted(fault_server):
+def test_key_after_a_newline_in_a_non_json_body_is_redacted(fault_server):
     "An HTML error page that repeats the key on its own line: repr() of the body turned '\\n' into 'n', hiding the \\b"
     srv = fault_server(api_key=KEY, echo_key=True)
     res, _, _ = _one(srv, Fault('error', 502, html=True, should_retry='false'))
@@ -651,7 +652,7 @@ def test_gap_key_after_a_newline_in_a_non_json_body_is_redacted(fault_server):
     _assert_no_key(_texts_of(res))
 
 @pytest.mark.parametrize('field', ['param', 'code', 'decline_code'])
-def test_gap_key_echoed_in_error_fields_is_redacted(fault_server, field):
+def test_key_echoed_in_error_fields_is_redacted(fault_server, field):
     "A server that repeats the key in an error field that str(e) shows"
     srv = fault_server(api_key=KEY, echo_key=True)
     res, _, _ = _one(srv, Fault('error', 400, echo_in=field))
@@ -669,7 +670,7 @@ def test_gap_key_echoed_in_doc_url_or_request_id_is_redacted(fault_server, caplo
     assert isinstance(res, InvalidRequestError)
     _assert_no_key(_texts_of(res) + [caplog.text])
 
-def test_gap_negative_max_retries_sends_nothing_and_returns_none(fault_server):
+def test_negative_max_retries_is_refused(fault_server):
     "max_retries=-1 made zero attempts: nothing was sent and the call returned None instead of an object or an error"
     srv = fault_server()
     api = client(srv)
@@ -677,7 +678,7 @@ def test_gap_negative_max_retries_sends_nothing_and_returns_none(fault_server):
     except (ValueError, TypeError): return
     assert res is not None and len(srv.attempts) == 1
 
-def test_gap_async_client_survives_a_new_event_loop(fault_server):
+def test_async_client_survives_a_new_event_loop(fault_server):
     "One AsyncStripeApi used from two asyncio.run() calls: the pooled AsyncClient was tied to the first, closed loop"
     srv = fault_server()
     api = client(srv, AsyncStripeApi)
