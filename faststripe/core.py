@@ -20,8 +20,9 @@ __all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObj
            'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError',
            'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError',
            'LiveModeError', 'error_from_response', 'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc',
-           'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit',
-           'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi', 'offline_api']
+           'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'RedactSecrets',
+           'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi',
+           'offline_api']
 
 # %% ../nbs/01_core.ipynb #b27c7714
 _repr_skip = {'object', 'livemode'}
@@ -107,7 +108,8 @@ class StripeError(Exception):
     "Base class of faststripe's errors; carries every field of Stripe's error object"
     def __init__(self, message=None, http_status=None, type=None, code=None, param=None, decline_code=None,
                  doc_url=None, request_id=None, json_body=None, headers=None, attempts=1):
-        message, param, code, decline_code, json_body = _redact_all([message or '', param, code, decline_code, json_body])
+        message, param, code, decline_code, doc_url, request_id, json_body = _redact_all(
+            [message or '', param, code, decline_code, doc_url, request_id, json_body])
         headers = _redact_all(dict(headers)) if headers else headers
         store_attr('http_status,type,code,param,decline_code,doc_url,request_id,json_body,headers,attempts')
         self.message = message
@@ -120,7 +122,7 @@ class StripeError(Exception):
         if self.request_id: res += f' [{self.request_id}]'
         if self.attempts > 1: res += f' (after {self.attempts} attempts)'
         if self.doc_url: res += f' — {self.doc_url}'
-        return res
+        return redact(res)
     def __repr__(self): return f'{type(self).__name__}({str(self)!r})'
 
 class CardError(StripeError): "The card was declined"
@@ -334,7 +336,8 @@ class StripeApi:
                  live_ok:bool=True, # False: helpers that create objects refuse a live key
                  headers:dict=None, # extra headers sent with every request
                 ):
-        self._key = api_key or os.environ.get('STRIPE_SECRET_KEY') or os.environ.get('STRIPE_API_KEY')
+        key = api_key or os.environ.get('STRIPE_SECRET_KEY') or os.environ.get('STRIPE_API_KEY')
+        self._key = key.strip() if isinstance(key, str) else key  # a key read from a file often ends in a newline
         self.base_url = base_url.rstrip('/')
         self._spec_src, self._client, self._groups = spec, None, None
         store_attr('transport,timeout,max_retries,retry_delay,max_retry_delay,live_ok', store_args=False)
@@ -472,10 +475,22 @@ def _log(req, status, attempt, start, request_id=None, err=None):
     if not logger.isEnabledFor(logging.INFO): return
     ms = (time.perf_counter() - start) * 1000
     logger.info('%s %s -> %s in %.0fms (attempt %d%s)', req.method, req.path, status or type(err).__name__, ms, attempt,
-                f', request {request_id}' if request_id else '')
+                f', request {redact(request_id)}' if request_id else '')
     if logger.isEnabledFor(logging.DEBUG): logger.debug('%s %s params: %s', req.method, req.path, _safe_params(req))
 
-_conn_errors = (httpx.TransportError,)
+_client_secret_re = re.compile(r'(client_secret=|_secret_)[^&\s"\']+')
+
+class RedactSecrets(logging.Filter):
+    "Masks keys and client secrets in log records; faststripe puts it on httpx's logger, which logs whole URLs"
+    def filter(self, record):
+        msg = record.getMessage()
+        clean = _client_secret_re.sub(r'\1***', redact(msg))
+        if clean != msg: record.msg, record.args = clean, ()
+        return True
+
+logging.getLogger('httpx').addFilter(RedactSecrets())
+
+_conn_errors = (httpx.TransportError, httpx.DecodingError)  # DecodingError: a proxy mangled the body; a retry is safe
 
 def _conn_error(e, req, attempt):
     kind = 'timed out' if isinstance(e, httpx.TimeoutException) else 'failed'
@@ -498,7 +513,9 @@ def _outcome(self, req, r, err, attempt, last, start):
     "Return ('ok', value), ('retry', wait) or raise"
     if err is not None:
         _log(req, None, attempt, start, err=err)
-        if last: raise _conn_error(err, req, attempt) from err
+        if last or isinstance(err, httpx.LocalProtocolError):  # a request httpx refuses to send: retrying cannot help
+            cause = None if _secret_re.search(str(err)) else err
+            raise _conn_error(err, req, attempt) from cause
         return 'retry', retry_wait(attempt, None, self.retry_delay, self.max_retry_delay)
     _log(req, r.status_code, attempt, start, r.headers.get('request-id'))
     if r.status_code < 300: return 'ok', _parse(r)
@@ -511,8 +528,8 @@ StripeApi._attempts, StripeApi._outcome = _attempts, _outcome
 _client_lock = threading.Lock()
 
 def attempt_limit(timeout):
-    "Seconds one attempt may take in all"
-    if isinstance(timeout, httpx.Timeout): return ((timeout.connect or 0) + (timeout.read or 0)) or None
+    "Seconds one attempt may take in all (None: no limit, as when the read timeout is None)"
+    if isinstance(timeout, httpx.Timeout): return None if timeout.read is None else (timeout.connect or 0) + timeout.read
     return timeout
 
 def _timed_out(r, limit):
@@ -541,7 +558,7 @@ def _http(self):
     return self._client
 
 def _send(self, req):
-    client, timeout = self._http(), req.opts.get('timeout') or self.timeout
+    client, timeout = self._http(), (self.timeout if req.opts.get('timeout') is None else req.opts['timeout'])
     limit = attempt_limit(timeout)
     for attempt, last in self._attempts(req):
         start, r, err = time.perf_counter(), None, None
@@ -712,17 +729,18 @@ class AsyncStripeApi(StripeApi):
             self._loop = loop
         return self._client
     async def _send(self, req):
-        client, timeout = self._http(), req.opts.get('timeout') or self.timeout
+        client, timeout = self._http(), (self.timeout if req.opts.get('timeout') is None else req.opts['timeout'])
         limit = attempt_limit(timeout)
         for attempt, last in self._attempts(req):
             start, r, err = time.perf_counter(), None, None
-            try:
-                async with client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
-                    r = await _aread(resp, limit, start)
+            try: r = await self._attempt(client, req, timeout, limit, start)
             except _conn_errors as e: err = e
             kind, val = self._outcome(req, r, err, attempt, last, start)
             if kind == 'ok': return val
             await _asleep(val)
+    async def _attempt(self, client, req, timeout, limit, start):
+        async with client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
+            return await _aread(resp, limit, start)
     async def aclose(self):
         "Close the pooled HTTP connections"
         if self._client is not None: await self._client.aclose()
