@@ -25,6 +25,17 @@ def _output_text(out):
     if 'text/markdown' in data: return None, ''.join(data['text/markdown'])
     return ''.join(data.get('text/plain', ''))
 
+def _docs_url():
+    "The docs site's base URL, from settings.ini (doc_host + doc_baseurl)"
+    from configparser import ConfigParser
+    cfg = ConfigParser(delimiters=['=']); cfg.read(ROOT/'settings.ini')
+    d = cfg['DEFAULT']
+    return d['doc_host'] + d['doc_baseurl']
+
+def _links(md, base):
+    "Links to notebooks become links to their docs pages, which is where README readers can follow them"
+    return re.sub(r'\]\(((?:[\w-]+/)*[\w-]+)\.ipynb(#[^)]*)?\)', lambda m: f'](https://{base.split("://")[-1]}/{m[1]}.html{m[2] or ""})', md)
+
 def render(nb):
     parts = []
     for cell in nb['cells']:
@@ -38,7 +49,7 @@ def render(nb):
             txt = _output_text(out)
             if isinstance(txt, tuple): parts.append(txt[1].strip())
             elif txt and txt.strip(): parts.append(f'    ' + txt.rstrip().replace('\n', '\n    '))
-    return HEADER + '\n\n'.join(p for p in parts if p) + '\n'
+    return HEADER + _links('\n\n'.join(p for p in parts if p), _docs_url()) + '\n'
 
 def execute():
     from execnb.nbio import read_nb, write_nb
