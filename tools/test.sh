@@ -44,9 +44,15 @@ PYEOF
 say "notebook tests (nbdev_test)"
 nbdev_test --n_workers 2
 
+# A second environment sees every package of this one (a .pth file) but has its own fastcore, which shadows ours.
+side_env() {
+  [ -x "$1/bin/python" ] || $PY -m venv "$1"
+  $PY -c 'import site; print(site.getsitepackages()[0])' > "$("$1/bin/python" -c 'import site; print(site.getsitepackages()[0])')/_faststripe_parent.pth"
+}
+
 say "pytest with the newest fastcore from PyPI"
 VENV=${FASTSTRIPE_NEWEST_VENV:-/tmp/faststripe-newest-fastcore}
-[ -x "$VENV/bin/python" ] || $PY -m venv --system-site-packages "$VENV"
+side_env "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -U fastcore
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
 "$VENV/bin/python" -c 'import fastcore; print("fastcore", fastcore.__version__)'
@@ -54,7 +60,7 @@ VENV=${FASTSTRIPE_NEWEST_VENV:-/tmp/faststripe-newest-fastcore}
 
 say "the oldest fastcore faststripe claims (settings.ini: fastcore>=1.8.0): client, spec, helpers, webhooks"
 VENV_OLD=${FASTSTRIPE_OLDEST_VENV:-/tmp/faststripe-oldest-fastcore}
-[ -x "$VENV_OLD/bin/python" ] || $PY -m venv --system-site-packages "$VENV_OLD"
+side_env "$VENV_OLD"
 "$VENV_OLD/bin/python" -m pip install -q --disable-pip-version-check "fastcore==1.8.0" 2>&1 | grep -v "requires fastcore" || true
 "$VENV_OLD/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
 "$VENV_OLD/bin/python" -c 'import fastcore; assert fastcore.__version__ == "1.8.0", fastcore.__version__'
