@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 from typing_extensions import Required, Self, TypeAlias, TypedDict, Unpack
 from .spec import Spec
 
-__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi', 'offline_api']
+__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'RedactSecrets', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi', 'offline_api']
 
 _T = TypeVar('_T')
 
@@ -213,8 +213,12 @@ def did_you_mean(word: Any, options: Any, n: Any = ...) -> Any:
 def reference(self: Any) -> Any:
     """Markdown table of every operation: resource-style name, path-style name, HTTP verb and path, summary"""
 
+class RedactSecrets:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    def __getattr__(self, k: str) -> Any: ...
+
 def attempt_limit(timeout: Any) -> Any:
-    """Seconds one attempt may take in all"""
+    """Seconds one attempt may take in all (None: no limit, as when the read timeout is None)"""
 
 def interactive() -> Any:
     """True in a Jupyter kernel or when stderr is a terminal: where a progress bar is worth showing"""

@@ -4,8 +4,14 @@ from pathlib import Path
 import httpx, pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent/'shared'
+SHARED = Path(os.environ.get('FASTSTRIPE_SHARED') or REPO.parent/'shared')  # Stripe's spec and the user's guides
 SPEC3 = SHARED/'stripe-openapi'/'spec3.json'
+
+def shared_file(*parts):
+    "A file of the project's shared folder (beside the checkout, or $FASTSTRIPE_SHARED); fails clearly when missing"
+    p = SHARED.joinpath(*parts)
+    if not p.exists(): pytest.fail(f'{p} not found: the shared folder sits beside the checkout, or set FASTSTRIPE_SHARED')
+    return p
 
 def free_port():
     with socket.socket() as s:

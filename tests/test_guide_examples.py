@@ -4,11 +4,10 @@ import os, subprocess, sys
 from pathlib import Path
 import pytest
 
-SCRIPT = Path(__file__).parents[2]/'shared'/'acceptance'/'guide_examples.py'
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO, shared_file
 
-@pytest.mark.skipif(not SCRIPT.exists(), reason=f'{SCRIPT} not found')
 def test_guide_examples(offline_url):
+    SCRIPT = shared_file('acceptance', 'guide_examples.py')
     env = {k: v for k, v in os.environ.items() if not k.startswith('STRIPE_')}
     env['PYTHONPATH'] = os.pathsep.join([str(REPO), env.get('PYTHONPATH', '')]).rstrip(os.pathsep)
     r = subprocess.run([sys.executable, str(SCRIPT), '--base-url', offline_url, '--stateful'], cwd=REPO, env=env,

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 from faststripe import spec as fs
 from faststripe.core import StripeApi
-from conftest import SPEC3
+from conftest import SPEC3, shared_file
 
 @pytest.fixture(scope='module')
-def spec3_bytes(): return SPEC3.read_bytes()
+def spec3_bytes(): return shared_file('stripe-openapi', 'spec3.json').read_bytes()
 
 def test_committed_snapshot_is_current_and_deterministic(spec3_bytes):
     spec = fs.parse_spec(spec3_bytes, str(SPEC3))

@@ -1,6 +1,6 @@
 """The generated stubs (`faststripe/core.pyi`) under mypy and pyright: correct calls are clean, mistakes are reported.
 
-Needs `pip install mypy pyright` (pyright runs on Node.js); skipped when they are missing."""
+Needs `pip install mypy pyright` (pyright runs on Node.js); tools/test.sh installs them."""
 import json, os, re, shutil, subprocess, sys, textwrap, time
 from pathlib import Path
 import pytest
@@ -99,16 +99,20 @@ def run(cmd, cwd, env=None):
     r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
     return r, time.perf_counter() - t
 
+def _need(mod):
+    import importlib.util
+    if importlib.util.find_spec(mod) is None: pytest.fail(f'{mod} is missing: pip install mypy pyright (tools/test.sh does)')
+
 def mypy(files, name):
-    pytest.importorskip('mypy')
+    _need('mypy')
     # MYPYPATH finds the checkout (an editable install's import hook is invisible to mypy); follow-imports=silent
     # reports errors only in the checked file, as for an installed package
     return run([sys.executable, '-m', 'mypy', '--follow-imports=silent', '--cache-dir', str(files/f'.mypy_{name}'),
                 '--python-version', '3.11', '--show-error-codes', '--no-pretty', name], files, {'MYPYPATH': str(ROOT)})
 
 def pyright(files, name):
-    pytest.importorskip('pyright')
-    if not shutil.which('node'): pytest.skip('pyright needs Node.js')
+    _need('pyright')
+    if not shutil.which('node'): pytest.fail('pyright needs Node.js')
     return run([sys.executable, '-m', 'pyright', '--outputjson', name], files, {'PYRIGHT_PYTHON_IGNORE_WARNINGS': '1'})
 
 def test_mypy_clean(files):

@@ -11,9 +11,9 @@ say() { printf '\n=== %s\n' "$*"; }
 say "installing faststripe and its development tools"
 $PY -m pip install -q --disable-pip-version-check -e ".[dev,notebook]"
 $PY -m pip install -q --disable-pip-version-check playwright voila ipykernel mypy pyright
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v curl >/dev/null || ! command -v node >/dev/null; then
   SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver curl nodejs >/dev/null
 fi
 
 say "checking that notebooks, package and README agree"
