@@ -45,6 +45,8 @@ say "notebook tests (nbdev_test)"
 nbdev_test --n_workers 2
 
 # A second environment sees every package of this one (a .pth file) but has its own fastcore, which shadows ours.
+# Jupyter's data files (Voilà's templates, for the browser test) are found through JUPYTER_PATH.
+export JUPYTER_PATH="$($PY -c 'import sys; print(sys.prefix)')/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 side_env() {
   [ -x "$1/bin/python" ] || $PY -m venv "$1"
   $PY -c 'import site; print(site.getsitepackages()[0])' > "$("$1/bin/python" -c 'import site; print(site.getsitepackages()[0])')/_faststripe_parent.pth"
