@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Literal, Any
 from urllib.parse import quote, urlsplit, parse_qs, urlencode
 import httpx
-from fastcore.basics import store_attr, ifnone
+from fastcore.basics import store_attr
 from fastcore.foundation import L
 from . import __version__
 from .spec import Spec, resolve_spec

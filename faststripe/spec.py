@@ -7,7 +7,6 @@ from __future__ import annotations
 import json, gzip, os, re, sys, warnings, tempfile, hashlib, keyword
 from pathlib import Path
 from functools import cache
-from fastcore.basics import store_attr, ifnone
 import argparse
 
 # %% auto #0
