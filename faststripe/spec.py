@@ -4,10 +4,9 @@
 
 # %% ../nbs/00_spec.ipynb #0039fd4c
 from __future__ import annotations
-import json, gzip, os, re, sys, warnings, tempfile, hashlib, keyword
+import json, os, re, sys, keyword, zlib, bisect, warnings
 from pathlib import Path
 from functools import cache
-import argparse
 
 # %% auto #0
 __all__ = ['docs_base', 'snapshot_path', 'latest_spec_url', 'simplify_param', 'simplify_response', 'path_name', 'resource_name',
@@ -177,16 +176,32 @@ def build_snapshot(spec, source='spec'):
 
 # %% ../nbs/00_spec.ipynb #14603f57
 _index_keys = ('path', 'verb', 'g', 'n', 'rg', 'rn')
+_member_size = 1 << 17  # uncompressed bytes of operation lines per gzip member
 def _dumps(o): return json.dumps(o, sort_keys=True, separators=(',', ':'))
+def _gz(text):
+    import gzip
+    return gzip.compress(text.encode(), compresslevel=9, mtime=0)
+
+def _runs(lines, size=_member_size):
+    "End index (exclusive) of each run of `lines` that fills about `size` bytes"
+    ends, n = [], 0
+    for i,l in enumerate(lines):
+        n += len(l) + 1
+        if n >= size or i == len(lines)-1: ends.append(i+1); n = 0
+    return ends
 
 def dump_snapshot(snap):
-    "Deterministic bytes of a snapshot: gzipped header, operation and schema lines"
-    head = {'version': snap['version'], 'index': [[o[k] for k in _index_keys] for o in snap['ops']]}
-    lines = [_dumps(head), *map(_dumps, snap['ops']), _dumps(snap['schemas'])]
-    return gzip.compress('\n'.join(lines).encode(), compresslevel=9, mtime=0)
+    "Deterministic bytes of a snapshot: gzip members for the header, runs of operation lines, and the schemas"
+    lines = list(map(_dumps, snap['ops']))
+    ends = _runs(lines)
+    members = [_gz(''.join(l+'\n' for l in lines[a:b])) for a,b in zip([0, *ends], ends)]
+    head = {'version': snap['version'], 'index': [[o[k] for k in _index_keys] for o in snap['ops']],
+            'members': [[e, len(m)] for e,m in zip(ends, members)]}
+    return b''.join([_gz(_dumps(head)+'\n'), *members, _gz(_dumps(snap['schemas']))])
 
 def write_atomic(path, data):
     "Write `data` (bytes) to `path` via a temporary file and a rename"
+    import tempfile
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.tmp')
@@ -198,11 +213,10 @@ def write_atomic(path, data):
         Path(tmp).unlink(missing_ok=True)
         raise
 
-def _snapshot_lines(data): return gzip.decompress(data).split(b'\n')
-
 def read_snapshot(path):
     "The whole snapshot written by `dump_snapshot` at `path`, as a dict"
-    head, *ops, schemas = map(json.loads, _snapshot_lines(Path(path).read_bytes()))
+    import gzip  # reads every member
+    head, *ops, schemas = map(json.loads, gzip.decompress(Path(path).read_bytes()).split(b'\n'))
     return dict(version=head['version'], ops=ops, schemas=schemas)
 
 # %% ../nbs/00_spec.ipynb #5ccb2651
@@ -217,24 +231,35 @@ class Spec:
         self.index = [tuple(o[k] for k in _index_keys) for o in self._ops]
     @classmethod
     def from_bytes(cls, data, source):
-        "A `Spec` of snapshot bytes, whose operations and schemas are parsed when first used"
+        "A `Spec` of snapshot bytes: each member of operations, and the schemas, is unpacked when first used"
         self = cls.__new__(cls)
-        self._lines = _snapshot_lines(data)
-        head = json.loads(self._lines[0])
+        d = zlib.decompressobj(31)  # one gzip member: the header
+        head = json.loads(d.decompress(data))
         self.version, self.source, self._schemas = head['version'], source, None
         self.index = [tuple(r) for r in head['index']]
-        self._ops = [None] * len(self.index)
+        self._ops, self._lines = [None] * len(self.index), [None] * len(self.index)
+        self._ends, self._members, pos = [], [], len(data) - len(d.unused_data)
+        for end, size in head['members']:
+            self._ends.append(end); self._members.append(data[pos:pos+size]); pos += size
+        self._schemas_gz = data[pos:]
         return self
+    def _line(self, i):
+        if self._lines[i] is None:
+            k = bisect.bisect_right(self._ends, i)
+            start = self._ends[k-1] if k else 0
+            self._lines[start:self._ends[k]] = zlib.decompress(self._members[k], 31).split(b'\n')[:-1]
+            self._members[k] = None
+        return self._lines[i]
     def op(self, i):
         "The record of operation number `i` (as in `index`)"
         o = self._ops[i]
-        if o is None: o = self._ops[i] = json.loads(self._lines[i+1])
+        if o is None: o = self._ops[i] = json.loads(self._line(i))
         return o
     @property
     def ops(self): return [self.op(i) for i in range(len(self.index))]
     @property
     def schemas(self):
-        if self._schemas is None: self._schemas = json.loads(self._lines[-1])
+        if self._schemas is None: self._schemas = json.loads(zlib.decompress(self._schemas_gz, 31))
         return self._schemas
     @property
     def _positions(self):
@@ -291,6 +316,7 @@ def cache_dir():
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'faststripe'
 
 def _cache_files(url):
+    import hashlib
     key = hashlib.sha256(url.encode()).hexdigest()[:16]
     return cache_dir()/f'spec-{key}.json.gz', cache_dir()/f'spec-{key}.etag'
 
@@ -358,6 +384,7 @@ def faststripe_update(src=latest_spec_url, dest=None, version=True):
 
 def update_main(argv=None):
     "Console script `faststripe_update [SRC] [--dest PATH] [--no-version]`"
+    import argparse
     p = argparse.ArgumentParser(prog='faststripe_update', description=faststripe_update.__doc__)
     p.add_argument('src', nargs='?', default=latest_spec_url, help="URL or path of Stripe's OpenAPI spec")
     p.add_argument('--dest', help="where to write the snapshot (default: the package's own)")
