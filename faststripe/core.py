@@ -5,7 +5,6 @@
 # %% ../nbs/01_core.ipynb #9958ae96
 from __future__ import annotations
 import os, re, sys, json, uuid, time, random, logging, threading, datetime as dt
-from decimal import Decimal
 from enum import Enum
 from typing import Literal, Any
 from urllib.parse import quote, urlsplit, parse_qs, urlencode
@@ -174,7 +173,12 @@ def form_encode(params):
     return out
 
 # %% ../nbs/01_core.ipynb #5cbb4c9d
-_pytypes = dict(str=str, int=int, num=(int, float, Decimal), bool=bool, obj=dict, arr=(list, tuple))
+_pytypes = dict(str=str, int=int, num=(int, float), bool=bool, obj=dict, arr=(list, tuple))
+
+def _is_decimal(v):
+    "Whether `v` is a `decimal.Decimal` (if nothing imported `decimal`, nothing can be one, so core need not import it)"
+    d = sys.modules.get('decimal')
+    return d is not None and isinstance(v, d.Decimal)
 _type_names = dict(str='a string', int='an integer', num='a number', bool='a boolean', obj='a dict', arr='a list', any='a value')
 
 def _type_name(sc):
@@ -195,8 +199,8 @@ def _check(v, sc, name):
     if t == 'str' and isinstance(v, dict) and 'id' in v: v = v['id']
     if isinstance(v, Enum): v = v.value
     if t in ('int', 'num') and isinstance(v, (dt.date, dt.datetime)): return v  # sent as a Unix timestamp
-    ok = t == 'any' or (isinstance(v, _pytypes[t]) and not (t in ('int', 'num') and isinstance(v, bool)))
-    if t == 'str' and isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) and sc.get('f') == 'decimal': ok = True
+    ok = t == 'any' or (isinstance(v, _pytypes[t]) and not (t in ('int', 'num') and isinstance(v, bool))) or (t == 'num' and _is_decimal(v))
+    if t == 'str' and (isinstance(v, (int, float)) or _is_decimal(v)) and not isinstance(v, bool) and sc.get('f') == 'decimal': ok = True
     if not ok: raise TypeError(f'{name} must be {_type_name(sc)}, not {type(v).__name__} ({v!r:.60})')
     if 'e' in sc and v not in sc['e']:
         raise ValueError(f"{name}={v!r} is not one of {', '.join(map(repr, sc['e']))}" + did_you_mean(v, sc['e'], 1))

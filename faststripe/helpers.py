@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_helpers.ipynb #d32b1076
 from __future__ import annotations
-import re, difflib, inspect, functools
+import re, inspect, functools
 from urllib.parse import urlsplit
 from fastcore.basics import patch
 from .core import StripeApi, AsyncStripeApi, ItemList, pages
@@ -55,6 +55,7 @@ def check_currency(cur, name='currency'):
     if not isinstance(cur, str): raise TypeError(f'{name} must be a 3-letter currency code such as "usd", not {type(cur).__name__}')
     c = cur.strip().lower()
     if c not in currencies:
+        import difflib  # only on the error path
         close = difflib.get_close_matches(c, list(currencies), 3)
         raise ValueError(f'{name}={cur!r} is not a currency Stripe supports (ISO 4217 code such as "usd", "eur", "jpy")'
                          + (f"; did you mean {' or '.join(map(repr, close))}?" if close else ''))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_webhooks.ipynb #30baead0
 from __future__ import annotations
-import hmac, hashlib, json, os, time, sqlite3, threading, inspect, fnmatch
+import hmac, hashlib, json, os, time, threading, inspect, fnmatch
 from collections.abc import Mapping
 from fastcore.basics import patch, ifnone
 from .core import StripeError, StripeObject, stripe_obj, StripeApi
@@ -187,6 +187,7 @@ class SQLiteEventStore:
     "Durable, thread- and process-safe record of processed webhook events in a SQLite file"
     def __init__(self, path='webhook_events.db', lease=600, timeout=30):
         self.path,self.lease,self._lock = str(path),lease,threading.RLock()
+        import sqlite3  # only when a SQLite store is used
         self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         with self._lock:
             if self.path != ':memory:': self.db.execute('pragma journal_mode=wal')
