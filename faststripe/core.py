@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_core.ipynb #9958ae96
 from __future__ import annotations
-import os, re, sys, json, uuid, time, random, logging, threading, datetime as dt
+import os, re, sys, json, uuid, time, random, logging, threading, contextvars, datetime as dt
 from enum import Enum
 from typing import Literal, Any
 from urllib.parse import quote, urlsplit, parse_qs, urlencode
@@ -539,6 +539,56 @@ def attempt_limit(timeout):
 def _timed_out(r, limit):
     return httpx.ReadTimeout(f'the answer was not complete after {limit}s', request=r.request)
 
+_deadline = contextvars.ContextVar('faststripe_attempt_deadline', default=None)  # (perf_counter end, limit) or None
+
+def _left(timeout, what):
+    "`timeout` for one socket operation, cut to what the running attempt has left; a timeout error when nothing is"
+    d = _deadline.get()
+    if d is None: return timeout
+    left = d[0] - time.perf_counter()
+    if left <= 0:
+        import httpcore  # httpx maps its errors to httpx.ConnectTimeout, WriteTimeout and ReadTimeout
+        exc = dict(connect=httpcore.ConnectTimeout, write=httpcore.WriteTimeout).get(what, httpcore.ReadTimeout)
+        raise exc(f'the attempt took longer than its limit of {d[1]}s')
+    return left if timeout is None else min(timeout, left)
+
+class _DeadlineStream:
+    "An httpcore network stream whose reads, writes and TLS handshake wait no longer than the attempt has left"
+    def __init__(self, stream): self._stream = stream
+    def __getattr__(self, k): return getattr(self._stream, k)
+    def read(self, max_bytes, timeout=None): return self._stream.read(max_bytes, _left(timeout, 'read'))
+    def write(self, buffer, timeout=None): return self._stream.write(buffer, _left(timeout, 'write'))
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, _left(timeout, 'connect')))
+
+class _DeadlineBackend:
+    "An httpcore network backend whose connections are `_DeadlineStream`s"
+    def __init__(self, backend): self._backend = backend
+    def __getattr__(self, k): return getattr(self._backend, k)
+    def connect_tcp(self, host, port, timeout=None, **kw):
+        return _DeadlineStream(self._backend.connect_tcp(host, port, _left(timeout, 'connect'), **kw))
+
+class _AsyncDeadlineStream(_DeadlineStream):  # `read` and `write` return the inner stream's awaitables as they are
+    async def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        return _AsyncDeadlineStream(await self._stream.start_tls(ssl_context, server_hostname, _left(timeout, 'connect')))
+
+class _AsyncDeadlineBackend(_DeadlineBackend):
+    async def connect_tcp(self, host, port, timeout=None, **kw):
+        return _AsyncDeadlineStream(await self._backend.connect_tcp(host, port, _left(timeout, 'connect'), **kw))
+
+def _deadline_transport(is_async=False):
+    "httpx's default transport, with the attempt deadline on every socket operation"
+    t = (httpx.AsyncHTTPTransport if is_async else httpx.HTTPTransport)()
+    pool = t._pool  # httpcore's connection pool: the network backend is chosen there, and httpx has no option for it
+    pool._network_backend = (_AsyncDeadlineBackend if is_async else _DeadlineBackend)(pool._network_backend)
+    return t
+
+class _attempt_deadline:
+    "Context manager: socket operations inside it (this thread or task) end by `start + limit` (no limit: None)"
+    def __init__(self, start, limit): self.val = (start + limit, limit) if limit else None
+    def __enter__(self): self.tok = _deadline.set(self.val)
+    def __exit__(self, *a): _deadline.reset(self.tok)
+
 def _read(r, limit, start):
     "The `StripeResponse` of streamed response `r`; a ReadTimeout once the attempt has taken more than `limit` s"
     chunks = []
@@ -558,7 +608,7 @@ async def _aread(r, limit, start):
 def _http(self):
     if self._client is None:
         with _client_lock:  # threads sharing a new client make one pool between them
-            if self._client is None: self._client = httpx.Client(base_url=self.base_url, transport=self.transport, timeout=self.timeout)
+            if self._client is None: self._client = httpx.Client(base_url=self.base_url, transport=self.transport or _deadline_transport(), timeout=self.timeout)
     return self._client
 
 def _send(self, req):
@@ -567,7 +617,7 @@ def _send(self, req):
     for attempt, last in self._attempts(req):
         start, r, err = time.perf_counter(), None, None
         try:
-            with client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
+            with _attempt_deadline(start, limit), client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
                 r = _read(resp, limit, start)
         except _conn_errors as e: err = e
         kind, val = self._outcome(req, r, err, attempt, last, start)
@@ -729,7 +779,7 @@ class AsyncStripeApi(StripeApi):
         import asyncio  # only the async client needs it
         loop = asyncio.get_running_loop()
         if self._client is None or getattr(self, '_loop', None) is not loop:
-            self._client = httpx.AsyncClient(base_url=self.base_url, transport=self.transport, timeout=self.timeout)
+            self._client = httpx.AsyncClient(base_url=self.base_url, transport=self.transport or _deadline_transport(True), timeout=self.timeout)
             self._loop = loop
         return self._client
     async def _send(self, req):
@@ -743,8 +793,9 @@ class AsyncStripeApi(StripeApi):
             if kind == 'ok': return val
             await _asleep(val)
     async def _attempt(self, client, req, timeout, limit, start):
-        async with client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
-            return await _aread(resp, limit, start)
+        with _attempt_deadline(start, limit):
+            async with client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
+                return await _aread(resp, limit, start)
     async def aclose(self):
         "Close the pooled HTTP connections"
         if self._client is not None: await self._client.aclose()

@@ -627,14 +627,37 @@ def test_slow_drip_answer_is_bounded_async(fault_server):
     assert elapsed <= 2 * 0.3 + 0.01 + 0.4, elapsed
 
 
-@core_gap
 def test_gap_slow_drip_headers_are_bounded_by_the_timeout(fault_server):
-    """The same, but the status line and headers drip (one byte every 20 ms, ~2.5 s in all): the whole-attempt limit
-    is only checked between body chunks, after the headers have arrived, so the call still takes as long as the
-    server likes"""
+    """The same, but the status line and headers drip (one byte every 20 ms, ~2.5 s in all). This was a gap: the
+    whole-attempt limit was only checked between body chunks, after the headers had arrived. Fixed by the deadline
+    on every socket operation of faststripe's own transport."""
     srv = fault_server()
     res, elapsed, atts = _one(srv, Fault('trickle_head', delay=0.02), api=client(srv, timeout=0.3), max_retries=0)
     assert elapsed <= 0.3 + 0.3, f'call took {elapsed:.2f}s with a 0.3 s timeout and no retries'
+    assert isinstance(res, APIConnectionError) and 'timed out' in str(res), res
+
+def test_slow_drip_headers_are_bounded_async_and_retried(fault_server):
+    """Async: each attempt whose headers drip is cut at the limit and retried; the retry that gets a normal answer
+    creates the customer once"""
+    srv = fault_server()
+    srv.script(Fault('trickle_head', delay=0.02), Fault('trickle_head', delay=0.02))
+    async def run():
+        async with client(srv, AsyncStripeApi, timeout=0.3) as api:
+            return await atimed(api.customers.create(email='a@example.com', max_retries=2))
+    res, elapsed = asyncio.run(run())
+    assert type(res).__name__ == 'Customer', res
+    assert elapsed <= 2 * 0.3 + 0.4 + 0.3, elapsed
+
+def test_default_transport_carries_the_deadline(fault_server):
+    "The clients' own transports have the deadline backend; a transport the caller passes is used as it is"
+    srv = fault_server()
+    from faststripe.core import _DeadlineBackend, _AsyncDeadlineBackend
+    assert isinstance(client(srv)._http()._transport._pool._network_backend, _DeadlineBackend)
+    async def backend():
+        async with client(srv, AsyncStripeApi) as api: return api._http()._transport._pool._network_backend
+    assert isinstance(asyncio.run(backend()), _AsyncDeadlineBackend)
+    mine = httpx.HTTPTransport()
+    assert client(srv, transport=mine)._http()._transport is mine and not isinstance(mine._pool._network_backend, _DeadlineBackend)
 
 def test_gap_undecodable_body_is_a_stripe_error(fault_server):
     """A proxy that answers `Content-Encoding: gzip` with a body that is not gzip: httpx raises `httpx.DecodingError`,
