@@ -80,6 +80,23 @@ def stripe_obj(o):
     if isinstance(o, (str, bytes, bytearray)): return json.loads(o, object_hook=_hook)
     return json.loads(json.dumps(o), object_hook=_hook)
 
+# %% ../nbs/01_core.ipynb #33d18452
+_schema_types = None
+
+def _object_types():
+    "`{class name: object type or None}` for every schema of the bundled spec, named as the stubs name them"
+    global _schema_types
+    if _schema_types is None:
+        from faststripe.spec import bundled_spec
+        camel = lambda n: ''.join(w[:1].upper()+w[1:] for w in re.split(r'[._]', n))
+        _schema_types = {camel(n): (sc.get('p', {}).get('object', {}).get('e') or [None])[0] for n,sc in bundled_spec().schemas.items()}
+    return _schema_types
+
+def __getattr__(name):
+    "`faststripe.core.Customer` and every other class of a Stripe object, made on first use"
+    if name[:1].isupper() and name in _object_types(): return obj_class(_object_types()[name])
+    raise AttributeError(f"module 'faststripe.core' has no attribute {name!r}")
+
 # %% ../nbs/01_core.ipynb #54aeb6be
 class StripeResponse:
     "What Stripe sent back: status, headers and raw body"
