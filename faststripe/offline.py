@@ -209,7 +209,7 @@ class Templates:
         if k == 'object': return sc['e'][0] if sc.get('e') else self.spec.schema(name).get('id', name)
         if k == 'livemode': return False
         if k == 'status' and name in default_status: return default_status[name]
-        if sc.get('f') == 'unix-time': return _NOW
+        if sc.get('f') == 'unix-time' or k == 'created' and sc.get('t') == 'int': return _NOW
         if k in _field_defaults and sc.get('t') in ('str', 'int', 'bool', 'arr'): return _field_defaults[k]
         if 'e' in sc: return sc['e'][0]
         if '$' in sc: return self.value(sc['$'], depth+1)
@@ -826,13 +826,36 @@ def inline_product(self:OfflineStripe, params, key='product_data'):
     "Create the product described by `params[key]`, returning its id"
     return self.create('product', params.pop(key))['id']
 
+@patch
+def key_holder(self:OfflineStripe, params, owner=None):
+    "The price other than `owner` that has `params['lookup_key']`: Stripe's 400 unless `transfer_lookup_key` is set"
+    if not (key := params.get('lookup_key')): return None
+    holder = next((p for i in self.by_schema.get('price', {}) if i != owner and (p := self.objs[i]).get('lookup_key') == key), None)
+    if holder and not params.get('transfer_lookup_key'):
+        raise _bad(None, 'lookup_key', f"A price (`{holder['id']}`) already uses that lookup key.")
+    return holder
+
+@patch
+def take_key(self:OfflineStripe, holder):
+    "Unset the lookup key of `holder` (if any), whose key went to another price"
+    if holder: self.update(holder, {'lookup_key': ''})
+
 def _price_create(st, params, **kw):
     params = dict(params)
+    holder = st.key_holder(params)  # checked first, so a refused price creates no inline product either
     if 'product_data' in params: params['product'] = st.inline_product(params)
     if 'product' not in params: raise _bad('parameter_missing', 'product', 'Missing required param: product.')
     params['type'] = 'recurring' if params.get('recurring') else 'one_time'
     if 'unit_amount' in params and 'unit_amount_decimal' not in params: params['unit_amount_decimal'] = str(params['unit_amount'])
-    return st.create('price', params)
+    price = st.create('price', params)
+    st.take_key(holder)
+    return price
+
+def _price_update(st, price, params, op=None):
+    holder = st.key_holder(params, price['id'])
+    price = st.update(price, params)
+    st.take_key(holder)
+    return price
 
 def _product_create(st, params, **kw):
     params = dict(params)
@@ -1082,7 +1105,8 @@ def _pm_create(st, params, **kw):
 
 # %% ../nbs/02_offline.ipynb #cec72a7e
 OfflineStripe.hooks = {
-    ('price', 'create'): _price_create, ('product', 'create'): _product_create, ('plan', 'create'): _plan_create,
+    ('price', 'create'): _price_create, ('price', 'update'): _price_update, ('product', 'create'): _product_create,
+    ('plan', 'create'): _plan_create,
     ('checkout.session', 'create'): _session_create, ('checkout.session', 'expire'): _session_expire,
     ('payment_link', 'create'): _link_create, ('billing_portal.session', 'create'): _portal_create,
     ('subscription', 'create'): _sub_create, ('payment_intent', 'create'): _pi_create,

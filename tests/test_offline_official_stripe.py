@@ -46,6 +46,18 @@ def test_tutorial_flow(client):
     expanded = client.v1.prices.retrieve(price.id, params={'expand': ['product']})
     assert isinstance(expanded.product, stripe.Product) and expanded.product.name == 'Official Pro'
 
+def test_lookup_keys(client):
+    "A lookup key names one price: reusing it is Stripe's 400 on `lookup_key`, `transfer_lookup_key` moves it"
+    import uuid
+    key, prod = f'official_{uuid.uuid4().hex[:8]}', client.v1.products.create(params={'name': 'Official Keys'})
+    terms = {'product': prod.id, 'currency': 'usd', 'recurring': {'interval': 'month'}, 'lookup_key': key}
+    old = client.v1.prices.create(params=terms | {'unit_amount': 1000})
+    with pytest.raises(stripe.InvalidRequestError) as e: client.v1.prices.create(params=terms | {'unit_amount': 1200})
+    assert e.value.http_status == 400 and e.value.param == 'lookup_key' and old.id in e.value.user_message
+    new = client.v1.prices.create(params=terms | {'unit_amount': 1200, 'transfer_lookup_key': True})
+    assert new.lookup_key == key and client.v1.prices.retrieve(old.id).lookup_key is None
+    assert [p.id for p in client.v1.prices.list(params={'lookup_keys': [key]}).data] == [new.id]
+
 def test_errors(client, offline_url):
     with pytest.raises(stripe.InvalidRequestError) as e: client.v1.customers.create(params={'emial': 'x@example.com'})
     assert (e.value.code, e.value.param) == ('parameter_unknown', 'emial')
