@@ -197,7 +197,7 @@ def _ref_schemas(sc):
     return [a['$'] for a in sc.get('o', ()) if '$' in a]
 
 # %% ../nbs/02_offline.ipynb #03bea8d2
-_NEWID, _NOW = '\x00id', '\x00now'
+_NEWID, _NOW, _NOW_ISO = '\x00id', '\x00now', '\x00now-iso'
 
 class Templates:
     "Default objects for the component schemas of a `Spec`, computed once each"
@@ -210,6 +210,7 @@ class Templates:
         if k == 'livemode': return False
         if k == 'status' and name in default_status: return default_status[name]
         if sc.get('f') == 'unix-time' or k == 'created' and sc.get('t') == 'int': return _NOW
+        if k == 'created' and sc.get('f') == 'date-time': return _NOW_ISO
         if k in _field_defaults and sc.get('t') in ('str', 'int', 'bool', 'arr'): return _field_defaults[k]
         if 'e' in sc: return sc['e'][0]
         if '$' in sc: return self.value(sc['$'], depth+1)
@@ -300,6 +301,7 @@ def _fill(o, st, now):
     for k,v in o.items():
         if v == _NEWID: o[k] = st.new_id(o.get('object') if isinstance(o.get('object'), str) else 'obj')
         elif v == _NOW: o[k] = now
+        elif v == _NOW_ISO: o[k] = time.strftime('%Y-%m-%dT%H:%M:%S.000Z', time.gmtime(now))
         elif isinstance(v, str) and v.startswith(_NEWID): o[k] = st.new_id(v.split(':', 1)[1])
         elif isinstance(v, dict) and v: _fill(v, st, now)
     return o
