@@ -171,7 +171,10 @@ def error_from_response(status, headers, content, attempts=1):
                request_id=headers.get('request-id'), json_body=body, headers=dict(headers), attempts=attempts)
 
 # %% ../nbs/01_core.ipynb #e6ec53b1
+_plain = {str, int, float}  # exact types: `bool` and `Enum`s that subclass them are handled below
+
 def _flatten(v, key, out):
+    if type(v) in _plain: out.append((key, str(v))); return  # the common case first: one check, not six
     if v is None: return
     if isinstance(v, dict):
         for k,x in v.items(): _flatten(x, f'{key}[{k}]' if key else str(k), out)
