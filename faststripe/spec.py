@@ -234,7 +234,9 @@ class Spec:
         "A `Spec` of snapshot bytes: each member of operations, and the schemas, is unpacked when first used"
         self = cls.__new__(cls)
         d = zlib.decompressobj(31)  # one gzip member: the header
-        head = json.loads(d.decompress(data))
+        try: head = json.loads(d.decompress(data))
+        except (zlib.error, ValueError) as e: raise SpecError(f'{source}: not a faststripe snapshot ({e})') from None
+        if 'members' not in head: raise SpecError(f'{source}: a snapshot in an older format: rebuild it with faststripe_update')
         self.version, self.source, self._schemas = head['version'], source, None
         self.index = [tuple(r) for r in head['index']]
         self._ops, self._lines = [None] * len(self.index), [None] * len(self.index)
@@ -315,19 +317,27 @@ def cache_dir():
     if os.environ.get('FASTSTRIPE_CACHE_DIR'): return Path(os.environ['FASTSTRIPE_CACHE_DIR'])
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'faststripe'
 
+_cache_format = 2  # bumped when the snapshot format changes, so a cache written by another version is not read
+
 def _cache_files(url):
     import hashlib
     key = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return cache_dir()/f'spec-{key}.json.gz', cache_dir()/f'spec-{key}.etag'
+    name = f'spec{_cache_format}-{key}'
+    return cache_dir()/f'{name}.json.gz', cache_dir()/f'{name}.etag'
+
+def _read_cache(snap_f, url):
+    "The cached `Spec` in `snap_f`, or None if there is none or it cannot be read"
+    try: return Spec.from_bytes(snap_f.read_bytes(), f'cache of {url}')
+    except (OSError, SpecError): return None
 
 def latest_spec(url=latest_spec_url, timeout=10):
     "A `Spec` built from the newest spec at `url`, cached and revalidated; falls back with a warning when offline"
     snap_f, etag_f = _cache_files(url)
-    cached = snap_f.exists() and etag_f.exists()
+    cached = _read_cache(snap_f, url) if etag_f.exists() else None  # an unreadable cache is downloaded again
     hdrs = {'If-None-Match': etag_f.read_text()} if cached else {}
     try:
         r = _get(url, headers=hdrs, timeout=timeout)
-        if r.status_code == 304 and cached: return Spec.from_bytes(snap_f.read_bytes(), f'cache of {url}')
+        if r.status_code == 304 and cached: return cached
         if r.status_code != 200: raise SpecError(f'{url}: HTTP {r.status_code} while downloading the spec')
         snap = build_snapshot(parse_spec(r.content, url), url)
         try:
@@ -336,7 +346,7 @@ def latest_spec(url=latest_spec_url, timeout=10):
         except OSError as e: warnings.warn(f'could not cache the spec from {url} in {cache_dir()}: {e}', stacklevel=2)
         return Spec(snap, url)
     except SpecError as e:
-        fallback = Spec.from_bytes(snap_f.read_bytes(), f'cache of {url}') if snap_f.exists() else bundled_spec()
+        fallback = cached or _read_cache(snap_f, url) or bundled_spec()
         warnings.warn(f'{e}; using the {fallback.source} spec ({fallback.version})', stacklevel=2)
         return fallback
 
