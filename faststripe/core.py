@@ -596,12 +596,20 @@ class _AsyncDeadlineBackend(_DeadlineBackend):
     async def connect_tcp(self, host, port, timeout=None, **kw):
         return _AsyncDeadlineStream(await self._backend.connect_tcp(host, port, _left(timeout, 'connect'), **kw))
 
-def _deadline_transport(is_async=False):
-    "httpx's default transport, with the attempt deadline on every socket operation"
-    t = (httpx.AsyncHTTPTransport if is_async else httpx.HTTPTransport)()
-    pool = t._pool  # httpcore's connection pool: the network backend is chosen there, and httpx has no option for it
-    pool._network_backend = (_AsyncDeadlineBackend if is_async else _DeadlineBackend)(pool._network_backend)
-    return t
+def _add_deadline(transport, is_async=False):
+    "Wrap the network backend of an httpx transport faststripe made (httpx has no option for it: it is httpcore's)"
+    pool = getattr(transport, '_pool', None)
+    if pool is not None and not isinstance(pool._network_backend, _DeadlineBackend):
+        pool._network_backend = (_AsyncDeadlineBackend if is_async else _DeadlineBackend)(pool._network_backend)
+    return transport
+
+def _new_client(api, is_async=False):
+    "A pooled httpx client for `api`; its own transports, direct and to a proxy from the environment, carry the deadline"
+    cls = httpx.AsyncClient if is_async else httpx.Client
+    if api.transport is not None: return cls(base_url=api.base_url, transport=api.transport, timeout=api.timeout)
+    client = cls(base_url=api.base_url, timeout=api.timeout)
+    for t in [client._transport, *client._mounts.values()]: _add_deadline(t, is_async)
+    return client
 
 class _attempt_deadline:
     "Context manager: socket operations inside it (this thread or task) end by `start + limit` (no limit: None)"
@@ -628,7 +636,7 @@ async def _aread(r, limit, start):
 def _http(self):
     if self._client is None:
         with _client_lock:  # threads sharing a new client make one pool between them
-            if self._client is None: self._client = httpx.Client(base_url=self.base_url, transport=self.transport or _deadline_transport(), timeout=self.timeout)
+            if self._client is None: self._client = _new_client(self)
     return self._client
 
 def _send(self, req):
@@ -799,7 +807,7 @@ class AsyncStripeApi(StripeApi):
         import asyncio  # only the async client needs it
         loop = asyncio.get_running_loop()
         if self._client is None or getattr(self, '_loop', None) is not loop:
-            self._client = httpx.AsyncClient(base_url=self.base_url, transport=self.transport or _deadline_transport(True), timeout=self.timeout)
+            self._client = _new_client(self, is_async=True)
             self._loop = loop
         return self._client
     async def _send(self, req):
