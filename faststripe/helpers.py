@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_helpers.ipynb #d32b1076
 from __future__ import annotations
-import re, inspect, functools
+import re, json, inspect, functools, threading, weakref
 from urllib.parse import urlsplit
 from fastcore.basics import patch
 from .core import StripeApi, AsyncStripeApi, ItemList, pages
@@ -115,22 +115,25 @@ def _do(f, *args, **kwargs):
     "A step: call `f(*args, **kwargs)`"
     return f, args, kwargs
 
-def _run(steps):
-    "Run a generator of steps synchronously and return its result"
-    try:
-        f, a, kw = next(steps)
-        while True: f, a, kw = steps.send(f(*a, **kw))
-    except StopIteration as e: return e.value
-
 async def _arun(steps):
-    "Run a generator of steps, awaiting each step, and return its result"
-    try:
-        f, a, kw = next(steps)
-        while True:
+    "Run a generator of steps, awaiting each step that returns an awaitable; return its result"
+    res, err = None, None
+    while True:
+        try: f, a, kw = steps.throw(err) if err else steps.send(res)
+        except StopIteration as e: return e.value
+        res, err = None, None
+        try:
             res = f(*a, **kw)
             if inspect.isawaitable(res): res = await res
-            f, a, kw = steps.send(res)
+        except BaseException as e: err = e
+
+def _run(steps):
+    "Run a generator of steps synchronously (as `_arun`, which never suspends when no step returns an awaitable)"
+    coro = _arun(steps)
+    try: coro.send(None)
     except StopIteration as e: return e.value
+    coro.close()
+    raise TypeError('a step of a sync helper returned an awaitable: use AsyncStripeApi')
 
 StripeApi._drive = lambda self, steps: _run(steps)
 AsyncStripeApi._drive = lambda self, steps: _arun(steps)
@@ -149,11 +152,34 @@ def async_twins(*names):
         if n not in _helper_names: _helper_names.append(n)
 
 # %% ../nbs/03_helpers.ipynb #c67bb77a
+_stripes = 64  # a fixed set of locks, picked by the key's hash: memory stays bounded however many keys a process sees
+_locks, _loop_locks, _locks_guard = {}, weakref.WeakKeyDictionary(), threading.Lock()
+
+def _find_or_create_lock(api, *key):
+    "The per-process lock under which `api` finds or creates the object that `key` describes"
+    i = hash(key) % _stripes  # two keys may share a lock: they then take turns, which is only slower
+    with _locks_guard:
+        if not api._is_async: return _locks.setdefault(i, threading.Lock())
+        import asyncio
+        locks = _loop_locks.setdefault(asyncio.get_running_loop(), {})
+        return locks.setdefault(i, asyncio.Lock())
+
+def _locked(api, key, steps):
+    "Run `steps` (with `yield from`) holding the find-or-create lock of `key`"
+    lock = _find_or_create_lock(api, *key)
+    yield _do(lock.acquire)
+    try: return (yield from steps)
+    finally: lock.release()
+
 def _find_product(api, name=None, metadata=None):
     prods = yield _do(pages, api.products.list, active=True)
     return _oldest([p for p in prods if product_matches(p, name, metadata)])
 
 def _product(api, name, metadata=None, **kwargs):
+    return (yield from _locked(api, ('product', name, json.dumps(metadata or {}, sort_keys=True)),
+                               _find_or_create_product(api, name, metadata, **kwargs)))
+
+def _find_or_create_product(api, name, metadata=None, **kwargs):
     p = yield from _find_product(api, name, metadata)
     if p is None:
         api.check_live('create objects')
@@ -203,6 +229,10 @@ def _find_price(api, product, amount, currency, interval=None, interval_count=1,
     return _oldest([p for p in prices if price_matches(p, product, amount, currency, interval, interval_count, lookup_key)])
 
 def _price(api, product, amount, currency, interval=None, interval_count=1, lookup_key=None):
+    terms = (_id(product), amount, currency, interval, interval_count, lookup_key)
+    return (yield from _locked(api, ('price', *terms), _find_or_create_price(api, product, *terms[1:])))
+
+def _find_or_create_price(api, product, amount, currency, interval=None, interval_count=1, lookup_key=None):
     p = yield from _find_price(api, product, amount, currency, interval, interval_count, lookup_key)
     if p is None:
         api.check_live('create objects')
