@@ -835,6 +835,13 @@ async def _asleep(s):
     import asyncio
     await asyncio.sleep(s)
 
+def _run_now(coro, why='it awaited something that suspends: use the async client'):
+    "The result of coroutine `coro`, run without an event loop (the helpers and webhooks run sync calls this way)"
+    try: coro.send(None)
+    except StopIteration as e: return e.value
+    coro.close()
+    raise TypeError(why)
+
 async def _apaged(oper, *args, **kwargs):
     cur = _Cursor(oper, kwargs)
     while not cur.done:

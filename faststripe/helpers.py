@@ -7,7 +7,7 @@ from __future__ import annotations
 import re, json, inspect, functools, threading, weakref
 from urllib.parse import urlsplit
 from fastcore.basics import patch
-from .core import StripeApi, AsyncStripeApi, ItemList, pages
+from .core import StripeApi, AsyncStripeApi, ItemList, pages, _run_now
 
 # %% auto #0
 __all__ = ['currencies', 'intervals', 'live_statuses', 'check_pos_int', 'check_amount', 'currency_exponent', 'check_currency',
@@ -129,11 +129,7 @@ async def _arun(steps):
 
 def _run(steps):
     "Run a generator of steps synchronously (as `_arun`, which never suspends when no step returns an awaitable)"
-    coro = _arun(steps)
-    try: coro.send(None)
-    except StopIteration as e: return e.value
-    coro.close()
-    raise TypeError('a step of a sync helper returned an awaitable: use AsyncStripeApi')
+    return _run_now(_arun(steps), 'a step of a sync helper returned an awaitable: use AsyncStripeApi')
 
 StripeApi._drive = lambda self, steps: _run(steps)
 AsyncStripeApi._drive = lambda self, steps: _arun(steps)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hmac, hashlib, json, os, time, threading, inspect, fnmatch
 from collections.abc import Mapping
 from fastcore.basics import patch, ifnone
-from .core import StripeError, StripeObject, stripe_obj, StripeApi
+from .core import StripeError, StripeObject, stripe_obj, StripeApi, _run_now
 try: from faststripe.core import AsyncStripeApi
 except ImportError: AsyncStripeApi = None
 
@@ -298,11 +298,11 @@ class Webhooks:
         except BaseException: self.store.release(eid); raise
         return [(k,f) for k,f in hs if k not in done], None
 
-    def handle(self, event)->WebhookResult:
-        "Run the handlers matching `event` unless this event id was already processed"
+    async def _handle(self, event, sync):
+        "Handle `event`; `sync`: refuse awaitables instead of awaiting them, so this coroutine never suspends"
         event,hs,res = self._begin(event)
         if res: return res
-        if any(inspect.iscoroutinefunction(f) for _,f in hs):
+        if sync and any(inspect.iscoroutinefunction(f) for _,f in hs):
             raise TypeError('An async handler matches this event: use `await webhooks.handle_async(event)`')
         todo,res = self._claim(event, hs)
         if res: return res
@@ -311,8 +311,10 @@ class Webhooks:
             for k,f in todo:
                 r = f(event)
                 if inspect.isawaitable(r):
-                    if inspect.iscoroutine(r): r.close()
-                    raise TypeError(f'Handler {k} returned an awaitable: use `await webhooks.handle_async(event)`')
+                    if sync:
+                        if inspect.iscoroutine(r): r.close()
+                        raise TypeError(f'Handler {k} returned an awaitable: use `await webhooks.handle_async(event)`')
+                    r = await r
                 out[k] = r
                 self.store.mark_handler(eid, k)
         except BaseException:
@@ -320,23 +322,13 @@ class Webhooks:
         self.store.complete(eid)
         return WebhookResult(event, 'processed', out)
 
+    def handle(self, event)->WebhookResult:
+        "Run the handlers matching `event` unless this event id was already processed"
+        return _run_now(self._handle(event, sync=True))
+
     async def handle_async(self, event)->WebhookResult:
         "Like `handle`, awaiting async handlers"
-        event,hs,res = self._begin(event)
-        if res: return res
-        todo,res = self._claim(event, hs)
-        if res: return res
-        eid,out = _get(event, 'id'),{}
-        try:
-            for k,f in todo:
-                r = f(event)
-                if inspect.isawaitable(r): r = await r
-                out[k] = r
-                self.store.mark_handler(eid, k)
-        except BaseException:
-            self.store.release(eid); raise
-        self.store.complete(eid)
-        return WebhookResult(event, 'processed', out)
+        return await self._handle(event, sync=False)
 
     def parse(self, payload, headers, secret=None):
         "Verify and parse a request into a typed `Event` with this registry's secret and tolerance"
