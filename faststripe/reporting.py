@@ -389,12 +389,16 @@ def _fetch_into(oper, args, kw, sink, limiter, prog):
         limiter.wait()
         page = next(it, None)
         if page is None: break
-        data = page.get('data', [])
-        sink.add(data)
-        prog.update(len(data))
-        del page, data
+        _add_page(page, sink, prog)
+        del page  # before the next page arrives
     prog.update(0, 0, window_done=True)
     return sink
+
+def _add_page(page, sink, prog):
+    "Add the items of `page` to `sink` and count them (the page itself is not kept)"
+    data = page.get('data', [])
+    sink.add(data)
+    prog.update(len(data))
 
 class _ListSink(list):
     def add(self, items): self.extend(items)
@@ -467,10 +471,8 @@ async def _afetch_into(oper, args, kw, sink, limiter, prog, sem):
             if (d := limiter.delay()) > 0: await asyncio.sleep(d)
             page = await anext(it, None)
             if page is None: break
-            data = page.get('data', [])
-            sink.add(data)
-            prog.update(len(data))
-            del page, data
+            _add_page(page, sink, prog)
+            del page
     prog.update(0, 0, window_done=True)
     return sink
 
