@@ -351,12 +351,14 @@ def latest_spec(url=latest_spec_url, timeout=10):
         return fallback
 
 def resolve_spec(spec=None):
-    "The `Spec` for `spec`: None (bundled, or `FASTSTRIPE_SPEC`), 'bundled', 'latest', a URL, a path, or a `Spec`"
+    "The `Spec` for `spec`: None (bundled, or `FASTSTRIPE_SPEC`), 'bundled', 'latest', a URL, a path (an OpenAPI spec or a snapshot), or a `Spec`"
     if isinstance(spec, Spec): return spec
     spec = spec or os.environ.get('FASTSTRIPE_SPEC') or 'bundled'
     if spec == 'bundled': return bundled_spec()
     if spec == 'latest': return latest_spec()
     if re.match(r'https?://', str(spec)): return latest_spec(spec)
+    p = Path(spec)
+    if p.is_file() and (data := p.read_bytes())[:2] == b'\x1f\x8b': return Spec.from_bytes(data, str(spec))  # a snapshot
     return Spec(build_snapshot(fetch_spec(spec), str(spec)), str(spec))
 
 # %% ../nbs/00_spec.ipynb #3518f661
@@ -379,26 +381,30 @@ def set_package_version(root, api_version):
     return new
 
 # %% ../nbs/00_spec.ipynb #bbaaf37d
-def faststripe_update(src=latest_spec_url, dest=None, version=True):
+def faststripe_update(src=latest_spec_url, dest=None, version=True, stubs=None):
     "Build faststripe's compact spec snapshot (and stubs) from Stripe's OpenAPI spec at `src` (URL or path)"
     spec = fetch_spec(src)
     snap = build_snapshot(spec, str(src))
+    own = dest is None or Path(dest).resolve() == snapshot_path.resolve()  # the package's own snapshot
     dest = Path(dest or snapshot_path)
     write_atomic(dest, dump_snapshot(snap))
     msg = f'{dest}: {len(snap["ops"])} operations, {len(snap["schemas"])} schemas, API {snap["version"]}'
-    try: from faststripe.stubs import write_stubs
-    except ImportError: write_stubs = None
-    if write_stubs: write_stubs(Spec(snap, str(src)), dest.parent)
-    if version and (v := set_package_version(dest.parent.parent, snap['version'])): msg += f', version {v}'
+    if own if stubs is None else stubs:
+        from faststripe.stubs import write_stubs
+        write_stubs(Spec(snap, str(src)), dest.parent)
+        msg += f', stubs in {dest.parent}'
+    if own and version and (v := set_package_version(dest.parent.parent, snap['version'])): msg += f', version {v}'
     return msg
 
 def update_main(argv=None):
-    "Console script `faststripe_update [SRC] [--dest PATH] [--no-version]`"
+    "Console script `faststripe_update [SRC] [--dest PATH] [--stubs] [--no-version]`"
     import argparse
     p = argparse.ArgumentParser(prog='faststripe_update', description=faststripe_update.__doc__)
-    p.add_argument('src', nargs='?', default=latest_spec_url, help="URL or path of Stripe's OpenAPI spec")
-    p.add_argument('--dest', help="where to write the snapshot (default: the package's own)")
-    p.add_argument('--no-version', action='store_true', help='do not set the package version from the spec date')
+    p.add_argument('src', nargs='?', default=latest_spec_url, help="URL or path of Stripe's OpenAPI spec (default: %(default)s)")
+    p.add_argument('--dest', help="write the snapshot here instead of into the package (load it with StripeApi(spec=PATH)); "
+                                  "nothing else is written or changed")
+    p.add_argument('--stubs', action='store_true', help='with --dest: also write typed stubs (core.pyi, py.typed) next to it')
+    p.add_argument('--no-version', action='store_true', help="do not set the package version from the spec date (the package's own snapshot only)")
     a = p.parse_args(argv)
-    try: print(faststripe_update(a.src, a.dest, not a.no_version))
+    try: print(faststripe_update(a.src, a.dest, not a.no_version, a.stubs or None))
     except SpecError as e: sys.exit(f'faststripe_update: {e}')
