@@ -745,7 +745,11 @@ def _next_args(page, lk, kw):
         return {'page': parse_qs(urlsplit(url).query).get('page', [None])[0]} if url else None
     data = page.get('data') or []
     if not page.get('has_more') or not data: return None
-    return {'ending_before': data[-1]['id']} if kw.get('ending_before') else {'starting_after': data[-1]['id']}
+    return {'ending_before': data[0]['id']} if kw.get('ending_before') else {'starting_after': data[-1]['id']}
+
+def _walk_order(data, kw):
+    "A page's items in the order of the walk: as sent, or oldest first when paging back with `ending_before`"
+    return data[::-1] if kw.get('ending_before') else data
 
 def _page_key(page):
     data = page.get('data') or []
@@ -793,7 +797,7 @@ def pages(oper, *args,
     items = []
     for p in paged(oper, *args, **kwargs):
         data = p.get('data', [])
-        items += data
+        items += _walk_order(data, kwargs)
         prog.update(len(data))
     prog.close()
     return ItemList(items)
@@ -851,7 +855,7 @@ async def _apaged(oper, *args, **kwargs):
 async def _apages(oper, prog, *args, **kwargs):
     items = []
     async for p in _apaged(oper, *args, **kwargs):
-        items += p.get('data', [])
+        items += _walk_order(p.get('data', []), kwargs)
         prog.update(len(p.get('data', [])))
     prog.close()
     return ItemList(items)

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 import httpx, numpy as np, pandas as pd
 from .spec import bundled_spec
-from .core import ItemList, paged
+from .core import ItemList, paged, _walk_order
 
 # %% auto #0
 __all__ = ['schema_for', 'ColumnBuilder', 'is_amount', 'to_df', 'RateLimiter', 'default_rps', 'created_range', 'split_windows',
@@ -389,15 +389,15 @@ def _fetch_into(oper, args, kw, sink, limiter, prog):
         limiter.wait()
         page = next(it, None)
         if page is None: break
-        _add_page(page, sink, prog)
+        _add_page(page, sink, prog, kw)
         del page  # before the next page arrives
     prog.update(0, 0, window_done=True)
     return sink
 
-def _add_page(page, sink, prog):
-    "Add the items of `page` to `sink` and count them (the page itself is not kept)"
+def _add_page(page, sink, prog, kw):
+    "Add the items of `page` to `sink`, in the order of the walk (see `pages`), and count them"
     data = page.get('data', [])
-    sink.add(data)
+    sink.add(_walk_order(data, kw))
     prog.update(len(data))
 
 class _ListSink(list):
@@ -471,7 +471,7 @@ async def _afetch_into(oper, args, kw, sink, limiter, prog, sem):
             if (d := limiter.delay()) > 0: await asyncio.sleep(d)
             page = await anext(it, None)
             if page is None: break
-            _add_page(page, sink, prog)
+            _add_page(page, sink, prog, kw)
             del page
     prog.update(0, 0, window_done=True)
     return sink
