@@ -18,10 +18,10 @@ from .spec import Spec, resolve_spec
 __all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj',
            'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError',
            'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError',
-           'LiveModeError', 'error_from_response', 'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc',
-           'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'RedactSecrets',
-           'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi',
-           'offline_api']
+           'LiveModeError', 'error_from_response', 'unix_time', 'form_encode', 'did_you_mean', 'validate',
+           'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry',
+           'retry_wait', 'RedactSecrets', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged',
+           'pages', 'AsyncStripeApi', 'offline_api']
 
 # %% ../nbs/01_core.ipynb #b27c7714
 _repr_skip = {'object', 'livemode'}
@@ -171,6 +171,11 @@ def error_from_response(status, headers, content, attempts=1):
                request_id=headers.get('request-id'), json_body=body, headers=dict(headers), attempts=attempts)
 
 # %% ../nbs/01_core.ipynb #e6ec53b1
+def unix_time(v):
+    "Seconds since the epoch of a `datetime` (naive: local time) or a `date` (midnight UTC)"
+    if isinstance(v, dt.datetime): return int(v.timestamp())
+    return int(dt.datetime(v.year, v.month, v.day, tzinfo=dt.timezone.utc).timestamp())
+
 _plain = {str, int, float}  # exact types: `bool` and `Enum`s that subclass them are handled below
 
 def _flatten(v, key, out):
@@ -181,8 +186,7 @@ def _flatten(v, key, out):
     elif isinstance(v, (list, tuple)):
         for i,x in enumerate(v): _flatten(x, f'{key}[{i}]', out)
     elif isinstance(v, bool): out.append((key, 'true' if v else 'false'))
-    elif isinstance(v, dt.datetime): out.append((key, str(int(v.timestamp()))))
-    elif isinstance(v, dt.date): out.append((key, str(int(dt.datetime(v.year, v.month, v.day, tzinfo=dt.timezone.utc).timestamp()))))
+    elif isinstance(v, dt.date): out.append((key, str(unix_time(v))))  # `datetime` is a `date` too
     elif isinstance(v, Enum): out.append((key, str(v.value)))
     else: out.append((key, str(v)))
 
@@ -343,6 +347,15 @@ logger = logging.getLogger('faststripe')
 user_agent = f'faststripe/{__version__} httpx/{httpx.__version__} python/{".".join(map(str, sys.version_info[:3]))}'
 default_timeout = httpx.Timeout(80.0, connect=30.0)
 
+def _check_key(key):
+    "`key` if an HTTP header can carry it; the error says where the bad character is, never what the key is"
+    if key is None: return None
+    if not isinstance(key, str): raise TypeError(f'api_key must be a string, not {type(key).__name__}')
+    bad = next(((i, c) for i,c in enumerate(key) if not ('!' <= c <= '~')), None)
+    if bad: raise ValueError(f'api_key has a character that cannot be sent at position {bad[0]} (U+{ord(bad[1]):04X}): '
+                             'copy the key again, without invisible characters')
+    return key
+
 class StripeApi:
     "The whole Stripe API, generated from the spec snapshot"
     _is_async = False
@@ -361,7 +374,7 @@ class StripeApi:
                  headers:dict=None, # extra headers sent with every request
                 ):
         key = api_key or os.environ.get('STRIPE_SECRET_KEY') or os.environ.get('STRIPE_API_KEY')
-        self._key = key.strip() if isinstance(key, str) else key  # a key read from a file often ends in a newline
+        self._key = _check_key(key.strip() if isinstance(key, str) else key)  # a key read from a file often ends in a newline
         self.base_url = base_url.rstrip('/')
         self._spec_src, self._client, self._groups = spec, None, None
         store_attr('transport,timeout,max_retries,retry_delay,max_retry_delay,live_ok', store_args=False)
@@ -657,6 +670,9 @@ def _request(self, op, args, kwargs, where=''):
 
 def _call(self, path, verb='GET', data=None, query=None, headers=None, **opts):
     "Raw escape hatch: send `verb` to `path` with body `data` and `query`, no validation"
+    for k in opts:
+        if k not in call_options: raise TypeError(f"{verb.upper()} {path}: unexpected keyword {k!r}"
+            + (did_you_mean(k, ('data', 'query', 'headers', *call_options), 1) or "; Stripe's parameters go in data= (body) or query="))
     params = {**(query or {}), **(data or {})}
     req = self._build(verb.upper(), path, params, {**opts, 'headers': headers}, path)
     return self._send(req)

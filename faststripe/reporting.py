@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 import httpx, numpy as np, pandas as pd
 from .spec import bundled_spec
-from .core import ItemList, paged, _walk_order
+from .core import ItemList, paged, unix_time, _walk_order
 
 # %% auto #0
 __all__ = ['schema_for', 'ColumnBuilder', 'is_amount', 'to_df', 'RateLimiter', 'default_rps', 'created_range', 'split_windows',
@@ -339,8 +339,8 @@ def default_rps(api):
     return 80 if getattr(api, 'mode', None) == 'live' else 20
 
 def _ts(v):
-    if isinstance(v, dt.datetime): return int((v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)).timestamp())
-    if isinstance(v, dt.date): return int(dt.datetime(v.year, v.month, v.day, tzinfo=dt.timezone.utc).timestamp())
+    "Unix seconds of a `created` bound, read as core's form encoding reads it (`unix_time`)"
+    if isinstance(v, dt.date): return unix_time(v)
     if hasattr(v, 'timestamp'): return int(v.timestamp())
     return int(v)
 
