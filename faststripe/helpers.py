@@ -4,10 +4,10 @@
 
 # %% ../nbs/03_helpers.ipynb #d32b1076
 from __future__ import annotations
-import re, json, inspect, functools, threading, weakref
+import re, json, inspect, functools, threading, weakref, types
 from urllib.parse import urlsplit
 from fastcore.basics import patch
-from .core import StripeApi, AsyncStripeApi, ItemList, pages, _run_now
+from .core import StripeApi, AsyncStripeApi, ItemList, pages, _run_now, validate, did_you_mean, call_options
 
 # %% auto #0
 __all__ = ['currencies', 'intervals', 'live_statuses', 'check_pos_int', 'check_amount', 'currency_exponent', 'check_currency',
@@ -147,6 +147,14 @@ def async_twins(*names):
         setattr(AsyncStripeApi, n, _async)
         if n not in _helper_names: _helper_names.append(n)
 
+# %% ../nbs/03_helpers.ipynb #92220bb6
+def _check_kwargs(oper, kwargs, where, sets=()):
+    "`kwargs` if each is a parameter of operation `oper` or a per-call option, and none is in `sets` (what `where` sets itself)"
+    for k in kwargs:
+        if k in sets: raise TypeError(f'{where}() sets {k!r} itself; to choose it, call {oper.qualname}(...) directly')
+    validate({**oper.op, 'rq': [], 'rb': []}, {k: v for k,v in kwargs.items() if k not in call_options}, f'{where}(): ')
+    return kwargs
+
 # %% ../nbs/03_helpers.ipynb #c67bb77a
 _stripes = 64  # a fixed set of locks, picked by the key's hash: memory stays bounded however many keys a process sees
 _locks, _loop_locks, _locks_guard = {}, weakref.WeakKeyDictionary(), threading.Lock()
@@ -206,6 +214,7 @@ def find_product(self:StripeApi, name:str, metadata:dict=None):
 def product(self:StripeApi, name:str, metadata:dict=None, **kwargs):
     "The active product named `name` (and `metadata`), created (with `metadata` and `kwargs`) if there is none"
     _check_name(name, 'name', objects_ok=False)
+    _check_kwargs(self.products.create, kwargs, 'product', ('name', 'metadata'))
     self.check_live('create objects')
     return self._drive(_product(self, name, metadata, **kwargs))
 
@@ -263,17 +272,20 @@ def _check_email(email, name='email'):
     if not re.fullmatch(r'[^@\s]+@[^@\s]+', email): raise ValueError(f'{name}={email!r} is not an e-mail address')
     return email
 
+_checkout_sets = ('mode', 'line_items', 'success_url', 'cancel_url')
+
 def _checkout(api, mode, product_name, amount, currency, success_url, cancel_url, quantity, interval=None,
-              interval_count=1, lookup_key=None, **kwargs):
+              interval_count=1, lookup_key=None, params=None):
+    "Steps: the product, the price, then a Checkout Session with the (already checked) extra `params`"
     prod = product_name if isinstance(product_name, dict) else (yield from _product(api, product_name))
     pr = yield from _price(api, prod, amount, currency, interval, interval_count, lookup_key)
     return (yield _do(api.checkout.sessions_post, mode=mode, line_items=[{'price': pr['id'], 'quantity': quantity}],
-                      success_url=success_url, cancel_url=cancel_url, **kwargs))
+                      success_url=success_url, cancel_url=cancel_url, **(params or {})))
 
-def _checkout_args(product_name, amount_cents, success_url, cancel_url, currency, quantity, interval=None, interval_count=1,
-                   kwargs=None):
+def _checkout_args(api, where, product_name, amount_cents, success_url, cancel_url, currency, quantity, interval=None,
+                   interval_count=1, kwargs=None):
     _check_name(product_name)
-    kw = kwargs or {}
+    kw = _check_kwargs(api.checkout.sessions_post, kwargs or {}, where, _checkout_sets)
     if kw.get('customer') is not None and kw.get('customer_email') is not None:
         raise ValueError('pass customer (an existing customer) or customer_email (to prefill a new one), not both')
     if kw.get('customer_email') is not None: _check_email(kw['customer_email'], 'customer_email')
@@ -285,30 +297,31 @@ def _checkout_args(product_name, amount_cents, success_url, cancel_url, currency
 def one_time_payment(self:StripeApi, product_name:str, amount_cents:int, success_url:str, cancel_url:str,
                      currency:str='usd', quantity:int=1, lookup_key:str=None, **kwargs):
     "A Checkout Session (`mode='payment'`) for `quantity` × `product_name` at `amount_cents`; `.url` is the link"
-    amount, cur, ok, cancel = _checkout_args(product_name, amount_cents, success_url, cancel_url, currency, quantity,
-                                             kwargs=kwargs)
+    amount, cur, ok, cancel = _checkout_args(self, 'one_time_payment', product_name, amount_cents, success_url, cancel_url,
+                                             currency, quantity, kwargs=kwargs)
     self.check_live('create objects')
     return self._drive(_checkout(self, 'payment', product_name, amount, cur, ok, cancel, quantity,
-                                 lookup_key=lookup_key, **kwargs))
+                                 lookup_key=lookup_key, params=kwargs))
 
 @patch
 def subscription(self:StripeApi, product_name:str, amount_cents:int, success_url:str, cancel_url:str,
                  currency:str='usd', interval:str='month', customer_email:str=None, interval_count:int=1,
                  quantity:int=1, lookup_key:str=None, **kwargs):
     "A Checkout Session (`mode='subscription'`) for `product_name` at `amount_cents` every `interval`; `.url` is the link"
-    amount, cur, ok, cancel = _checkout_args(product_name, amount_cents, success_url, cancel_url, currency, quantity,
-                                             interval, interval_count, {**kwargs, 'customer_email': customer_email})
+    params = {**kwargs, 'customer_email': customer_email}
+    amount, cur, ok, cancel = _checkout_args(self, 'subscription', product_name, amount_cents, success_url, cancel_url,
+                                             currency, quantity, interval, interval_count, params)
     self.check_live('create objects')
     return self._drive(_checkout(self, 'subscription', product_name, amount, cur, ok, cancel, quantity, interval,
-                                 interval_count, lookup_key, customer_email=customer_email, **kwargs))
+                                 interval_count, lookup_key, params))
 
 async_twins('one_time_payment', 'subscription')
 
 # %% ../nbs/03_helpers.ipynb #7735eb51
-def _payment_link(api, product_name, amount, currency, quantity, interval=None, interval_count=1, lookup_key=None, **kwargs):
+def _payment_link(api, product_name, amount, currency, quantity, interval=None, interval_count=1, lookup_key=None, params=None):
     prod = product_name if isinstance(product_name, dict) else (yield from _product(api, product_name))
     pr = yield from _price(api, prod, amount, currency, interval, interval_count, lookup_key)
-    return (yield _do(api.payment_links.create, line_items=[{'price': pr['id'], 'quantity': quantity}], **kwargs))
+    return (yield _do(api.payment_links.create, line_items=[{'price': pr['id'], 'quantity': quantity}], **(params or {})))
 
 @patch
 def payment_link(self:StripeApi, product_name:str, amount_cents:int, currency:str='usd', interval:str=None,
@@ -317,8 +330,9 @@ def payment_link(self:StripeApi, product_name:str, amount_cents:int, currency:st
     _check_name(product_name)
     amount, cur = _price_args(amount_cents, currency, interval, interval_count)
     check_pos_int(quantity, 'quantity')
+    _check_kwargs(self.payment_links.create, kwargs, 'payment_link', ('line_items',))
     self.check_live('create objects')
-    return self._drive(_payment_link(self, product_name, amount, cur, quantity, interval, interval_count, lookup_key, **kwargs))
+    return self._drive(_payment_link(self, product_name, amount, cur, quantity, interval, interval_count, lookup_key, kwargs))
 
 async_twins('payment_link')
 
@@ -343,6 +357,7 @@ def find_customer(self:StripeApi, email:str):
 def customer(self:StripeApi, email:str, **kwargs):
     "The customer with e-mail `email`, created with `kwargs` (name, metadata, …) if there is none"
     _check_email(email)
+    _check_kwargs(self.customers.create, kwargs, 'customer', ('email',))
     self.check_live('create objects')
     return self._drive(_customer(self, email, **kwargs))
 
@@ -371,11 +386,17 @@ def billing_portal(self:StripeApi, customer, return_url:str, **kwargs):
     "A Customer Portal session for `customer` (object, id or e-mail); `.url` is the page to send them to"
     _check_customer(customer)
     check_url(return_url, 'return_url')
+    _check_kwargs(self.groups['billing_portal'].sessions_post, kwargs, 'billing_portal', ('customer', 'return_url'))
     return self._drive(_billing_portal(self, customer, return_url, **kwargs))
 
 async_twins('billing_portal')
 
 # %% ../nbs/03_helpers.ipynb #fc974058
+def _unwrap_partial(f):
+    "The function a (possibly nested) `functools.partial` `f` calls"
+    while isinstance(f, functools.partial): f = f.func
+    return f
+
 class HelperGroup:
     "A helper that is also an operation group: call it for the helper, use its attributes for the group's operations"
     def __init__(self, f, group): self._f, self._group = f, group
@@ -387,20 +408,37 @@ class HelperGroup:
     @property
     def __signature__(self): return inspect.signature(self._f)
     @property
-    def __doc__(self): return self._f.__doc__
-    def __repr__(self): return f'{self._f.func.__name__}{inspect.signature(self._f)}: {self._f.__doc__}\n{self._group!r}'
+    def __doc__(self): return _unwrap_partial(self._f).__doc__
+    @property
+    def __name__(self): return _unwrap_partial(self._f).__name__
+    def __repr__(self):
+        r = f'helper {self.__name__}{inspect.signature(self._f)}: {inspect.getdoc(self)}'
+        return r + (f'\nand operation group {self._group!r}' if self._group is not None else '')
 
 def _group_helper(name):
     "Make `StripeApi.name` and `AsyncStripeApi.name` `HelperGroup`s of the helper and the operation group `name`"
     for cls in (StripeApi, AsyncStripeApi):
         f = cls.__dict__[name]
-        setattr(cls, name, property(lambda self, f=f: HelperGroup(functools.partial(f, self), self.groups.get(name)),
+        setattr(cls, name, property(lambda self, f=f: HelperGroup(types.MethodType(f, self), self.groups.get(name)),
                                     doc=f.__doc__))
 
 _group_helper('billing_portal')
 
-# %% ../nbs/03_helpers.ipynb #ec845371
+# %% ../nbs/03_helpers.ipynb #561bffc0
 live_statuses = ('active', 'trialing')
+_ended_statuses = ('canceled', 'incomplete_expired')  # need status='all' in the list call
+
+def _check_statuses(api, statuses):
+    "`statuses` as a tuple of subscription statuses (a string is one status), or raise"
+    if isinstance(statuses, str): statuses = (statuses,)
+    try: statuses = tuple(statuses)
+    except TypeError: raise TypeError(f'statuses must be subscription statuses, not {statuses!r}') from None
+    if not statuses: raise ValueError('statuses must name at least one subscription status')
+    known = api.spec.schemas['subscription']['p']['status']['e']
+    for s in statuses:
+        if s not in known: raise ValueError(f"statuses: {s!r} is not a subscription status (one of {', '.join(map(repr, known))})"
+                                            + did_you_mean(s, known, 1))
+    return statuses
 
 def _item_products(sub):
     "Product ids of the items of subscription `sub` (price or legacy plan)"
@@ -414,14 +452,15 @@ def _active_subscriptions(api, customer, product=None, statuses=live_statuses):
     if isinstance(pid, str) and not pid.startswith('prod_'):
         pid = _id((yield from _find_product(api, pid)))
         if pid is None: return ItemList()
-    subs = yield _do(pages, api.subscriptions.list, customer=cid)
+    status = 'all' if any(s in _ended_statuses for s in statuses) else None
+    subs = yield _do(pages, api.subscriptions.list, customer=cid, status=status)
     return ItemList(s for s in subs if s.get('status') in statuses and (product is None or pid in _item_products(s)))
 
 @patch
 def active_subscriptions(self:StripeApi, customer, product=None, statuses=live_statuses):
     "The subscriptions of `customer` (object, id or e-mail) that are active or trialing, for `product` (object, id or name) if given"
     _check_customer(customer)
-    return self._drive(_active_subscriptions(self, customer, product, statuses))
+    return self._drive(_active_subscriptions(self, customer, product, _check_statuses(self, statuses)))
 
 def _is_subscribed(api, customer, product=None, statuses=live_statuses):
     return bool((yield from _active_subscriptions(api, customer, product, statuses)))
@@ -430,6 +469,6 @@ def _is_subscribed(api, customer, product=None, statuses=live_statuses):
 def is_subscribed(self:StripeApi, customer, product=None, statuses=live_statuses):
     "Whether `customer` has an active (or trialing) subscription, to `product` if given"
     _check_customer(customer)
-    return self._drive(_is_subscribed(self, customer, product, statuses))
+    return self._drive(_is_subscribed(self, customer, product, _check_statuses(self, statuses)))
 
 async_twins('active_subscriptions', 'is_subscribed')

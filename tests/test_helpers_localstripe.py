@@ -69,11 +69,17 @@ def test_subscription_checks(api):
     assert not api.is_subscribed(uniq('nobody') + '@example.com')
     api.subscriptions.subscription_exposed_id_delete(sub.id)
     assert not api.is_subscribed(cus) and api.active_subscriptions(cus, prod) == []
+    # canceled subscriptions are left out of Stripe's default list; asking for them makes the helper list status='all'
+    assert [s.id for s in api.active_subscriptions(cus, prod, statuses=('canceled',))] == [sub.id]
+    assert api.is_subscribed(email, name, statuses='canceled')
 
 def test_bad_input_is_refused_before_sending(localstripe_url):
     api = StripeApi('sk_test_helpers_localstripe', base_url='http://127.0.0.1:9')  # nothing listens there
     with pytest.raises(ValueError, match="email='nope'"): api.customer('nope')
     with pytest.raises(TypeError, match='customer must be'): api.is_subscribed(None)
+    with pytest.raises(TypeError, match=r"customer\(\): unexpected parameter 'nmae'; did you mean 'name'"): api.customer('a@b.co', nmae='x')
+    with pytest.raises(TypeError, match=r"product\(\): unexpected parameter 'price'"): api.product('Course', price=100)
+    with pytest.raises(ValueError, match="'cancelled' is not a subscription status"): api.is_subscribed('cus_1', statuses=['cancelled'])
 
 def test_async_twins(localstripe_url):
     async def run():
