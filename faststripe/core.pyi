@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 from typing_extensions import Required, Self, TypeAlias, TypedDict, Unpack
 from .spec import Spec
 
-__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'RedactSecrets', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi', 'offline_api']
+__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'unix_time', 'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait', 'RedactSecrets', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi', 'offline_api']
 
 _T = TypeVar('_T')
 
@@ -206,6 +206,9 @@ class _ApiBase:
     def __getitem__(self, pv: tuple[str, str] | str) -> StripeOp:
         """The operation at `(path, verb)`, e.g. `api['/v1/customers', 'POST']`"""
 
+
+def unix_time(v: Any) -> Any:
+    """Seconds since the epoch of a `datetime` (naive: local time) or a `date` (midnight UTC)"""
 
 def did_you_mean(word: Any, options: Any, n: Any = ...) -> Any:
     """'; did you mean …?' naming the closest of `options` to `word`, or ''"""
@@ -3050,27 +3053,27 @@ class BillingPortalGroup(OpGroup):
         """List portal configurations
 
         Same as `api.billing_portal_configurations.list` (GET /v1/billing_portal/configurations).
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/list"""
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/list"""
     def configurations_post(self, *, features: BillingPortalFeaturesParams, business_profile: BillingPortalBusinessProfileParams | None = None, default_return_url: str | Literal[''] | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, login_page: InvoiceHistoryParams | None = None, metadata: dict[str, Any] | None = None, name: str | Literal[''] | None = None, **options: Unpack[CallOptions]) -> BillingPortalConfiguration:
         """Create a portal configuration
 
         Same as `api.billing_portal_configurations.create` (POST /v1/billing_portal/configurations).
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/create"""
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/create"""
     def configurations_configuration_get(self, configuration: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> BillingPortalConfiguration:
         """Retrieve a portal configuration
 
         Same as `api.billing_portal_configurations.retrieve` (GET /v1/billing_portal/configurations/{configuration}).
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/retrieve"""
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/retrieve"""
     def configurations_configuration_post(self, configuration: _Id, *, active: bool | None = None, business_profile: BusinessProfileParams2 | None = None, default_return_url: str | Literal[''] | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, features: FeaturesParams2 | None = None, login_page: InvoiceHistoryParams | None = None, metadata: dict[str, Any] | Literal[''] | None = None, name: str | Literal[''] | None = None, **options: Unpack[CallOptions]) -> BillingPortalConfiguration:
         """Update a portal configuration
 
         Same as `api.billing_portal_configurations.update` (POST /v1/billing_portal/configurations/{configuration}).
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/update"""
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/update"""
     def sessions_post(self, *, configuration: str | None = None, customer: _Id | None = None, customer_account: _Id | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, flow_data: FlowDataParams | None = None, locale: LocaleValue | None = None, on_behalf_of: str | None = None, return_url: str | None = None, **options: Unpack[CallOptions]) -> BillingPortalSession:
         """Create a portal session
 
         Same as `api.billing_portal_sessions.create` (POST /v1/billing_portal/sessions).
-        Docs: https://docs.stripe.com/api/billing_portal/sessions/create"""
+        Docs: https://docs.stripe.com/api/customer_portal/sessions/create"""
 
 class BillingPortalConfigurationsGroup(OpGroup):
     """The operations of `api.billing_portal_configurations`"""
@@ -3078,7 +3081,7 @@ class BillingPortalConfigurationsGroup(OpGroup):
         """List portal configurations
 
         GET /v1/billing_portal/configurations
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/list
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/list
 
         Parameters:
         - active: Only return configurations that are active or inactive (e.g., pass `true` to only list active configurations).
@@ -3091,7 +3094,7 @@ class BillingPortalConfigurationsGroup(OpGroup):
         """Create a portal configuration
 
         POST /v1/billing_portal/configurations
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/create
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/create
 
         Parameters:
         - business_profile: The business information shown to customers in the portal.
@@ -3105,7 +3108,7 @@ class BillingPortalConfigurationsGroup(OpGroup):
         """Retrieve a portal configuration
 
         GET /v1/billing_portal/configurations/{configuration}
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/retrieve
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/retrieve
 
         Parameters:
         - configuration
@@ -3114,7 +3117,7 @@ class BillingPortalConfigurationsGroup(OpGroup):
         """Update a portal configuration
 
         POST /v1/billing_portal/configurations/{configuration}
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/update
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/update
 
         Parameters:
         - configuration
@@ -3133,7 +3136,7 @@ class BillingPortalConfigurationsGroup(OpGroup):
         List portal configurations
 
         GET /v1/billing_portal/configurations
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/list
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/list
 
         Parameters:
         - active: Only return configurations that are active or inactive (e.g., pass `true` to only list active configurations).
@@ -3149,7 +3152,7 @@ class BillingPortalConfigurationsGroup(OpGroup):
         Retrieve a portal configuration
 
         GET /v1/billing_portal/configurations/{configuration}
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/retrieve
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/retrieve
 
         Parameters:
         - configuration
@@ -3161,7 +3164,7 @@ class BillingPortalSessionsGroup(OpGroup):
         """Create a portal session
 
         POST /v1/billing_portal/sessions
-        Docs: https://docs.stripe.com/api/billing_portal/sessions/create
+        Docs: https://docs.stripe.com/api/customer_portal/sessions/create
 
         Parameters:
         - configuration: The ID of an existing [configuration](https://docs.stripe.com/api/customer_portal/configurations) to use for this session, describing its functionality and features. If not specified, the session uses the default configuration.
@@ -4618,11 +4621,14 @@ class CustomersGroup(OpGroup):
 
         Same as `api.customers_cash_balance_transactions.retrieve` (GET /v1/customers/{customer}/cash_balance_transactions/{transaction}).
         Docs: https://docs.stripe.com/api/customers/cash_balance_transactions/retrieve"""
-    def customer_discount_delete(self, customer: _Id, **options: Unpack[CallOptions]) -> DeletedDiscount:
+    def delete_discount(self, customer: _Id, **options: Unpack[CallOptions]) -> DeletedDiscount:
         """Delete a customer discount
 
-        Same as `api.customers_discount.delete` (DELETE /v1/customers/{customer}/discount).
-        Docs: https://docs.stripe.com/api/customers/discount/delete"""
+        DELETE /v1/customers/{customer}/discount
+        Docs: https://docs.stripe.com/api/discounts/delete
+
+        Parameters:
+        - customer"""
     def customer_discount_get(self, customer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> Discount:
         """GetCustomersCustomerDiscount
 
@@ -4644,12 +4650,12 @@ class CustomersGroup(OpGroup):
         """List a Customer's PaymentMethods
 
         Same as `api.customers_payment_methods.list` (GET /v1/customers/{customer}/payment_methods).
-        Docs: https://docs.stripe.com/api/customers/payment_methods/list"""
+        Docs: https://docs.stripe.com/api/payment_methods/customer_list"""
     def customer_payment_methods_payment_method_get(self, customer: _Id, payment_method: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> PaymentMethod:
         """Retrieve a Customer's PaymentMethod
 
         Same as `api.customers_payment_methods.retrieve` (GET /v1/customers/{customer}/payment_methods/{payment_method}).
-        Docs: https://docs.stripe.com/api/customers/payment_methods/retrieve"""
+        Docs: https://docs.stripe.com/api/payment_methods/customer"""
     def customer_sources_get(self, customer: _Id, *, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, object: str | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BankAccount | Card | Source]:
         """GetCustomersCustomerSources
 
@@ -4770,6 +4776,7 @@ class CustomersGroup(OpGroup):
     customer_delete = delete
     customer_get = retrieve
     customer_post = update
+    customer_discount_delete = delete_discount
     customer_funding_instructions_post = funding_instructions
 
 class CustomersBalanceTransactionsGroup(OpGroup):
@@ -5153,14 +5160,6 @@ class CustomersCashBalanceTransactionsGroup(OpGroup):
 
 class CustomersDiscountGroup(OpGroup):
     """The operations of `api.customers_discount`"""
-    def delete(self, customer: _Id, **options: Unpack[CallOptions]) -> DeletedDiscount:
-        """Delete a customer discount
-
-        DELETE /v1/customers/{customer}/discount
-        Docs: https://docs.stripe.com/api/customers/discount/delete
-
-        Parameters:
-        - customer"""
     def retrieve(self, customer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> Discount:
         """GetCustomersCustomerDiscount
 
@@ -5188,7 +5187,7 @@ class CustomersPaymentMethodsGroup(OpGroup):
         """List a Customer's PaymentMethods
 
         GET /v1/customers/{customer}/payment_methods
-        Docs: https://docs.stripe.com/api/customers/payment_methods/list
+        Docs: https://docs.stripe.com/api/payment_methods/customer_list
 
         Parameters:
         - customer
@@ -5202,7 +5201,7 @@ class CustomersPaymentMethodsGroup(OpGroup):
         """Retrieve a Customer's PaymentMethod
 
         GET /v1/customers/{customer}/payment_methods/{payment_method}
-        Docs: https://docs.stripe.com/api/customers/payment_methods/retrieve
+        Docs: https://docs.stripe.com/api/payment_methods/customer
 
         Parameters:
         - customer
@@ -5215,7 +5214,7 @@ class CustomersPaymentMethodsGroup(OpGroup):
         List a Customer's PaymentMethods
 
         GET /v1/customers/{customer}/payment_methods
-        Docs: https://docs.stripe.com/api/customers/payment_methods/list
+        Docs: https://docs.stripe.com/api/payment_methods/customer_list
 
         Parameters:
         - customer
@@ -5232,7 +5231,7 @@ class CustomersPaymentMethodsGroup(OpGroup):
         Retrieve a Customer's PaymentMethod
 
         GET /v1/customers/{customer}/payment_methods/{payment_method}
-        Docs: https://docs.stripe.com/api/customers/payment_methods/retrieve
+        Docs: https://docs.stripe.com/api/payment_methods/customer
 
         Parameters:
         - customer
@@ -11858,11 +11857,11 @@ class SubscriptionsGroup(OpGroup):
         - limit: A limit on the number of objects to be returned. Limit can range between 1 and 100, and the default is 10.
         - page: A cursor for pagination across multiple pages of results. Don't include this parameter on the first call. Use the next_page value returned in a previous response to request subsequent results.
         - query: The search query string. See [search query language](https://docs.stripe.com/search#search-query-language) and the list of supported [query fields for subscriptions](https://docs.stripe.com/search#query-fields-for-subscriptions)."""
-    def delete(self, subscription_exposed_id: _Id, *, cancellation_details: CancellationDetailsParams | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice_now: bool | None = None, prorate: bool | None = None, **options: Unpack[CallOptions]) -> Subscription:
+    def cancel(self, subscription_exposed_id: _Id, *, cancellation_details: CancellationDetailsParams | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice_now: bool | None = None, prorate: bool | None = None, **options: Unpack[CallOptions]) -> Subscription:
         """Cancel a subscription
 
         DELETE /v1/subscriptions/{subscription_exposed_id}
-        Docs: https://docs.stripe.com/api/subscriptions/delete
+        Docs: https://docs.stripe.com/api/subscriptions/cancel
 
         Parameters:
         - subscription_exposed_id
@@ -11919,11 +11918,11 @@ class SubscriptionsGroup(OpGroup):
         - trial_end: Unix timestamp representing the end of the trial period the customer will get before being charged for the first time. This will always overwrite any trials that might apply via a subscribed plan. If set, `trial_end` will override the default trial period of the plan the customer is being subscribed to. The `billing_cycle_anchor` will be updated to the `trial_end` value. The special value `now` can be provided to end the customer's trial immediately. Can be at most two years from `billing_cycle_anchor`.
         - trial_from_plan: Indicates if a plan's `trial_period_days` should be applied to the subscription. Setting `trial_end` per subscription is preferred, and this defaults to `false`. Setting this flag to `true` together with `trial_end` is not allowed. See [Using trial periods on subscriptions](https://docs.stripe.com/billing/subscriptions/trials) to learn more.
         - trial_settings: Settings related to subscription trials."""
-    def discount(self, subscription_exposed_id: _Id, **options: Unpack[CallOptions]) -> DeletedDiscount:
+    def delete_discount(self, subscription_exposed_id: _Id, **options: Unpack[CallOptions]) -> DeletedDiscount:
         """Delete a subscription discount
 
         DELETE /v1/subscriptions/{subscription_exposed_id}/discount
-        Docs: https://docs.stripe.com/api/subscriptions/discount
+        Docs: https://docs.stripe.com/api/discounts/subscription_delete
 
         Parameters:
         - subscription_exposed_id"""
@@ -11988,10 +11987,10 @@ class SubscriptionsGroup(OpGroup):
     get = list
     post = create
     search_get = search
-    subscription_exposed_id_delete = delete
+    subscription_exposed_id_delete = cancel
     subscription_exposed_id_get = retrieve
     subscription_exposed_id_post = update
-    subscription_exposed_id_discount_delete = discount
+    subscription_exposed_id_discount_delete = delete_discount
     subscription_migrate_post = migrate
     subscription_resume_post = resume
 
@@ -17865,27 +17864,27 @@ class AsyncBillingPortalGroup(OpGroup):
         """List portal configurations
 
         Same as `api.billing_portal_configurations.list` (GET /v1/billing_portal/configurations).
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/list"""
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/list"""
     async def configurations_post(self, *, features: BillingPortalFeaturesParams, business_profile: BillingPortalBusinessProfileParams | None = None, default_return_url: str | Literal[''] | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, login_page: InvoiceHistoryParams | None = None, metadata: dict[str, Any] | None = None, name: str | Literal[''] | None = None, **options: Unpack[CallOptions]) -> BillingPortalConfiguration:
         """Create a portal configuration
 
         Same as `api.billing_portal_configurations.create` (POST /v1/billing_portal/configurations).
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/create"""
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/create"""
     async def configurations_configuration_get(self, configuration: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> BillingPortalConfiguration:
         """Retrieve a portal configuration
 
         Same as `api.billing_portal_configurations.retrieve` (GET /v1/billing_portal/configurations/{configuration}).
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/retrieve"""
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/retrieve"""
     async def configurations_configuration_post(self, configuration: _Id, *, active: bool | None = None, business_profile: BusinessProfileParams2 | None = None, default_return_url: str | Literal[''] | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, features: FeaturesParams2 | None = None, login_page: InvoiceHistoryParams | None = None, metadata: dict[str, Any] | Literal[''] | None = None, name: str | Literal[''] | None = None, **options: Unpack[CallOptions]) -> BillingPortalConfiguration:
         """Update a portal configuration
 
         Same as `api.billing_portal_configurations.update` (POST /v1/billing_portal/configurations/{configuration}).
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/update"""
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/update"""
     async def sessions_post(self, *, configuration: str | None = None, customer: _Id | None = None, customer_account: _Id | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, flow_data: FlowDataParams | None = None, locale: LocaleValue | None = None, on_behalf_of: str | None = None, return_url: str | None = None, **options: Unpack[CallOptions]) -> BillingPortalSession:
         """Create a portal session
 
         Same as `api.billing_portal_sessions.create` (POST /v1/billing_portal/sessions).
-        Docs: https://docs.stripe.com/api/billing_portal/sessions/create"""
+        Docs: https://docs.stripe.com/api/customer_portal/sessions/create"""
 
 class AsyncBillingPortalConfigurationsGroup(OpGroup):
     """The operations of `api.billing_portal_configurations`"""
@@ -17893,7 +17892,7 @@ class AsyncBillingPortalConfigurationsGroup(OpGroup):
         """List portal configurations
 
         GET /v1/billing_portal/configurations
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/list
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/list
 
         Parameters:
         - active: Only return configurations that are active or inactive (e.g., pass `true` to only list active configurations).
@@ -17906,7 +17905,7 @@ class AsyncBillingPortalConfigurationsGroup(OpGroup):
         """Create a portal configuration
 
         POST /v1/billing_portal/configurations
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/create
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/create
 
         Parameters:
         - business_profile: The business information shown to customers in the portal.
@@ -17920,7 +17919,7 @@ class AsyncBillingPortalConfigurationsGroup(OpGroup):
         """Retrieve a portal configuration
 
         GET /v1/billing_portal/configurations/{configuration}
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/retrieve
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/retrieve
 
         Parameters:
         - configuration
@@ -17929,7 +17928,7 @@ class AsyncBillingPortalConfigurationsGroup(OpGroup):
         """Update a portal configuration
 
         POST /v1/billing_portal/configurations/{configuration}
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/update
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/update
 
         Parameters:
         - configuration
@@ -17948,7 +17947,7 @@ class AsyncBillingPortalConfigurationsGroup(OpGroup):
         List portal configurations
 
         GET /v1/billing_portal/configurations
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/list
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/list
 
         Parameters:
         - active: Only return configurations that are active or inactive (e.g., pass `true` to only list active configurations).
@@ -17964,7 +17963,7 @@ class AsyncBillingPortalConfigurationsGroup(OpGroup):
         Retrieve a portal configuration
 
         GET /v1/billing_portal/configurations/{configuration}
-        Docs: https://docs.stripe.com/api/billing_portal/configurations/retrieve
+        Docs: https://docs.stripe.com/api/customer_portal/configurations/retrieve
 
         Parameters:
         - configuration
@@ -17976,7 +17975,7 @@ class AsyncBillingPortalSessionsGroup(OpGroup):
         """Create a portal session
 
         POST /v1/billing_portal/sessions
-        Docs: https://docs.stripe.com/api/billing_portal/sessions/create
+        Docs: https://docs.stripe.com/api/customer_portal/sessions/create
 
         Parameters:
         - configuration: The ID of an existing [configuration](https://docs.stripe.com/api/customer_portal/configurations) to use for this session, describing its functionality and features. If not specified, the session uses the default configuration.
@@ -19433,11 +19432,14 @@ class AsyncCustomersGroup(OpGroup):
 
         Same as `api.customers_cash_balance_transactions.retrieve` (GET /v1/customers/{customer}/cash_balance_transactions/{transaction}).
         Docs: https://docs.stripe.com/api/customers/cash_balance_transactions/retrieve"""
-    async def customer_discount_delete(self, customer: _Id, **options: Unpack[CallOptions]) -> DeletedDiscount:
+    async def delete_discount(self, customer: _Id, **options: Unpack[CallOptions]) -> DeletedDiscount:
         """Delete a customer discount
 
-        Same as `api.customers_discount.delete` (DELETE /v1/customers/{customer}/discount).
-        Docs: https://docs.stripe.com/api/customers/discount/delete"""
+        DELETE /v1/customers/{customer}/discount
+        Docs: https://docs.stripe.com/api/discounts/delete
+
+        Parameters:
+        - customer"""
     async def customer_discount_get(self, customer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> Discount:
         """GetCustomersCustomerDiscount
 
@@ -19459,12 +19461,12 @@ class AsyncCustomersGroup(OpGroup):
         """List a Customer's PaymentMethods
 
         Same as `api.customers_payment_methods.list` (GET /v1/customers/{customer}/payment_methods).
-        Docs: https://docs.stripe.com/api/customers/payment_methods/list"""
+        Docs: https://docs.stripe.com/api/payment_methods/customer_list"""
     async def customer_payment_methods_payment_method_get(self, customer: _Id, payment_method: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> PaymentMethod:
         """Retrieve a Customer's PaymentMethod
 
         Same as `api.customers_payment_methods.retrieve` (GET /v1/customers/{customer}/payment_methods/{payment_method}).
-        Docs: https://docs.stripe.com/api/customers/payment_methods/retrieve"""
+        Docs: https://docs.stripe.com/api/payment_methods/customer"""
     async def customer_sources_get(self, customer: _Id, *, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, object: str | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BankAccount | Card | Source]:
         """GetCustomersCustomerSources
 
@@ -19585,6 +19587,7 @@ class AsyncCustomersGroup(OpGroup):
     customer_delete = delete
     customer_get = retrieve
     customer_post = update
+    customer_discount_delete = delete_discount
     customer_funding_instructions_post = funding_instructions
 
 class AsyncCustomersBalanceTransactionsGroup(OpGroup):
@@ -19968,14 +19971,6 @@ class AsyncCustomersCashBalanceTransactionsGroup(OpGroup):
 
 class AsyncCustomersDiscountGroup(OpGroup):
     """The operations of `api.customers_discount`"""
-    async def delete(self, customer: _Id, **options: Unpack[CallOptions]) -> DeletedDiscount:
-        """Delete a customer discount
-
-        DELETE /v1/customers/{customer}/discount
-        Docs: https://docs.stripe.com/api/customers/discount/delete
-
-        Parameters:
-        - customer"""
     async def retrieve(self, customer: _Id, *, expand: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> Discount:
         """GetCustomersCustomerDiscount
 
@@ -20003,7 +19998,7 @@ class AsyncCustomersPaymentMethodsGroup(OpGroup):
         """List a Customer's PaymentMethods
 
         GET /v1/customers/{customer}/payment_methods
-        Docs: https://docs.stripe.com/api/customers/payment_methods/list
+        Docs: https://docs.stripe.com/api/payment_methods/customer_list
 
         Parameters:
         - customer
@@ -20017,7 +20012,7 @@ class AsyncCustomersPaymentMethodsGroup(OpGroup):
         """Retrieve a Customer's PaymentMethod
 
         GET /v1/customers/{customer}/payment_methods/{payment_method}
-        Docs: https://docs.stripe.com/api/customers/payment_methods/retrieve
+        Docs: https://docs.stripe.com/api/payment_methods/customer
 
         Parameters:
         - customer
@@ -20030,7 +20025,7 @@ class AsyncCustomersPaymentMethodsGroup(OpGroup):
         List a Customer's PaymentMethods
 
         GET /v1/customers/{customer}/payment_methods
-        Docs: https://docs.stripe.com/api/customers/payment_methods/list
+        Docs: https://docs.stripe.com/api/payment_methods/customer_list
 
         Parameters:
         - customer
@@ -20047,7 +20042,7 @@ class AsyncCustomersPaymentMethodsGroup(OpGroup):
         Retrieve a Customer's PaymentMethod
 
         GET /v1/customers/{customer}/payment_methods/{payment_method}
-        Docs: https://docs.stripe.com/api/customers/payment_methods/retrieve
+        Docs: https://docs.stripe.com/api/payment_methods/customer
 
         Parameters:
         - customer
@@ -26673,11 +26668,11 @@ class AsyncSubscriptionsGroup(OpGroup):
         - limit: A limit on the number of objects to be returned. Limit can range between 1 and 100, and the default is 10.
         - page: A cursor for pagination across multiple pages of results. Don't include this parameter on the first call. Use the next_page value returned in a previous response to request subsequent results.
         - query: The search query string. See [search query language](https://docs.stripe.com/search#search-query-language) and the list of supported [query fields for subscriptions](https://docs.stripe.com/search#query-fields-for-subscriptions)."""
-    async def delete(self, subscription_exposed_id: _Id, *, cancellation_details: CancellationDetailsParams | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice_now: bool | None = None, prorate: bool | None = None, **options: Unpack[CallOptions]) -> Subscription:
+    async def cancel(self, subscription_exposed_id: _Id, *, cancellation_details: CancellationDetailsParams | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice_now: bool | None = None, prorate: bool | None = None, **options: Unpack[CallOptions]) -> Subscription:
         """Cancel a subscription
 
         DELETE /v1/subscriptions/{subscription_exposed_id}
-        Docs: https://docs.stripe.com/api/subscriptions/delete
+        Docs: https://docs.stripe.com/api/subscriptions/cancel
 
         Parameters:
         - subscription_exposed_id
@@ -26734,11 +26729,11 @@ class AsyncSubscriptionsGroup(OpGroup):
         - trial_end: Unix timestamp representing the end of the trial period the customer will get before being charged for the first time. This will always overwrite any trials that might apply via a subscribed plan. If set, `trial_end` will override the default trial period of the plan the customer is being subscribed to. The `billing_cycle_anchor` will be updated to the `trial_end` value. The special value `now` can be provided to end the customer's trial immediately. Can be at most two years from `billing_cycle_anchor`.
         - trial_from_plan: Indicates if a plan's `trial_period_days` should be applied to the subscription. Setting `trial_end` per subscription is preferred, and this defaults to `false`. Setting this flag to `true` together with `trial_end` is not allowed. See [Using trial periods on subscriptions](https://docs.stripe.com/billing/subscriptions/trials) to learn more.
         - trial_settings: Settings related to subscription trials."""
-    async def discount(self, subscription_exposed_id: _Id, **options: Unpack[CallOptions]) -> DeletedDiscount:
+    async def delete_discount(self, subscription_exposed_id: _Id, **options: Unpack[CallOptions]) -> DeletedDiscount:
         """Delete a subscription discount
 
         DELETE /v1/subscriptions/{subscription_exposed_id}/discount
-        Docs: https://docs.stripe.com/api/subscriptions/discount
+        Docs: https://docs.stripe.com/api/discounts/subscription_delete
 
         Parameters:
         - subscription_exposed_id"""
@@ -26803,10 +26798,10 @@ class AsyncSubscriptionsGroup(OpGroup):
     get = list
     post = create
     search_get = search
-    subscription_exposed_id_delete = delete
+    subscription_exposed_id_delete = cancel
     subscription_exposed_id_get = retrieve
     subscription_exposed_id_post = update
-    subscription_exposed_id_discount_delete = discount
+    subscription_exposed_id_discount_delete = delete_discount
     subscription_migrate_post = migrate
     subscription_resume_post = resume
 

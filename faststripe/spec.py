@@ -9,10 +9,10 @@ from pathlib import Path
 from functools import cache
 
 # %% auto #0
-__all__ = ['docs_base', 'snapshot_path', 'latest_spec_url', 'simplify_param', 'simplify_response', 'path_name', 'resource_name',
-           'doc_url', 'SpecError', 'check_spec', 'build_snapshot', 'dump_snapshot', 'write_atomic', 'read_snapshot',
-           'Spec', 'bundled_spec', 'parse_spec', 'fetch_spec', 'cache_dir', 'latest_spec', 'resolve_spec',
-           'spec_version', 'set_package_version', 'faststripe_update', 'update_main']
+__all__ = ['stripe_names', 'docs_base', 'stripe_docs', 'snapshot_path', 'latest_spec_url', 'simplify_param', 'simplify_response',
+           'path_name', 'resource_name', 'doc_url', 'SpecError', 'check_spec', 'build_snapshot', 'dump_snapshot',
+           'write_atomic', 'read_snapshot', 'Spec', 'bundled_spec', 'parse_spec', 'fetch_spec', 'cache_dir',
+           'latest_spec', 'resolve_spec', 'spec_version', 'set_package_version', 'faststripe_update', 'update_main']
 
 # %% ../nbs/00_spec.ipynb #4f581281
 _types = dict(string='str', integer='int', number='num', boolean='bool', object='obj', array='arr')
@@ -87,8 +87,13 @@ def _list_kind(op):
 
 _crud = dict(get='retrieve', post='update', delete='delete')
 
+stripe_names = {  # Stripe's own (group, method) where the path alone would mislead
+    ('/v1/subscriptions/{subscription_exposed_id}', 'delete'): ('subscriptions', 'cancel'),
+    ('/v1/customers/{customer}/discount', 'delete'): ('customers', 'delete_discount')}
+
 def resource_name(path, verb, paths):
     "Resource-style `(group, method)` of an operation; `paths` is the spec's `paths` object"
+    if (path, verb) in stripe_names: return stripe_names[path, verb]
     ver, *sg = _segs(path)
     pre = '' if ver == 'v1' else ver + '_'
     static = [s for s in sg if not _is_param(s)]
@@ -100,7 +105,8 @@ def resource_name(path, verb, paths):
     has_child = any(p.startswith(path + '/{') for p in paths)
     parent_is_res = len(sg) > 1 and (_is_param(sg[-2]) or parent in paths or any(p.startswith(parent+'/{') for p in paths))
     kind = _list_kind(paths[path].get('get', {}))
-    if len(verbs) == 1 and not has_child and not kind and parent_is_res: return grp(static[:-1]), _pyname(sg[-1])
+    if len(verbs) == 1 and not has_child and not kind and parent_is_res:
+        return grp(static[:-1]), ('delete_' if verb == 'delete' else '') + _pyname(sg[-1])
     if verb == 'get': return grp(static), 'list' if kind else 'retrieve'
     if verb == 'post': return grp(static), 'create' if 'get' not in verbs or kind else 'update'
     return grp(static), 'delete'
@@ -108,8 +114,16 @@ def resource_name(path, verb, paths):
 # %% ../nbs/00_spec.ipynb #c3583c5f
 docs_base = 'https://docs.stripe.com/api'
 
-def doc_url(path, method):
-    "Link to Stripe's API reference for the operation at `path` whose resource-style name is `method`"
+stripe_docs = {  # Stripe's reference pages of operations it files under another resource
+    ('/v1/subscriptions/{subscription_exposed_id}/discount', 'delete'): 'discounts/subscription_delete',
+    ('/v1/customers/{customer}/discount', 'delete'): 'discounts/delete',
+    ('/v1/customers/{customer}/payment_methods', 'get'): 'payment_methods/customer_list',
+    ('/v1/customers/{customer}/payment_methods/{payment_method}', 'get'): 'payment_methods/customer'}
+
+def doc_url(path, method, verb=None):
+    "Link to Stripe's API reference for the operation `verb` `path` whose resource-style name is `method`"
+    if (path, verb) in stripe_docs: return f'{docs_base}/{stripe_docs[path, verb]}'
+    path = path.replace('/v1/billing_portal/', '/v1/customer_portal/')
     ver, *sg = _segs(path)
     static = [s for s in sg if not _is_param(s)]
     if method not in ('create', 'list', 'retrieve', 'update', 'delete') and static[-1] in (method, method.rstrip('_')):
@@ -138,7 +152,7 @@ def _op_record(path, verb, op, paths, comps):
     g, n = path_name(path, verb)
     rg, rn = resource_name(path, verb, paths)
     rec = dict(path=path, verb=verb, id=op.get('operationId', ''), s=op.get('summary', ''), g=g, n=n, rg=rg, rn=rn,
-               doc=doc_url(path, rn), pp=sorted((p['name'] for p in params if p['in'] == 'path'), key=lambda n: path.index('{'+n+'}')),
+               doc=doc_url(path, rn, verb), pp=sorted((p['name'] for p in params if p['in'] == 'path'), key=lambda n: path.index('{'+n+'}')),
                q={p['name']: simplify_param(p.get('schema', {}), comps) for p in qs},
                rq=[p['name'] for p in qs if p.get('required')],
                b={k: simplify_param(v, comps) for k,v in props.items()}, rb=body.get('required', []),

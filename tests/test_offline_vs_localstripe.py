@@ -92,7 +92,7 @@ def flow(apis):
     item = lambda s: {'plan': ids[s]['plan']} if s == 'localstripe' else {'price': ids[s]['plan']}
     step('subscription', lambda a, s: a('/v1/subscriptions', 'POST', data={'customer': ids[s]['customer'], 'items': [item(s)]}))
     step('subscriptions', lambda a, s: a.subscriptions.list(customer=ids[s]['customer']))
-    step('subscription_canceled', lambda a, s: a.subscriptions.delete(ids[s]['subscription']))
+    step('subscription_canceled', lambda a, s: a.subscriptions.cancel(ids[s]['subscription']))
     step('payment_intent', lambda a, s: a.payment_intents.create(amount=1500, currency='usd', payment_method=ids[s]['payment_method']))
     step('payment_intent_confirmed', lambda a, s: a.payment_intents.confirm(ids[s]['payment_intent']))
     step('payment_intent_manual', lambda a, s: a.payment_intents.create(amount=700, currency='usd', capture_method='manual',
