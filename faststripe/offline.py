@@ -12,11 +12,11 @@ from fastcore.basics import patch, store_attr
 from .spec import bundled_spec, resolve_spec
 
 # %% auto #0
-__all__ = ['id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status', 'declines',
-           'offline_key', 'form_decode', 'OfflineError', 'coerce', 'check_params', 'id_prefix', 'fast_copy',
-           'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter',
-           'last_param', 'magic_test_id', 'card_brand', 'sign_payload', 'OfflineTransport', 'offline_api',
-           'OfflineServer', 'serve', 'offline_main']
+__all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status',
+           'declines', 'offline_key', 'form_decode', 'OfflineError', 'is_metadata', 'check_metadata', 'coerce',
+           'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate',
+           'parse_query', 'search_filter', 'last_param', 'magic_test_id', 'card_brand', 'sign_payload',
+           'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_parser', 'offline_main']
 
 # %% ../nbs/02_offline.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -76,6 +76,28 @@ def _missing(kind, oid, param='id', status=404):
     return OfflineError(status, f"No such {kind}: '{oid}'", code='resource_missing', param=param)
 
 # %% ../nbs/02_offline.ipynb #7fe0d32e
+metadata_limits = dict(keys=50, key_chars=40, value_chars=500)
+
+def is_metadata(name):
+    "Is the parameter `name` (`metadata`, `subscription_data[metadata]`, `invoice_metadata`) a metadata hash?"
+    last = str(name).rsplit('[', 1)[-1].rstrip(']')
+    return last == 'metadata' or last.endswith('_metadata')
+
+def _too_many(n): return f"Metadata can have up to {metadata_limits['keys']} keys, but you've set {n}."
+
+def check_metadata(md, name='metadata'):
+    "The metadata hash `md` of parameter `name`, if it keeps Stripe's limits; else Stripe's 400 naming `name`"
+    if (n := sum(v != '' for v in md.values())) > metadata_limits['keys']: raise _bad(None, name, _too_many(n))
+    for k,v in md.items():
+        if '[' in k or ']' in k: raise _bad(None, name, f'Invalid key: {k} must not contain square brackets ([ or ])')
+        if len(k) > metadata_limits['key_chars']:
+            raise _bad(None, name, f"Invalid key: {k} must be a string under {metadata_limits['key_chars']} characters")
+        if isinstance(v, (dict, list)): raise _bad(None, name, f'Invalid value type: {json.dumps(v)} must be a string')
+        if len(str(v)) > metadata_limits['value_chars']:
+            raise _bad(None, name, f"Invalid val: {v} must be a string under {metadata_limits['value_chars']} characters")
+    return md
+
+# %% ../nbs/02_offline.ipynb #75ef7524
 _ints = re.compile(r'-?\d+$')
 _nums = re.compile(r'-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$')
 _bools = {'true': True, 'false': False}
@@ -118,6 +140,7 @@ def coerce(v, sc, name):
         if isinstance(v, list): v = {str(i): o for i,o in enumerate(v)}
         if not isinstance(v, dict): raise _bad('parameter_invalid_object', name, f'Invalid object: {name} must be an object')
         if 'p' in sc: return check_params(v, sc['p'], sc.get('r', ()), name)
+        if is_metadata(name): return check_metadata(v, name)
         return v
     if 'e' in sc and v not in sc['e']:
         raise _bad('parameter_invalid_enum', name, f"Invalid {name}: must be one of {_enum_msg(sc['e'])}")
@@ -281,7 +304,7 @@ class OfflineStripe:
         self.listeners = []  # callables receiving each `event` the engine records
         wh = self.spec.by_path.get(('/v1/webhook_endpoints', 'POST'), {}).get('b', {})
         self.event_types = set(wh.get('enabled_events', {}).get('i', {}).get('e', ()))
-        self._clock, self._owners, self._outbox = 0, {}, None
+        self._clock, self._owners, self._children, self._outbox = 0, {}, {}, None
         self.webhook_secrets, self.deliveries = {}, []  # webhook endpoints' signing secrets; attempted deliveries
 
     def __repr__(self): return f'OfflineStripe({self.spec.version}, {len(self.objs)} objects)'
@@ -337,8 +360,17 @@ def merge(self:OfflineStripe, schema_sc, cur, v):
     return v
 
 @patch
+def metadata_room(self:OfflineStripe, o, params):
+    "Stripe's 400 if merging `params['metadata']` into the metadata of `o` would give it more than 50 keys"
+    md, cur = params.get('metadata'), o.get('metadata')
+    if not isinstance(md, dict) or not isinstance(cur, dict): return
+    n = len({k for k in cur if md.get(k) != ''} | {k for k,v in md.items() if v != ''})
+    if n > metadata_limits['keys']: raise _bad(None, 'metadata', _too_many(n))
+
+@patch
 def echo(self:OfflineStripe, obj, schema, params):
     "Set the fields of `obj` (of component `schema`) that `params` name"
+    self.metadata_room(obj, params)  # before any field changes, so a refused update changes nothing
     props = self.spec.schema(schema).get('p', {})
     for k,v in params.items():
         if k not in props or k in ('id', 'object', 'expand'): continue
@@ -496,8 +528,32 @@ def expand(self:OfflineStripe, o, paths, schema=None):
             raise _bad(None, 'expand', f'This property cannot be expanded ({p}).')
         v = o.get(head) if isinstance(o, dict) else None
         if isinstance(v, str) and v in self.objs: v = o[head] = fast_copy(self.objs[v])
+        elif v is None and isinstance(o, dict) and (v := self.include_list(o, head)) is not None: o[head] = v
         if rest and isinstance(v, dict): self.expand(v, [rest])
     return o
+
+@patch
+def child_list_op(self:OfflineStripe, schema, field):
+    "The op that lists the `field` children of an object of `schema` (`GET /v1/customers/{customer}/subscriptions`)"
+    key = schema, field
+    if key not in self._children:
+        def fits(o):
+            pre = o['path'].removesuffix('/' + field)
+            return (o['verb'] == 'get' and o.get('lk') == 'list' and pre != o['path'] and pre.endswith('}') and pre.count('{') == 1
+                    and not pre.startswith('/v1/test_helpers/') and schema in self.owner_schemas(o['path'], last_param(pre)))
+        self._children[key] = next(filter(fits, self.spec.ops), None)
+    return self._children[key]
+
+@patch
+def include_list(self:OfflineStripe, o, field):
+    "The includable list `field` of (a copy of) the stored object `o` (a customer's `subscriptions`): its children's first page, or None"
+    oid = o.get('id')
+    if not isinstance(oid, str) or not (schema := self.schema_of(oid)): return None
+    sc = self.spec.schema(schema)
+    if field not in sc.get('x', ()) or not _is_list_env(sc.get('p', {}).get(field, {})): return None
+    if (op := self.child_list_op(schema, field)) is None: return None
+    url = op['path'].replace('{' + last_param(op['path'].removesuffix('/' + field)) + '}', oid)
+    return fast_copy(self.list_objs(op, self.op_schemas(op), {}, url, oid))  # a copy: deeper expansions edit it
 
 # %% ../nbs/02_offline.ipynb #b7b42ae2
 @patch
@@ -665,6 +721,7 @@ def transition(self:OfflineStripe, o, action, params=None):
     schema = self.schema_of(o['id'])
     props = self.spec.schema(schema).get('p', {})
     st = action_status.get(action)
+    if params: self.metadata_room(o, params)  # checked before the status changes
     prev = {}
     if st and st in props.get('status', {}).get('e', ()) and o.get('status') != st:
         prev['status'] = o.get('status')
@@ -1254,12 +1311,17 @@ def serve(port=0, host='127.0.0.1', stripe=None):
     return OfflineServer(stripe, port, host).start()
 
 # %% ../nbs/02_offline.ipynb #5a6538d6
-def offline_main(args=None):
-    "Command line: run the offline Stripe on 127.0.0.1 until interrupted"
-    p = argparse.ArgumentParser(prog='faststripe_offline', description='A stateful offline Stripe on loopback, for tests and docs')
+def offline_parser():
+    "The command line of `faststripe_offline`; its help shows the defaults"
+    p = argparse.ArgumentParser(prog='faststripe_offline', description='A stateful offline Stripe on loopback, for tests and docs',
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--port', type=int, default=12111, help='port to listen on (0 picks a free one)')
     p.add_argument('--host', default='127.0.0.1', help='loopback address to bind (127.0.0.1, localhost or ::1)')
-    a = p.parse_args(args)
+    return p
+
+def offline_main(args=None):
+    "Command line: run the offline Stripe on 127.0.0.1 until interrupted"
+    a = offline_parser().parse_args(args)
     srv = OfflineServer(port=a.port, host=a.host)
     print(f'Offline Stripe (API {srv.stripe.spec.version}) on {srv.url} -- test keys only, data in memory; Ctrl-C stops it', flush=True)
     try: srv.serve_forever()
