@@ -659,33 +659,33 @@ class StripeApi(_ApiBase):
         """Close the pooled HTTP connections"""
     def __enter__(self) -> Self: ...
     def __exit__(self, *a: object) -> None: ...
-    def active_subscriptions(self, customer: Any, product: Any = ..., statuses: Any = ...) -> Any:
+    def active_subscriptions(self, customer: Any, product: Any = ..., statuses: Any = ...) -> ItemList[Subscription]:
         """The subscriptions of `customer` (object, id or e-mail) that are active or trialing, for `product` (object, id or name) if given"""
     @property
     def billing_portal(self) -> Any: ...
-    def customer(self, email: str, **kwargs: Any) -> Any:
+    def customer(self, email: str, **kwargs: Any) -> Customer:
         """The customer with e-mail `email`, created with `kwargs` (name, metadata, …) if there is none"""
-    def find_customer(self, email: str) -> Any:
+    def find_customer(self, email: str) -> Customer | None:
         """The customer with e-mail `email` (the oldest if several), or None"""
-    def find_price(self, product: Any, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., lookup_key: str | None = ...) -> Any:
+    def find_price(self, product: Any, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., lookup_key: str | None = ...) -> Price | None:
         """The active price of `product` charging exactly `amount_cents` `currency` (every `interval`, if recurring); or None"""
-    def find_product(self, name: str, metadata: dict | None = ...) -> Any:
+    def find_product(self, name: str, metadata: dict | None = ...) -> Product | None:
         """The active product named `name` (with every item of `metadata`), searching all pages; None if there is none"""
-    def is_subscribed(self, customer: Any, product: Any = ..., statuses: Any = ...) -> Any:
+    def is_subscribed(self, customer: Any, product: Any = ..., statuses: Any = ...) -> bool:
         """Whether `customer` has an active (or trialing) subscription, to `product` if given"""
-    def one_time_payment(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> Any:
+    def one_time_payment(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> CheckoutSession:
         """A Checkout Session (`mode='payment'`) for `quantity` × `product_name` at `amount_cents`; `.url` is the link"""
     def parse_webhook(self, payload: Any, headers: Any, secret: Any = ..., tolerance: Any = ...) -> Any:
         """Verify a webhook request (raw body + headers) and return its typed `Event`; secret defaults to STRIPE_WEBHOOK_SECRET"""
-    def payment_link(self, product_name: str, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> Any:
+    def payment_link(self, product_name: str, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> PaymentLink:
         """A Payment Link for `product_name` at `amount_cents` (recurring every `interval` if given); `.url` is the link"""
-    def price(self, product: Any, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., lookup_key: str | None = ...) -> Any:
+    def price(self, product: Any, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., lookup_key: str | None = ...) -> Price:
         """`find_price`, or a new price with exactly these terms"""
-    def product(self, name: str, metadata: dict | None = ..., **kwargs: Any) -> Any:
+    def product(self, name: str, metadata: dict | None = ..., **kwargs: Any) -> Product:
         """The active product named `name` (and `metadata`), created (with `metadata` and `kwargs`) if there is none"""
     def reference(self) -> Any:
         """Markdown table of every operation: resource-style name, path-style name, HTTP verb and path, summary"""
-    def subscription(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., interval: str = ..., customer_email: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> Any:
+    def subscription(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., interval: str = ..., customer_email: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> CheckoutSession:
         """A Checkout Session (`mode='subscription'`) for `product_name` at `amount_cents` every `interval`; `.url` is the link"""
 
 class AsyncStripeApi(_ApiBase):
@@ -1114,33 +1114,33 @@ class AsyncStripeApi(_ApiBase):
         """Close the pooled HTTP connections"""
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *a: object) -> None: ...
-    async def active_subscriptions(self, customer: Any, product: Any = ..., statuses: Any = ...) -> Any:
+    async def active_subscriptions(self, customer: Any, product: Any = ..., statuses: Any = ...) -> ItemList[Subscription]:
         """The subscriptions of `customer` (object, id or e-mail) that are active or trialing, for `product` (object, id or name) if given"""
     @property
     def billing_portal(self) -> Any: ...
-    async def customer(self, email: str, **kwargs: Any) -> Any:
+    async def customer(self, email: str, **kwargs: Any) -> Customer:
         """The customer with e-mail `email`, created with `kwargs` (name, metadata, …) if there is none"""
-    async def find_customer(self, email: str) -> Any:
+    async def find_customer(self, email: str) -> Customer | None:
         """The customer with e-mail `email` (the oldest if several), or None"""
-    async def find_price(self, product: Any, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., lookup_key: str | None = ...) -> Any:
+    async def find_price(self, product: Any, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., lookup_key: str | None = ...) -> Price | None:
         """The active price of `product` charging exactly `amount_cents` `currency` (every `interval`, if recurring); or None"""
-    async def find_product(self, name: str, metadata: dict | None = ...) -> Any:
+    async def find_product(self, name: str, metadata: dict | None = ...) -> Product | None:
         """The active product named `name` (with every item of `metadata`), searching all pages; None if there is none"""
-    async def is_subscribed(self, customer: Any, product: Any = ..., statuses: Any = ...) -> Any:
+    async def is_subscribed(self, customer: Any, product: Any = ..., statuses: Any = ...) -> bool:
         """Whether `customer` has an active (or trialing) subscription, to `product` if given"""
-    async def one_time_payment(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> Any:
+    async def one_time_payment(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> CheckoutSession:
         """A Checkout Session (`mode='payment'`) for `quantity` × `product_name` at `amount_cents`; `.url` is the link"""
     async def parse_webhook(self, payload: Any, headers: Any, secret: Any = ..., tolerance: Any = ...) -> Any:
         """Verify a webhook request (raw body + headers) and return its typed `Event`; secret defaults to STRIPE_WEBHOOK_SECRET"""
-    async def payment_link(self, product_name: str, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> Any:
+    async def payment_link(self, product_name: str, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> PaymentLink:
         """A Payment Link for `product_name` at `amount_cents` (recurring every `interval` if given); `.url` is the link"""
-    async def price(self, product: Any, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., lookup_key: str | None = ...) -> Any:
+    async def price(self, product: Any, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., lookup_key: str | None = ...) -> Price:
         """`find_price`, or a new price with exactly these terms"""
-    async def product(self, name: str, metadata: dict | None = ..., **kwargs: Any) -> Any:
+    async def product(self, name: str, metadata: dict | None = ..., **kwargs: Any) -> Product:
         """The active product named `name` (and `metadata`), created (with `metadata` and `kwargs`) if there is none"""
     def reference(self) -> Any:
         """Markdown table of every operation: resource-style name, path-style name, HTTP verb and path, summary"""
-    async def subscription(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., interval: str = ..., customer_email: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> Any:
+    async def subscription(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., interval: str = ..., customer_email: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> CheckoutSession:
         """A Checkout Session (`mode='subscription'`) for `product_name` at `amount_cents` every `interval`; `.url` is the link"""
 
 # ---- operation groups ----

@@ -205,13 +205,13 @@ def _check_product(product):
     return product
 
 @patch
-def find_product(self:StripeApi, name:str, metadata:dict=None):
+def find_product(self:StripeApi, name:str, metadata:dict=None)->Product | None:
     "The active product named `name` (with every item of `metadata`), searching all pages; None if there is none"
     _check_name(name, 'name', objects_ok=False)
     return self._drive(_find_product(self, name, metadata))
 
 @patch
-def product(self:StripeApi, name:str, metadata:dict=None, **kwargs):
+def product(self:StripeApi, name:str, metadata:dict=None, **kwargs)->Product:
     "The active product named `name` (and `metadata`), created (with `metadata` and `kwargs`) if there is none"
     _check_name(name, 'name', objects_ok=False)
     _check_kwargs(self.products.create, kwargs, 'product', ('name', 'metadata'))
@@ -248,7 +248,7 @@ def _find_or_create_price(api, product, amount, currency, interval=None, interva
 
 @patch
 def find_price(self:StripeApi, product, amount_cents:int, currency:str='usd', interval:str=None, interval_count:int=1,
-               lookup_key:str=None):
+               lookup_key:str=None)->Price | None:
     "The active price of `product` charging exactly `amount_cents` `currency` (every `interval`, if recurring); or None"
     _check_product(product)
     amount, cur = _price_args(amount_cents, currency, interval, interval_count)
@@ -256,7 +256,7 @@ def find_price(self:StripeApi, product, amount_cents:int, currency:str='usd', in
 
 @patch
 def price(self:StripeApi, product, amount_cents:int, currency:str='usd', interval:str=None, interval_count:int=1,
-          lookup_key:str=None):
+          lookup_key:str=None)->Price:
     "`find_price`, or a new price with exactly these terms"
     _check_product(product)
     amount, cur = _price_args(amount_cents, currency, interval, interval_count)
@@ -295,7 +295,7 @@ def _checkout_args(api, where, product_name, amount_cents, success_url, cancel_u
 
 @patch
 def one_time_payment(self:StripeApi, product_name:str, amount_cents:int, success_url:str, cancel_url:str,
-                     currency:str='usd', quantity:int=1, lookup_key:str=None, **kwargs):
+                     currency:str='usd', quantity:int=1, lookup_key:str=None, **kwargs)->CheckoutSession:
     "A Checkout Session (`mode='payment'`) for `quantity` × `product_name` at `amount_cents`; `.url` is the link"
     amount, cur, ok, cancel = _checkout_args(self, 'one_time_payment', product_name, amount_cents, success_url, cancel_url,
                                              currency, quantity, kwargs=kwargs)
@@ -306,7 +306,7 @@ def one_time_payment(self:StripeApi, product_name:str, amount_cents:int, success
 @patch
 def subscription(self:StripeApi, product_name:str, amount_cents:int, success_url:str, cancel_url:str,
                  currency:str='usd', interval:str='month', customer_email:str=None, interval_count:int=1,
-                 quantity:int=1, lookup_key:str=None, **kwargs):
+                 quantity:int=1, lookup_key:str=None, **kwargs)->CheckoutSession:
     "A Checkout Session (`mode='subscription'`) for `product_name` at `amount_cents` every `interval`; `.url` is the link"
     params = {**kwargs, 'customer_email': customer_email}
     amount, cur, ok, cancel = _checkout_args(self, 'subscription', product_name, amount_cents, success_url, cancel_url,
@@ -325,7 +325,7 @@ def _payment_link(api, product_name, amount, currency, quantity, interval=None, 
 
 @patch
 def payment_link(self:StripeApi, product_name:str, amount_cents:int, currency:str='usd', interval:str=None,
-                 interval_count:int=1, quantity:int=1, lookup_key:str=None, **kwargs):
+                 interval_count:int=1, quantity:int=1, lookup_key:str=None, **kwargs)->PaymentLink:
     "A Payment Link for `product_name` at `amount_cents` (recurring every `interval` if given); `.url` is the link"
     _check_name(product_name)
     amount, cur = _price_args(amount_cents, currency, interval, interval_count)
@@ -349,12 +349,12 @@ def _customer(api, email, **kwargs):
     return c
 
 @patch
-def find_customer(self:StripeApi, email:str):
+def find_customer(self:StripeApi, email:str)->Customer | None:
     "The customer with e-mail `email` (the oldest if several), or None"
     return self._drive(_find_customer(self, _check_email(email)))
 
 @patch
-def customer(self:StripeApi, email:str, **kwargs):
+def customer(self:StripeApi, email:str, **kwargs)->Customer:
     "The customer with e-mail `email`, created with `kwargs` (name, metadata, …) if there is none"
     _check_email(email)
     _check_kwargs(self.customers.create, kwargs, 'customer', ('email',))
@@ -382,7 +382,7 @@ def _billing_portal(api, customer, return_url, **kwargs):
     return (yield _do(api.billing_portal.sessions_post, customer=cid, return_url=return_url, **kwargs))
 
 @patch
-def billing_portal(self:StripeApi, customer, return_url:str, **kwargs):
+def billing_portal(self:StripeApi, customer, return_url:str, **kwargs)->BillingPortalSession:
     "A Customer Portal session for `customer` (object, id or e-mail); `.url` is the page to send them to"
     _check_customer(customer)
     check_url(return_url, 'return_url')
@@ -457,7 +457,7 @@ def _active_subscriptions(api, customer, product=None, statuses=live_statuses):
     return ItemList(s for s in subs if s.get('status') in statuses and (product is None or pid in _item_products(s)))
 
 @patch
-def active_subscriptions(self:StripeApi, customer, product=None, statuses=live_statuses):
+def active_subscriptions(self:StripeApi, customer, product=None, statuses=live_statuses)->ItemList[Subscription]:
     "The subscriptions of `customer` (object, id or e-mail) that are active or trialing, for `product` (object, id or name) if given"
     _check_customer(customer)
     return self._drive(_active_subscriptions(self, customer, product, _check_statuses(self, statuses)))
@@ -466,7 +466,7 @@ def _is_subscribed(api, customer, product=None, statuses=live_statuses):
     return bool((yield from _active_subscriptions(api, customer, product, statuses)))
 
 @patch
-def is_subscribed(self:StripeApi, customer, product=None, statuses=live_statuses):
+def is_subscribed(self:StripeApi, customer, product=None, statuses=live_statuses)->bool:
     "Whether `customer` has an active (or trialing) subscription, to `product` if given"
     _check_customer(customer)
     return self._drive(_is_subscribed(self, customer, product, _check_statuses(self, statuses)))

@@ -76,6 +76,11 @@ class StubWriter:
         objs = sorted({e for sc in spec.schemas.values() for e in sc.get('p', {}).get('object', {}).get('e', []) if isinstance(e, str)})
         self.id_re = re.compile(r'(^|_)(' + '|'.join(re.escape(o.replace('.', '_')) for o in objs) + ')$')
 
+    @property
+    def known(self):
+        "Class names a return annotation may use: the object classes and the template's generic ones"
+        return set(self.cls.values()) | {'ItemList', 'StripeList', 'StripeObject'}
+
     def _named(self, key, path, suffix, make):
         "Name of the definition for structure `key`, made by `make(name)` the first time; named after `path`"
         if key in self.by_key: return self.by_key[key]
@@ -444,8 +449,15 @@ def _anno(a):
     a = a if isinstance(a, str) else getattr(a, '__name__', None)
     return a if a in _simple else 'Any'
 
-def def_stub(name, f, indent='', method=False):
-    "A loosely typed stub of function `f` named `name`"
+def _returns(f, known=()):
+    "The return annotation of `f` if every name in it is in `known` or a builtin, else 'Any'"
+    a = getattr(f, '__annotations__', {}).get('return')
+    a = a if isinstance(a, str) else getattr(a, '__name__', None)
+    names = re.findall(r'[A-Za-z_]\w*', a or '')
+    return a if names and all(n in _simple or n in known for n in names) else 'Any'
+
+def def_stub(name, f, indent='', method=False, known=()):
+    "A loosely typed stub of function `f` named `name`; `known`: class names its return annotation may use"
     try: ps = list(inspect.signature(f).parameters.values())
     except (TypeError, ValueError): ps = None
     if ps is None: args = (['self'] if method else []) + ['*args: Any', '**kwargs: Any']
@@ -463,9 +475,9 @@ def def_stub(name, f, indent='', method=False):
     kw = 'async def' if inspect.iscoroutinefunction(f) else 'def'
     doc = inspect.getdoc(f)
     body = f'\n{indent}    {_docstr(doc, len(indent)+4)}' if doc else ' ...'
-    return f"{indent}{kw} {name}({', '.join(args)}) -> Any:{body}"
+    return f"{indent}{kw} {name}({', '.join(args)}) -> {_returns(f, known)}:{body}"
 
-def api_extras(cls, skip=()):
+def api_extras(cls, skip=(), known=()):
     "Stubs of public members of client class `cls` that the template does not know"
     res = []
     for name in sorted({k for c in cls.__mro__[:-1] for k in vars(c)}):
@@ -474,7 +486,7 @@ def api_extras(cls, skip=()):
         if isinstance(v, property): res.append(f'    @property\n    def {name}(self) -> Any: ...')
         elif isinstance(v, staticmethod): res.append('    @staticmethod\n' + def_stub(name, v.__func__, '    '))
         elif isinstance(v, classmethod): res.append('    @classmethod\n' + def_stub(name, v.__func__, '    ', True))
-        elif callable(v): res.append(def_stub(name, v, '    ', True))
+        elif callable(v): res.append(def_stub(name, v, '    ', True, known))
         else: res.append(f'    {name}: Any')
     return res
 
@@ -498,15 +510,15 @@ def _import_all():
         except Exception: pass
 
 # %% ../nbs/07_stubs.ipynb #dc3ff7e5
-def api_class(groups, is_async):
-    "The stub class of `StripeApi` or `AsyncStripeApi`"
+def api_class(groups, is_async, known=()):
+    "The stub class of `StripeApi` or `AsyncStripeApi`; `known`: the object classes the stub defines"
     from faststripe import core
     name = 'AsyncStripeApi' if is_async else 'StripeApi'
     cls = getattr(core, name)
     lines = [f'class {name}(_ApiBase):', f'    {_docstr(inspect.getdoc(cls) or name, 4)}']
     own = {k for c in cls.__mro__[:-1] for k in vars(c)}  # a class attribute wins over a group of the same name
     lines += [f'    @property\n    def {g}(self) -> {group_class(g, is_async)}: ...' for g in groups if g not in own]
-    lines += _client_tail[is_async] + api_extras(cls)
+    lines += _client_tail[is_async] + api_extras(cls, known=known)
     return '\n'.join(lines)
 
 def core_stub(spec):
@@ -515,7 +527,7 @@ def core_stub(spec):
     from faststripe import core
     w, groups = StubWriter(spec), api_groups(spec)
     parts = [_header.format(version=spec.version, all_=repr(list(core.__all__))), *module_extras(core),
-             api_class(groups, False), api_class(groups, True), '# ---- operation groups ----',
+             api_class(groups, False, w.known), api_class(groups, True, w.known), '# ---- operation groups ----',
              *[w.group(g, ops, False) for g,ops in groups.items()], *[w.group(g, ops, True) for g,ops in groups.items()],
              '# ---- Stripe objects (response types) ----', *[w.schema_class(n) for n in spec.schemas],
              '# ---- nested parameters ----', *w.defs]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from typing_extensions import assert_type
 from faststripe.core import StripeApi, AsyncStripeApi, StripeList, ItemList, pages, paged, CardError, StripeError
 if TYPE_CHECKING:
-    from faststripe.core import Customer, DeletedCustomer, PaymentIntent, CheckoutSession
+    from faststripe.core import Customer, DeletedCustomer, PaymentIntent, CheckoutSession, Product, Subscription
 
 api = StripeApi('sk_test_123', 'http://127.0.0.1:12111', max_retries=0)
 cus = api.customers.create(email='ann@example.com', name='Ann', tax_exempt='none', metadata={'plan': 'pro'},
@@ -47,6 +47,10 @@ api.subscriptions.create(customer='cus_1', items=[{'price': 'price_1'}], trial_e
 api.checkout.sessions_post(mode='subscription', line_items=[{'price': 'price_1', 'quantity': 1}])
 api.customers.delete(cus)
 raw = api('/v1/customers', 'POST', data={'email': 'x@example.com'})
+checkout = api.one_time_payment('Sticker', 500, 'http://127.0.0.1/ok', 'http://127.0.0.1/no')  # helpers are typed too
+assert_type(checkout, 'CheckoutSession')
+assert_type(api.find_product('Sticker'), 'Product | None')
+assert_type(api.active_subscriptions('ann@example.com'), 'ItemList[Subscription]')
 everyone = pages(api['/v1/customers', 'GET'])
 try: api.charges.create(amount=100, currency='usd', source='tok_visa')
 except CardError as e: print(e.decline_code, e.http_status)
