@@ -4,7 +4,7 @@
   python tools/run_nbs.py                 # every notebook under nbs/
   python tools/run_nbs.py nbs/01_core.ipynb nbs/index.ipynb
 
-Each notebook runs in its own folder, as nbdev_test runs it, against the offline Stripe unless STRIPE_SECRET_KEY is
+Each notebook runs in its own folder and its own interpreter, as nbdev_test runs it, against the offline Stripe unless STRIPE_SECRET_KEY is
 set. Cells flagged with a tst_flags word (`#| notest`, `#| live`) are skipped here as in nbdev_test. Run
 `nbdev_clean` afterwards (this script does) so only outputs, not execution metadata, change.
 """
@@ -32,9 +32,11 @@ def run(path):
 def main(paths):
     nbs = [Path(p).resolve() for p in paths] or sorted(p for p in (ROOT/'nbs').rglob('*.ipynb')
            if not any(part.startswith(('_', '.')) for part in p.relative_to(ROOT/'nbs').parts))
-    for p in nbs:
+    for p in nbs:  # each in a fresh interpreter, as nbdev_test runs them: one notebook's `@patch` must not leak into the next
         print('running', p.relative_to(ROOT), flush=True)
-        run(p)
+        subprocess.run([sys.executable, __file__, '--one', str(p)], check=True)
     subprocess.run(['nbdev_clean'], cwd=ROOT, check=True)
 
-if __name__ == '__main__': main(sys.argv[1:])
+if __name__ == '__main__':
+    if sys.argv[1:2] == ['--one']: run(Path(sys.argv[2]))
+    else: main(sys.argv[1:])
