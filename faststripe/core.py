@@ -4,12 +4,12 @@
 
 # %% ../nbs/01_core.ipynb #9958ae96
 from __future__ import annotations
-import os, re, sys, json, uuid, time, random, logging, threading, contextvars, datetime as dt
+import os, re, sys, copy, json, uuid, time, random, logging, threading, contextvars, datetime as dt
 from enum import Enum
 from typing import Literal, Any
 from urllib.parse import quote, urlsplit, parse_qs, urlencode
 import httpx
-from fastcore.basics import store_attr
+from fastcore.basics import store_attr, patch
 from fastcore.foundation import L
 from . import __version__
 from .spec import Spec, resolve_spec
@@ -684,6 +684,19 @@ def close(self):
 StripeApi._http, StripeApi._send, StripeApi._request, StripeApi.__call__, StripeApi.close = _http, _send, _request, _call, close
 StripeApi.__enter__ = lambda self: self
 StripeApi.__exit__ = lambda self, *a: self.close()
+
+# %% ../nbs/01_core.ipynb #58013903
+@patch
+def with_options(self:StripeApi, stripe_account:str=None, stripe_version:str=None, timeout=None, max_retries:int=None,
+                 headers:dict=None)->Self:
+    "A client like this one whose every request carries these options (it sends through this client's connection pool)"
+    view = copy.copy(self)
+    view._groups, view._http = None, self._http
+    view._headers = {**self._headers, **({'Stripe-Account': stripe_account} if stripe_account else {}), **(headers or {})}
+    if stripe_version: view._version = stripe_version
+    if timeout is not None: view.timeout = timeout
+    if max_retries is not None: view.max_retries = max_retries
+    return view
 
 # %% ../nbs/01_core.ipynb #81b52869
 def _in_notebook():

@@ -687,6 +687,8 @@ class StripeApi(_ApiBase):
         """Markdown table of every operation: resource-style name, path-style name, HTTP verb and path, summary"""
     def subscription(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., interval: str = ..., customer_email: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> CheckoutSession:
         """A Checkout Session (`mode='subscription'`) for `product_name` at `amount_cents` every `interval`; `.url` is the link"""
+    def with_options(self, stripe_account: str | None = ..., stripe_version: str | None = ..., timeout: Any = ..., max_retries: int | None = ..., headers: dict | None = ...) -> Self:
+        """A client like this one whose every request carries these options (it sends through this client's connection pool)"""
 
 class AsyncStripeApi(_ApiBase):
     """The whole Stripe API with `async` methods"""
@@ -1142,6 +1144,8 @@ class AsyncStripeApi(_ApiBase):
         """Markdown table of every operation: resource-style name, path-style name, HTTP verb and path, summary"""
     async def subscription(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., interval: str = ..., customer_email: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> CheckoutSession:
         """A Checkout Session (`mode='subscription'`) for `product_name` at `amount_cents` every `interval`; `.url` is the link"""
+    def with_options(self, stripe_account: str | None = ..., stripe_version: str | None = ..., timeout: Any = ..., max_retries: int | None = ..., headers: dict | None = ...) -> Self:
+        """A client like this one whose every request carries these options (it sends through this client's connection pool)"""
 
 # ---- operation groups ----
 

@@ -148,6 +148,11 @@ def async_twins(*names):
         if n not in _helper_names: _helper_names.append(n)
 
 # %% ../nbs/03_helpers.ipynb #92220bb6
+def _scoped(api, kwargs):
+    "`api` sending the per-call options in `kwargs` (taken out of it) with every request; an idempotency key stays, for the final create"
+    opts = {k: kwargs.pop(k) for k in [k for k in kwargs if k in call_options and k != 'idempotency_key']}
+    return api.with_options(**opts) if opts else api
+
 def _check_kwargs(oper, kwargs, where, sets=()):
     "`kwargs` if each is a parameter of operation `oper` or a per-call option, and none is in `sets` (what `where` sets itself)"
     for k in kwargs:
@@ -213,10 +218,11 @@ def find_product(self:StripeApi, name:str, metadata:dict=None)->Product | None:
 @patch
 def product(self:StripeApi, name:str, metadata:dict=None, **kwargs)->Product:
     "The active product named `name` (and `metadata`), created (with `metadata` and `kwargs`) if there is none"
+    api = _scoped(self, kwargs)
     _check_name(name, 'name', objects_ok=False)
-    _check_kwargs(self.products.create, kwargs, 'product', ('name', 'metadata'))
-    self.check_live('create objects')
-    return self._drive(_product(self, name, metadata, **kwargs))
+    _check_kwargs(api.products.create, kwargs, 'product', ('name', 'metadata'))
+    api.check_live('create objects')
+    return api._drive(_product(api, name, metadata, **kwargs))
 
 async_twins('find_product', 'product')
 
@@ -297,10 +303,11 @@ def _checkout_args(api, where, product_name, amount_cents, success_url, cancel_u
 def one_time_payment(self:StripeApi, product_name:str, amount_cents:int, success_url:str, cancel_url:str,
                      currency:str='usd', quantity:int=1, lookup_key:str=None, **kwargs)->CheckoutSession:
     "A Checkout Session (`mode='payment'`) for `quantity` × `product_name` at `amount_cents`; `.url` is the link"
-    amount, cur, ok, cancel = _checkout_args(self, 'one_time_payment', product_name, amount_cents, success_url, cancel_url,
+    api = _scoped(self, kwargs)
+    amount, cur, ok, cancel = _checkout_args(api, 'one_time_payment', product_name, amount_cents, success_url, cancel_url,
                                              currency, quantity, kwargs=kwargs)
-    self.check_live('create objects')
-    return self._drive(_checkout(self, 'payment', product_name, amount, cur, ok, cancel, quantity,
+    api.check_live('create objects')
+    return api._drive(_checkout(api, 'payment', product_name, amount, cur, ok, cancel, quantity,
                                  lookup_key=lookup_key, params=kwargs))
 
 @patch
@@ -308,11 +315,12 @@ def subscription(self:StripeApi, product_name:str, amount_cents:int, success_url
                  currency:str='usd', interval:str='month', customer_email:str=None, interval_count:int=1,
                  quantity:int=1, lookup_key:str=None, **kwargs)->CheckoutSession:
     "A Checkout Session (`mode='subscription'`) for `product_name` at `amount_cents` every `interval`; `.url` is the link"
+    api = _scoped(self, kwargs)
     params = {**kwargs, 'customer_email': customer_email}
-    amount, cur, ok, cancel = _checkout_args(self, 'subscription', product_name, amount_cents, success_url, cancel_url,
+    amount, cur, ok, cancel = _checkout_args(api, 'subscription', product_name, amount_cents, success_url, cancel_url,
                                              currency, quantity, interval, interval_count, params)
-    self.check_live('create objects')
-    return self._drive(_checkout(self, 'subscription', product_name, amount, cur, ok, cancel, quantity, interval,
+    api.check_live('create objects')
+    return api._drive(_checkout(api, 'subscription', product_name, amount, cur, ok, cancel, quantity, interval,
                                  interval_count, lookup_key, params))
 
 async_twins('one_time_payment', 'subscription')
@@ -327,12 +335,13 @@ def _payment_link(api, product_name, amount, currency, quantity, interval=None, 
 def payment_link(self:StripeApi, product_name:str, amount_cents:int, currency:str='usd', interval:str=None,
                  interval_count:int=1, quantity:int=1, lookup_key:str=None, **kwargs)->PaymentLink:
     "A Payment Link for `product_name` at `amount_cents` (recurring every `interval` if given); `.url` is the link"
+    api = _scoped(self, kwargs)
     _check_name(product_name)
     amount, cur = _price_args(amount_cents, currency, interval, interval_count)
     check_pos_int(quantity, 'quantity')
-    _check_kwargs(self.payment_links.create, kwargs, 'payment_link', ('line_items',))
-    self.check_live('create objects')
-    return self._drive(_payment_link(self, product_name, amount, cur, quantity, interval, interval_count, lookup_key, kwargs))
+    _check_kwargs(api.payment_links.create, kwargs, 'payment_link', ('line_items',))
+    api.check_live('create objects')
+    return api._drive(_payment_link(api, product_name, amount, cur, quantity, interval, interval_count, lookup_key, kwargs))
 
 async_twins('payment_link')
 
@@ -356,10 +365,11 @@ def find_customer(self:StripeApi, email:str)->Customer | None:
 @patch
 def customer(self:StripeApi, email:str, **kwargs)->Customer:
     "The customer with e-mail `email`, created with `kwargs` (name, metadata, …) if there is none"
+    api = _scoped(self, kwargs)
     _check_email(email)
-    _check_kwargs(self.customers.create, kwargs, 'customer', ('email',))
-    self.check_live('create objects')
-    return self._drive(_customer(self, email, **kwargs))
+    _check_kwargs(api.customers.create, kwargs, 'customer', ('email',))
+    api.check_live('create objects')
+    return api._drive(_customer(api, email, **kwargs))
 
 async_twins('find_customer', 'customer')
 
@@ -384,10 +394,11 @@ def _billing_portal(api, customer, return_url, **kwargs):
 @patch
 def billing_portal(self:StripeApi, customer, return_url:str, **kwargs)->BillingPortalSession:
     "A Customer Portal session for `customer` (object, id or e-mail); `.url` is the page to send them to"
+    api = _scoped(self, kwargs)
     _check_customer(customer)
     check_url(return_url, 'return_url')
-    _check_kwargs(self.groups['billing_portal'].sessions_post, kwargs, 'billing_portal', ('customer', 'return_url'))
-    return self._drive(_billing_portal(self, customer, return_url, **kwargs))
+    _check_kwargs(api.groups['billing_portal'].sessions_post, kwargs, 'billing_portal', ('customer', 'return_url'))
+    return api._drive(_billing_portal(api, customer, return_url, **kwargs))
 
 async_twins('billing_portal')
 

@@ -79,7 +79,7 @@ class StubWriter:
     @property
     def known(self):
         "Class names a return annotation may use: the object classes and the template's generic ones"
-        return set(self.cls.values()) | {'ItemList', 'StripeList', 'StripeObject'}
+        return set(self.cls.values()) | {'ItemList', 'StripeList', 'StripeObject', 'Self'}
 
     def _named(self, key, path, suffix, make):
         "Name of the definition for structure `key`, made by `make(name)` the first time; named after `path`"

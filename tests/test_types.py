@@ -51,6 +51,7 @@ checkout = api.one_time_payment('Sticker', 500, 'http://127.0.0.1/ok', 'http://1
 assert_type(checkout, 'CheckoutSession')
 assert_type(api.find_product('Sticker'), 'Product | None')
 assert_type(api.active_subscriptions('ann@example.com'), 'ItemList[Subscription]')
+assert_type(api.with_options(stripe_account='acct_1').customers.create(email='c@example.com'), 'Customer')
 everyone = pages(api['/v1/customers', 'GET'])
 try: api.charges.create(amount=100, currency='usd', source='tok_visa')
 except CardError as e: print(e.decline_code, e.http_status)
