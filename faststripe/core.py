@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_core.ipynb #9958ae96
 from __future__ import annotations
-import os, re, sys, copy, json, uuid, time, random, logging, threading, contextvars, datetime as dt
+import os, re, sys, copy, json, uuid, time, random, logging, threading, functools, contextvars, datetime as dt
 from enum import Enum
 from typing import Literal, Any
 from urllib.parse import quote, urlsplit, parse_qs, urlencode
@@ -61,13 +61,14 @@ class StripeList(StripeObject):
 # %% ../nbs/01_core.ipynb #97359e84
 _classes = {'list': StripeList, 'search_result': StripeList}
 
+def _camel(name): return ''.join(w[:1].upper()+w[1:] for w in re.split(r'[._]', name))  # 'checkout.session' -> 'CheckoutSession'
+
 def obj_class(object_type):
     "The `StripeObject` subclass for a Stripe `object` value"
     if object_type is None: return StripeObject
     cls = _classes.get(object_type)
     if cls is None:
-        nm = ''.join(w[:1].upper()+w[1:] for w in re.split(r'[._]', object_type))
-        cls = _classes[object_type] = type(nm, (StripeObject,), {'__doc__': f'A Stripe `{object_type}` object', '__module__': __name__})
+        cls = _classes[object_type] = type(_camel(object_type), (StripeObject,), {'__doc__': f'A Stripe `{object_type}` object', '__module__': __name__})
     return cls
 
 def _hook(d):
@@ -81,16 +82,11 @@ def stripe_obj(o):
     return json.loads(json.dumps(o), object_hook=_hook)
 
 # %% ../nbs/01_core.ipynb #33d18452
-_schema_types = None
-
+@functools.cache
 def _object_types():
     "`{class name: object type or None}` for every schema of the bundled spec, named as the stubs name them"
-    global _schema_types
-    if _schema_types is None:
-        from faststripe.spec import bundled_spec
-        camel = lambda n: ''.join(w[:1].upper()+w[1:] for w in re.split(r'[._]', n))
-        _schema_types = {camel(n): (sc.get('p', {}).get('object', {}).get('e') or [None])[0] for n,sc in bundled_spec().schemas.items()}
-    return _schema_types
+    from faststripe.spec import bundled_spec
+    return {_camel(n): (sc.get('p', {}).get('object', {}).get('e') or [None])[0] for n,sc in bundled_spec().schemas.items()}
 
 def __getattr__(name):
     "`faststripe.core.Customer` and every other class of a Stripe object, made on first use"
