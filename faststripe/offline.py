@@ -236,6 +236,7 @@ class Templates:
         if k == 'created' and sc.get('f') == 'date-time': return _NOW_ISO
         if k in _field_defaults and sc.get('t') in ('str', 'int', 'bool', 'arr'): return _field_defaults[k]
         if 'e' in sc: return sc['e'][0]
+        if sc.get('f') == 'decimal' and sc.get('t') == 'str': return '1' if k == 'quantity_decimal' else '0'
         if '$' in sc: return self.value(sc['$'], depth+1)
         refs = _ref_schemas(sc)
         if refs and any(a.get('t') == 'str' for a in sc.get('o', ())):  # an expandable id: a fresh one, of the right kind
@@ -1162,6 +1163,31 @@ def _pm_create(st, params, **kw):
              'funding': 'credit', 'country': 'US', 'display_brand': card_brand(n), 'fingerprint': hashlib.sha1(n.encode()).hexdigest()[:16]})
     return pm
 
+# %% ../nbs/02_offline.ipynb #58135d1c
+def _decimal_str(x):
+    "A number as Stripe writes a decimal string: `'1'`, `'12.5'`"
+    return format(x, 'f').rstrip('0').rstrip('.') if isinstance(x, float) else str(x)
+
+def _ii_create(st, params, **kw):
+    params = dict(params)
+    pid = (params.pop('pricing', None) or {}).get('price')
+    price = st.objs.get(pid) if pid else None
+    if pid and (price is None or price.get('object') != 'price'): raise _missing('price', pid, 'pricing[price]', 400)
+    pd = params.pop('price_data', None) or {}
+    q = params.get('quantity') or (float(params['quantity_decimal']) if params.get('quantity_decimal') else 1)
+    unit = (float(price.get('unit_amount_decimal') or _amount(price)) if price else
+            float(pd.get('unit_amount_decimal') or pd.get('unit_amount') or params.get('unit_amount_decimal') or 0))
+    amount = params['amount'] if 'amount' in params else round(unit * q)
+    cur = params.get('currency') or (price or pd).get('currency') or 'usd'
+    ii = st.create('invoiceitem', params | {'currency': cur})
+    ii.update(amount=amount, net_amount=amount, quantity=int(q) if float(q).is_integer() else 1,
+              quantity_decimal=params.get('quantity_decimal') or _decimal_str(q), discountable=params.get('discountable', amount >= 0))
+    if ii.get('metadata') is None: ii['metadata'] = {}
+    if price or pd:
+        ii['pricing'] = {'type': 'price_details', 'unit_amount_decimal': _decimal_str(unit),
+                         'price_details': {'price': price['id'] if price else None, 'product': _id_of((price or pd).get('product'))}}
+    return ii
+
 # %% ../nbs/02_offline.ipynb #cec72a7e
 OfflineStripe.hooks = {
     ('price', 'create'): _price_create, ('price', 'update'): _price_update, ('product', 'create'): _product_create,
@@ -1170,7 +1196,8 @@ OfflineStripe.hooks = {
     ('payment_link', 'create'): _link_create, ('billing_portal.session', 'create'): _portal_create,
     ('subscription', 'create'): _sub_create, ('payment_intent', 'create'): _pi_create,
     ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture,
-    ('payment_method', 'create'): _pm_create, ('product', 'delete'): _product_delete, ('customer', 'delete'): _customer_delete}
+    ('payment_method', 'create'): _pm_create, ('product', 'delete'): _product_delete, ('customer', 'delete'): _customer_delete,
+    ('invoiceitem', 'create'): _ii_create}
 
 @patch(as_prop=True)
 def creatable(self:OfflineStripe):

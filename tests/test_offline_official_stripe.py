@@ -58,6 +58,22 @@ def test_lookup_keys(client):
     assert new.lookup_key == key and client.v1.prices.retrieve(old.id).lookup_key is None
     assert [p.id for p in client.v1.prices.list(params={'lookup_keys': [key]}).data] == [new.id]
 
+def test_invoice_items_decimals(client, offline_url, monkeypatch):
+    "Decimal fields come back as decimal strings, which the official package parses (an empty string crashed it)"
+    from decimal import Decimal
+    cus = client.v1.customers.create(params={'email': 'decimals@example.com'})
+    ii = client.v1.invoice_items.create(params={'customer': cus.id, 'amount': 1234, 'currency': 'usd'})
+    assert (ii.amount, ii.net_amount, ii.quantity, ii.discountable) == (1234, 1234, 1, True)
+    assert Decimal(ii.quantity_decimal) == 1
+    assert ii.id in [x.id for x in client.v1.invoice_items.list(params={'customer': cus.id}).data]
+    monkeypatch.setattr(stripe, 'api_key', KEY)  # the global style goes through the same decoding
+    monkeypatch.setattr(stripe, 'api_base', offline_url)
+    g = stripe.InvoiceItem.create(customer=cus.id, amount=500, currency='usd')
+    assert stripe.InvoiceItem.retrieve(g.id).net_amount == 500 and len(stripe.InvoiceItem.list(customer=cus.id).data) == 2
+    prod = client.v1.products.create(params={'name': 'Decimal Tea'})
+    price = client.v1.prices.create(params={'product': prod.id, 'unit_amount': 250, 'currency': 'usd'})
+    assert Decimal(price.unit_amount_decimal) == 250
+
 def test_errors(client, offline_url):
     with pytest.raises(stripe.InvalidRequestError) as e: client.v1.customers.create(params={'emial': 'x@example.com'})
     assert (e.value.code, e.value.param) == ('parameter_unknown', 'emial')
