@@ -54,9 +54,9 @@ class StripeList(StripeObject):
         data = self.get('data', [])
         return f"{type(self).__name__}({len(data)} items, has_more={self.get('has_more', bool(self.get('next_page_url')))}: {data[:3]!r}{'…' if len(data)>3 else ''})"
     def to_df(self, **kwargs):
-        "This page's items as a DataFrame (see `faststripe.reporting.to_df`)"
+        "This page's items as a DataFrame (see `faststripe.reporting.to_df`); its columns even when the page is empty"
         from faststripe.reporting import to_df
-        return to_df(self.get('data', []), **kwargs)
+        return to_df(self, **kwargs)
 
 # %% ../nbs/01_core.ipynb #97359e84
 _classes = {'list': StripeList, 'search_result': StripeList}
@@ -674,8 +674,9 @@ def _call(self, path, verb='GET', data=None, query=None, headers=None, **opts):
     return self._send(req)
 
 def close(self):
-    "Close the pooled HTTP connections"
-    if self._client is not None: self._client.close()
+    "Close the pooled HTTP connections (a later call opens new ones)"
+    client, self._client = self._client, None
+    if client is not None: client.close()
 
 StripeApi._http, StripeApi._send, StripeApi._request, StripeApi.__call__, StripeApi.close = _http, _send, _request, _call, close
 StripeApi.__enter__ = lambda self: self
@@ -758,9 +759,16 @@ class Progress:
 class ItemList(L):
     "Every item of a paginated operation (a fastcore `L`), with a `to_df` for reporting"
     def to_df(self, **kwargs):
-        "These items as a DataFrame (see `faststripe.reporting.to_df`)"
-        from faststripe.reporting import to_df
+        "These items as a DataFrame (see `faststripe.reporting.to_df`); typed by the listing's schema, even when empty"
+        from faststripe.reporting import to_df, list_object_type
+        if getattr(self, 'source', None) is not None: kwargs.setdefault('object_type', list_object_type(self.source))
         return to_df(self, **kwargs)
+
+def _item_list(items, source):
+    "An `ItemList` of `items` that remembers the operation (`source`) that listed them"
+    res = ItemList(items)
+    res.source = source
+    return res
 
 def _next_args(page, lk, kw):
     "The cursor arguments for the page after `page`, or None at the end"
@@ -825,7 +833,7 @@ def pages(oper, *args,
         items += _walk_order(data, kwargs)
         prog.update(len(data))
     prog.close()
-    return ItemList(items)
+    return _item_list(items, oper)
 
 # %% ../nbs/01_core.ipynb #4e64a43a
 class AsyncStripeApi(StripeApi):
@@ -854,8 +862,9 @@ class AsyncStripeApi(StripeApi):
             async with client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
                 return await _aread(resp, limit, start)
     async def aclose(self):
-        "Close the pooled HTTP connections"
-        if self._client is not None: await self._client.aclose()
+        "Close the pooled HTTP connections (a later call opens new ones)"
+        client, self._client = self._client, None
+        if client is not None: await client.aclose()
     def close(self): raise TypeError('use `await api.aclose()` (or `async with`) for AsyncStripeApi')
     async def __aenter__(self): return self
     async def __aexit__(self, *a): await self.aclose()
@@ -883,7 +892,7 @@ async def _apages(oper, prog, *args, **kwargs):
         items += _walk_order(p.get('data', []), kwargs)
         prog.update(len(p.get('data', [])))
     prog.close()
-    return ItemList(items)
+    return _item_list(items, oper)
 
 # %% ../nbs/01_core.ipynb #c95d2c6e
 import faststripe.helpers  # adds the payment helpers to StripeApi and AsyncStripeApi

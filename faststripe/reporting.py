@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 import httpx, numpy as np, pandas as pd
 from .spec import bundled_spec
-from .core import ItemList, paged, unix_time, _walk_order
+from .core import ItemList, paged, unix_time, _walk_order, _item_list
 
 # %% auto #0
 __all__ = ['schema_for', 'ColumnBuilder', 'is_amount', 'to_df', 'RateLimiter', 'default_rps', 'created_range', 'split_windows',
@@ -310,6 +310,8 @@ def to_df(items, # Stripe objects, a list page, or an iterable of pages or objec
           spec=None # the `Spec` whose schemas to use (the bundled snapshot by default)
          )->pd.DataFrame:
     "A DataFrame of Stripe objects, typed and flattened by the spec's schema for their type"
+    if object_type is None and isinstance(items, dict) and items.get('object') in ('list', 'search_result'):
+        object_type = _page_object_type(items, spec)  # an empty page still has its columns
     b = ColumnBuilder(object_type, max_depth=max_depth, expand_fields=expand_fields, spec=spec)
     for p in _pages_of(items): b.add(p)
     return b.df(money=money, consume=True)
@@ -430,7 +432,7 @@ def fetch_all(oper, # a list operation, e.g. `api.customers.list`
     if getattr(oper.api, '_is_async', False):
         return _afetch_all(oper, *args, progress=progress, workers=workers, rps=rps, windows=windows, **kwargs)
     sinks = _run(oper, args, kwargs, _ListSink, progress, workers, rps, windows)
-    return ItemList(o for s in sinks for o in s)
+    return _item_list((o for s in sinks for o in s), oper)
 
 def pages_to_df(oper, # a list operation, e.g. `api.charges.list`
                 *args, # its path parameters
@@ -456,13 +458,18 @@ def _merged_df(bs, money):
     return b.df(money=money, consume=True)
 
 def list_object_type(oper, spec=None):
-    "The `object` type of the items `oper` lists, from its response schema"
-    op = _list_op(oper)
+    "The `object` type of the items `oper` (an operation, or its record) lists, from its response schema"
+    op = oper if isinstance(oper, dict) else _list_op(oper)
     item = op.get('res', {}).get('p', {}).get('data', {}).get('i', {})
     nm = item.get('$')
     if not nm: return None
     sc = _schemas(spec).get(nm, {})
     return sc.get('id', nm)
+
+def _page_object_type(page, spec=None):
+    "The `object` type a list page holds, from the list operation at its `url` (None when no operation lists there)"
+    op = (spec or bundled_spec()).op_for(page.get('url') or '', 'GET')
+    return list_object_type(op, spec) if op else None
 
 async def _afetch_into(oper, args, kw, sink, limiter, prog, sem):
     async with sem:
@@ -487,7 +494,7 @@ async def _arun(oper, args, kw, new_sink, progress, workers, rps, windows):
 
 async def _afetch_all(oper, *args, progress=None, workers=None, rps=None, windows=None, **kwargs):
     sinks = await _arun(oper, args, kwargs, _ListSink, progress, workers, rps, windows)
-    return ItemList(o for s in sinks for o in s)
+    return _item_list((o for s in sinks for o in s), oper)
 
 async def _apages_to_df(oper, args, kwargs, mk, progress, workers, rps, windows, money):
     return _merged_df(await _arun(oper, args, kwargs, mk, progress, workers, rps, windows), money)

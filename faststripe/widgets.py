@@ -336,7 +336,9 @@ class LinkForm:
         "Set fields by name (`form.set(product_name='Course', amount='49.99')`); returns the form"
         bad = [k for k in kw if k not in self._fields]
         if bad: raise TypeError(f"unknown field(s) {', '.join(bad)}; the fields are {', '.join(self._fields)}")
-        for k,v in kw.items(): self.w[k].value = v
+        for k,v in kw.items():
+            if isinstance(self.w[k], W.Text): v = '' if v is None else str(v)  # `amount=49.99` means what it says
+            self.w[k].value = v
         return self
 
     def _visible(self):
@@ -489,7 +491,7 @@ class PaymentLinkForm(LinkForm):
     "A form that makes a Payment Link or Checkout Session for a product and amount, through the client's helpers"
     title = 'New payment link'
     def __init__(self, api, product_name='', amount='', currency='usd', history=None):
-        self._init = dict(product_name=product_name, amount=str(amount), currency=currency)
+        self._init = dict(product_name=product_name or '', amount='' if amount is None else str(amount), currency=currency)
         super().__init__(api, history)
 
     def _own_fields(self):
