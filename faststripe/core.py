@@ -760,14 +760,19 @@ class ItemList(L):
     "Every item of a paginated operation (a fastcore `L`), with a `to_df` for reporting"
     def to_df(self, **kwargs):
         "These items as a DataFrame (see `faststripe.reporting.to_df`); typed by the listing's schema, even when empty"
-        from faststripe.reporting import to_df, list_object_type
-        if getattr(self, 'source', None) is not None: kwargs.setdefault('object_type', list_object_type(self.source))
+        from faststripe.reporting import to_df
+        kwargs.setdefault('object_type', getattr(self, 'object_type', None))
         return to_df(self, **kwargs)
 
-def _item_list(items, source):
-    "An `ItemList` of `items` that remembers the operation (`source`) that listed them"
+def _listed_type(op, spec):
+    "The `object` type of the items that list operation record `op` answers with, from `spec`'s schemas"
+    nm = op.get('res', {}).get('p', {}).get('data', {}).get('i', {}).get('$')
+    return spec.schema(nm).get('id', nm) if nm else None
+
+def _item_list(items, oper):
+    "An `ItemList` of `items` that knows the `object` type `oper` lists (a plain string: the list still pickles)"
     res = ItemList(items)
-    res.source = source
+    res.object_type = _listed_type(getattr(oper, 'lst', None) or oper.op, oper.api.spec)
     return res
 
 def _next_args(page, lk, kw):

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 import httpx, numpy as np, pandas as pd
 from .spec import bundled_spec
-from .core import ItemList, paged, unix_time, _walk_order, _item_list
+from .core import ItemList, paged, unix_time, _walk_order, _item_list, _listed_type
 
 # %% auto #0
 __all__ = ['schema_for', 'ColumnBuilder', 'is_amount', 'to_df', 'RateLimiter', 'default_rps', 'created_range', 'split_windows',
@@ -459,12 +459,7 @@ def _merged_df(bs, money):
 
 def list_object_type(oper, spec=None):
     "The `object` type of the items `oper` (an operation, or its record) lists, from its response schema"
-    op = oper if isinstance(oper, dict) else _list_op(oper)
-    item = op.get('res', {}).get('p', {}).get('data', {}).get('i', {})
-    nm = item.get('$')
-    if not nm: return None
-    sc = _schemas(spec).get(nm, {})
-    return sc.get('id', nm)
+    return _listed_type(oper if isinstance(oper, dict) else _list_op(oper), spec or bundled_spec())
 
 def _page_object_type(page, spec=None):
     "The `object` type a list page holds, from the list operation at its `url` (None when no operation lists there)"
