@@ -13,10 +13,11 @@ from .spec import bundled_spec, resolve_spec
 
 # %% auto #0
 __all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status',
-           'declines', 'offline_key', 'form_decode', 'OfflineError', 'is_metadata', 'check_metadata', 'coerce',
-           'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate',
-           'parse_query', 'search_filter', 'last_param', 'magic_test_id', 'card_brand', 'sign_payload',
-           'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_parser', 'offline_main']
+           'declines', 'zero_decimal', 'offline_key', 'form_decode', 'OfflineError', 'is_metadata', 'check_metadata',
+           'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter',
+           'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id', 'fmt_money', 'card_brand',
+           'sign_payload', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_parser',
+           'offline_main']
 
 # %% ../nbs/02_offline.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -1106,6 +1107,51 @@ def _pi_capture(st, pi, params, op=None):
     pi['amount_received'] = params.get('amount_to_capture', pi['amount'])
     return st.transition(pi, 'capture')
 
+# %% ../nbs/02_offline.ipynb #44914582
+zero_decimal = {'bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf'}
+_symbols = dict(usd='$', eur='€', gbp='£', jpy='¥', cad='$', aud='$')
+
+def fmt_money(amount, currency='usd'):
+    "`amount` (in the currency's smallest unit) as Stripe's messages write it: `$15.00`, `¥1500`"
+    cur = (currency or 'usd').lower()
+    v = f'{amount}' if cur in zero_decimal else f'{amount/100:.2f}'
+    return f'{_symbols[cur]}{v}' if cur in _symbols else f'{cur.upper()} {v}'
+
+@patch
+def refundable_charge(self:OfflineStripe, params):
+    "The stored charge a refund request (`charge` or `payment_intent`) refunds"
+    if (cid := params.get('charge')):
+        if (ch := self.objs.get(cid)) is None or ch.get('object') != 'charge': raise _missing('charge', cid, 'charge', 400)
+        return ch
+    if not (pid := params.get('payment_intent')):
+        raise _bad(None, None, 'One of the following params should be provided for this request: payment_intent or charge.')
+    pi = self.objs.get(pid)
+    if pi is None or pi.get('object') != 'payment_intent': raise _missing('payment_intent', pid, 'payment_intent', 400)
+    ch = self.objs.get(_id_of(pi.get('latest_charge')) or '')
+    if ch is None or ch.get('status') != 'succeeded':
+        raise _bad(None, 'payment_intent', f'This PaymentIntent ({pid}) does not have a successful charge to refund.')
+    return ch
+
+def _refund_create(st, params, **kw):
+    params = dict(params)
+    ch = st.refundable_charge(params)
+    paid = ch['amount_captured'] if ch.get('captured') else ch['amount']
+    left = paid - (ch.get('amount_refunded') or 0)
+    if left <= 0: raise _bad('charge_already_refunded', None, f"Charge {ch['id']} has already been refunded.")
+    amount = params.get('amount', left)
+    if amount < 1: raise _bad(None, 'amount', 'This value must be greater than or equal to 1.')
+    if amount > left:
+        cur = ch['currency']
+        raise _bad(None, 'amount', f'Refund amount ({fmt_money(amount, cur)}) is greater than ' + (
+            f'charge amount ({fmt_money(paid, cur)})' if left == paid else f'unrefunded amount on charge ({fmt_money(left, cur)})'))
+    re_ = st.create('refund', params | {'amount': amount, 'charge': ch['id'], 'currency': ch['currency'],
+                                        'payment_intent': ch.get('payment_intent'), 'status': 'succeeded'})
+    prev = {'amount_refunded': ch.get('amount_refunded') or 0, 'refunded': ch.get('refunded', False)}
+    ch['amount_refunded'] = prev['amount_refunded'] + amount
+    ch['refunded'] = ch['amount_refunded'] >= paid
+    st.emit('charge', 'refunded', ch, {k: v for k,v in prev.items() if ch[k] != v})
+    return re_
+
 # %% ../nbs/02_offline.ipynb #c440604d
 @patch
 def complete_checkout(self:OfflineStripe, session_id, email=None):
@@ -1197,7 +1243,7 @@ OfflineStripe.hooks = {
     ('subscription', 'create'): _sub_create, ('payment_intent', 'create'): _pi_create,
     ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture,
     ('payment_method', 'create'): _pm_create, ('product', 'delete'): _product_delete, ('customer', 'delete'): _customer_delete,
-    ('invoiceitem', 'create'): _ii_create}
+    ('invoiceitem', 'create'): _ii_create, ('refund', 'create'): _refund_create}
 
 @patch(as_prop=True)
 def creatable(self:OfflineStripe):
