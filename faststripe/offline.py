@@ -939,20 +939,23 @@ def _plan_create(st, params, **kw):
 @patch
 def line_prices(self:OfflineStripe, items, name='line_items'):
     "`[(price object, quantity)]` for the `items` of a request parameter `name`"
-    res = []
-    for i,it in enumerate(items or ()):
-        if it.get('price_data'):
-            pd = dict(it['price_data'])
-            if 'product' not in pd and 'product_data' not in pd:
-                raise _bad('parameter_missing', f'{name}[{i}][price_data][product]', f'Missing required param: {name}[{i}][price_data][product].')
-            pr = _price_create(self, pd)
-        elif it.get('price') or it.get('plan'):
-            pid, k = (it['price'], 'price') if it.get('price') else (it['plan'], 'plan')
-            pr = self.objs.get(pid)
-            if pr is None or pr.get('object') not in ('price', 'plan'): raise _missing(k, pid, f'{name}[{i}][{k}]', 400)
-        else: raise _bad('parameter_missing', f'{name}[{i}][price]', f'Missing required param: {name}[{i}][price].')
-        res.append((pr, it.get('quantity', 1)))
-    return res
+    return [self.line_price(it, f'{name}[{i}]') for i,it in enumerate(items or ())]
+
+@patch
+def line_price(self:OfflineStripe, it, prefix=''):
+    "`(price object, quantity)` of one item `it`, whose parameters errors name under `prefix` (`line_items[0]`)"
+    pn = lambda k: f'{prefix}[{k}]' if prefix else k
+    if it.get('price_data'):
+        pd = dict(it['price_data'])
+        if 'product' not in pd and 'product_data' not in pd:
+            raise _bad('parameter_missing', pn('price_data') + '[product]', f"Missing required param: {pn('price_data')}[product].")
+        pr = _price_create(self, pd)
+    elif it.get('price') or it.get('plan'):
+        pid, k = (it['price'], 'price') if it.get('price') else (it['plan'], 'plan')
+        pr = self.objs.get(pid)
+        if pr is None or pr.get('object') not in ('price', 'plan'): raise _missing(k, pid, pn(k), 400)
+    else: raise _bad('parameter_missing', pn('price'), f"Missing required param: {pn('price')}.")
+    return pr, it.get('quantity', 1)
 
 def _recurring(pr): return bool(pr.get('recurring') or pr.get('object') == 'plan')
 def _amount(pr): return pr.get('unit_amount', pr.get('amount')) or 0
@@ -1040,14 +1043,7 @@ def _sub_create(st, params, **kw):
     if params.get('trial_period_days') or params.get('trial_end'):
         s['status'], s['trial_start'] = 'trialing', now
         s['trial_end'] = params.get('trial_end') or now + params['trial_period_days']*86400
-    items = []
-    for p,q in prices:
-        rec = p.get('recurring') or {'interval': p.get('interval', 'month'), 'interval_count': p.get('interval_count', 1)}
-        end = now + _periods[rec['interval']] * (rec.get('interval_count') or 1)
-        it = st.new_object('subscription_item', price=p, quantity=q, subscription=s['id'],
-                           current_period_start=now, current_period_end=end)
-        if p.get('object') == 'plan': it['plan'] = p
-        items.append(st.store(it, 'subscription_item', s['id'], event=False))
+    items = [st.new_sub_item(s, p, q) for p,q in prices]
     s['items'] = {'object': 'list', 'data': items, 'has_more': False, 'total_count': len(items),
                   'url': f"/v1/subscription_items?subscription={s['id']}"}
     total = sum(_amount(p)*q for p,q in prices)
@@ -1057,6 +1053,96 @@ def _sub_create(st, params, **kw):
         s['latest_invoice'] = st.store(inv, 'invoice')['id']
     return st.store(s, 'subscription')
 
+@patch
+def new_sub_item(self:OfflineStripe, s, p, q, **kw):
+    "A stored `subscription_item` of subscription `s` for price (or plan) `p` and quantity `q`"
+    now = self.now()
+    rec = p.get('recurring') or {'interval': p.get('interval', 'month'), 'interval_count': p.get('interval_count', 1)}
+    end = now + _periods[rec['interval']] * (rec.get('interval_count') or 1)
+    it = self.new_object('subscription_item', kw, price=p, quantity=q, subscription=s['id'],
+                         current_period_start=now, current_period_end=end)
+    if p.get('object') == 'plan': it['plan'] = p
+    return self.store(it, 'subscription_item', s['id'], event=False)
+
+# %% ../nbs/02_offline.ipynb #a19b4a10
+_item_fields = ('quantity', 'metadata', 'billing_thresholds', 'tax_rates', 'discounts')
+
+@patch
+def drop_sub_item(self:OfflineStripe, it):
+    "Forget the subscription item `it` (removed from its subscription)"
+    for d in (self.objs, self.kinds, self.parent): d.pop(it['id'], None)
+    self.by_schema.get('subscription_item', {}).pop(it['id'], None)
+
+@patch
+def change_items(self:OfflineStripe, s, specs, name='items'):
+    "Apply the `items` entries `specs` of an update to subscription `s`: change, remove (`deleted`) or add items"
+    if s.get('status') in ('canceled', 'incomplete_expired'):
+        raise _bad(None, name, 'A canceled subscription can only update its cancellation_details and metadata.')
+    keep, added, dropped = {it['id']: it for it in s['items']['data']}, [], []
+    for i,sp in enumerate(specs):
+        pre = f'{name}[{i}]' if name else ''
+        pn, pr = (lambda k: f'{pre}[{k}]' if pre else k), None
+        if sp.get('price') or sp.get('price_data') or sp.get('plan'):
+            pr, _ = self.line_price(sp, pre)
+            if not _recurring(pr): raise _bad(None, pn('price'), "The price specified is set to `type=one_time` but "
+                                              "this field only accepts prices with `type=recurring`.")
+        if sp.get('id'):
+            if (it := keep.get(sp['id'])) is None: raise _missing('subscription item', sp['id'], pn('id'), 400)
+            if sp.get('deleted'):
+                dropped.append(keep.pop(sp['id']))
+                continue
+            if pr is not None: it.update(price=pr, **({'plan': pr} if pr.get('object') == 'plan' else {}))
+            self.echo(it, 'subscription_item', {k: v for k,v in sp.items() if k in _item_fields})
+        elif pr is None: raise _bad('parameter_missing', pn('price'), f"Missing required param: {pn('price')}.")
+        else: added.append((pn('price'), pr, sp))
+    ids = [_id_of(it['price']) for it in keep.values()]
+    for k,pr,sp in added:
+        if pr['id'] in ids: raise _bad(None, k, f"Cannot add multiple subscription items with the same plan: {pr['id']}")
+        ids.append(pr['id'])
+    if not keep and not added: raise _bad(None, name or None, 'A subscription must have at least one active plan. To cancel a '
+                                          'subscription, please use the cancel API endpoint on /v1/subscriptions.')
+    for it in dropped: self.drop_sub_item(it)
+    new = [self.new_sub_item(s, pr, sp.get('quantity', 1), **{k: v for k,v in sp.items() if k == 'metadata'}) for _,pr,sp in added]
+    data = list(keep.values()) + new
+    s['items'] = s['items'] | {'data': data, 'total_count': len(data)}
+    return new
+
+def _sub_update(st, s, params, op=None):
+    params = dict(params)
+    specs = params.pop('items', None)
+    st.refs_exist('subscription', params)
+    st.metadata_room(s, params)
+    before = {k: fast_copy(s.get(k)) for k in list(params) + ['items'] if k in s}
+    if specs: st.change_items(s, specs)
+    st.echo(s, 'subscription', params)
+    prev = {k: v for k,v in before.items() if s.get(k) != v}
+    if prev: st.emit('subscription', 'updated', s, prev)
+    return s
+
+def _item_sub(st, sid, param='subscription'):
+    s = st.objs.get(sid)
+    if s is None or s.get('object') != 'subscription': raise _missing('subscription', sid, param, 400)
+    return s
+
+def _si_change(st, s, spec, name):
+    before = fast_copy(s['items'])
+    new = st.change_items(s, [spec], name)
+    st.emit('subscription', 'updated', s, {'items': before})
+    return new
+
+def _si_update(st, it, params, op=None):
+    _si_change(st, _item_sub(st, it['subscription']), {k: v for k,v in params.items() if k in _item_fields + ('price', 'price_data')} | {'id': it['id']}, None)
+    return it
+
+def _si_create(st, params, **kw):
+    s = _item_sub(st, params['subscription'])
+    return _si_change(st, s, {k: v for k,v in params.items() if k in _item_fields + ('price', 'price_data')}, None)[0]
+
+def _si_delete(st, it, params, op=None):
+    _si_change(st, _item_sub(st, it['subscription']), {'id': it['id'], 'deleted': True}, None)
+    return st.deleted_view(it, 'deleted_subscription_item')
+
+# %% ../nbs/02_offline.ipynb #92e51ab9
 declines = {'pm_card_chargeDeclined': 'generic_decline', 'tok_chargeDeclined': 'generic_decline',
             'pm_card_visa_chargeDeclinedInsufficientFunds': 'insufficient_funds',
             'tok_chargeDeclinedInsufficientFunds': 'insufficient_funds'}
@@ -1243,7 +1329,8 @@ OfflineStripe.hooks = {
     ('subscription', 'create'): _sub_create, ('payment_intent', 'create'): _pi_create,
     ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture,
     ('payment_method', 'create'): _pm_create, ('product', 'delete'): _product_delete, ('customer', 'delete'): _customer_delete,
-    ('invoiceitem', 'create'): _ii_create, ('refund', 'create'): _refund_create}
+    ('invoiceitem', 'create'): _ii_create, ('refund', 'create'): _refund_create, ('subscription', 'update'): _sub_update,
+    ('subscription_item', 'update'): _si_update, ('subscription_item', 'create'): _si_create, ('subscription_item', 'delete'): _si_delete}
 
 @patch(as_prop=True)
 def creatable(self:OfflineStripe):
