@@ -13,10 +13,10 @@ from .spec import bundled_spec, resolve_spec
 
 # %% auto #0
 __all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status',
-           'declines', 'zero_decimal', 'offline_key', 'form_decode', 'OfflineError', 'is_metadata', 'check_metadata',
-           'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter',
-           'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id', 'fmt_money', 'card_brand',
-           'sign_payload', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_parser',
+           'declines', 'zero_decimal', 'magic_cards', 'offline_key', 'form_decode', 'OfflineError', 'is_metadata',
+           'check_metadata', 'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe',
+           'list_filter', 'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id', 'fmt_money',
+           'card_brand', 'sign_payload', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_parser',
            'offline_main']
 
 # %% ../nbs/02_offline.ipynb #af69dd6c
@@ -308,6 +308,7 @@ class OfflineStripe:
         self.event_types = set(wh.get('enabled_events', {}).get('i', {}).get('e', ()))
         self._clock, self._owners, self._children, self._outbox = 0, {}, {}, None
         self.webhook_secrets, self.deliveries = {}, []  # webhook endpoints' signing secrets; attempted deliveries
+        self.magic_of = {}  # payment methods made from a magic test id (`pm_card_visa`): that id
 
     def __repr__(self): return f'OfflineStripe({self.spec.version}, {len(self.objs)} objects)'
 
@@ -574,6 +575,9 @@ def alts(self:OfflineStripe, names):
 def lookup(self:OfflineStripe, oid, schemas, param='id'):
     "The stored object `oid`, which must be of one of `schemas`, else `404 resource_missing`"
     o = self.objs.get(oid)
+    if o is None and isinstance(oid, str) and magic_test_id(oid) and 'payment_method' in (schemas or ()):
+        o = self.magic_pm(oid)  # `pm_card_visa`: a new payment method, as Stripe makes one
+        oid = o['id']
     if o is None or (schemas and self.schema_of(oid) not in schemas):
         raise _missing(self.noun(schemas[0]) if schemas else 'object', oid, param)
     return o
@@ -1037,21 +1041,37 @@ def _sub_create(st, params, **kw):
         if not _recurring(p): raise _bad(None, f'items[{i}][price]', f"The price specified is set to `type=one_time` but "
                                          "this field only accepts prices with `type=recurring`.")
     st.refs_exist('subscription', params)
+    total, trial = sum(_amount(p)*q for p,q in prices), bool(params.get('trial_period_days') or params.get('trial_end'))
+    auto = params.get('collection_method', 'charge_automatically') == 'charge_automatically'
+    unpaid = auto and not trial and total > 0 and not st.payment_method_for(params)
+    if unpaid and params.get('payment_behavior') != 'default_incomplete': raise OfflineError(400,
+        'This customer has no attached payment source or default payment method. Please consider adding a default payment '
+        'method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.',
+        code='resource_missing')
     s = st.new_object('subscription', params, currency=prices[0][0].get('currency', 'usd'))
     now = s['created']
     s['start_date'] = s['billing_cycle_anchor'] = now
-    if params.get('trial_period_days') or params.get('trial_end'):
+    if trial:
         s['status'], s['trial_start'] = 'trialing', now
         s['trial_end'] = params.get('trial_end') or now + params['trial_period_days']*86400
+    elif unpaid: s['status'] = 'incomplete'
     items = [st.new_sub_item(s, p, q) for p,q in prices]
     s['items'] = {'object': 'list', 'data': items, 'has_more': False, 'total_count': len(items),
                   'url': f"/v1/subscription_items?subscription={s['id']}"}
-    total = sum(_amount(p)*q for p,q in prices)
-    if s['status'] == 'active':
-        inv = st.new_object('invoice', customer=s['customer'], subscription=s['id'], status='paid', currency=s['currency'],
-                            amount_due=total, amount_paid=total, total=total, subtotal=total, billing_reason='subscription_create')
+    if s['status'] in ('active', 'incomplete'):
+        paid = 0 if unpaid or not auto else total
+        inv = st.new_object('invoice', customer=s['customer'], subscription=s['id'], status='paid' if paid == total else 'open',
+                            currency=s['currency'], amount_due=total, amount_paid=paid, amount_remaining=total-paid, total=total,
+                            subtotal=total, billing_reason='subscription_create', collection_method=s.get('collection_method'))
         s['latest_invoice'] = st.store(inv, 'invoice')['id']
     return st.store(s, 'subscription')
+
+@patch
+def payment_method_for(self:OfflineStripe, params):
+    "The payment method a new subscription would charge: its own `default_payment_method`/`default_source`, else its customer's default"
+    cus = self.objs.get(_id_of(params.get('customer'))) or {}
+    return (params.get('default_payment_method') or params.get('default_source')
+            or (cus.get('invoice_settings') or {}).get('default_payment_method') or cus.get('default_source'))
 
 @patch
 def new_sub_item(self:OfflineStripe, s, p, q, **kw):
@@ -1153,8 +1173,8 @@ def charge_pi(self:OfflineStripe, pi):
     pm = _id_of(pi.get('payment_method'))
     if not pm: raise OfflineError(400, "You cannot confirm this PaymentIntent because it's missing a payment method. To "
         'confirm the PaymentIntent with a payment method, pass `payment_method`.', code='payment_intent_unexpected_state')
-    if pm in declines:
-        raise OfflineError(402, 'Your card was declined.', type='card_error', code='card_declined', decline_code=declines[pm],
+    if (magic := self.magic_of.get(pm, pm)) in declines:
+        raise OfflineError(402, 'Your card was declined.', type='card_error', code='card_declined', decline_code=declines[magic],
                            payment_intent=fast_copy(pi | {'status': 'requires_payment_method'}))
     ch = self.new_object('charge', amount=pi['amount'], currency=pi['currency'], payment_intent=pi['id'], paid=True,
                          captured=pi.get('capture_method') != 'manual', customer=pi.get('customer'), payment_method=pm,
@@ -1249,7 +1269,8 @@ def complete_checkout(self:OfflineStripe, session_id, email=None):
         items = [self.objs[i] for i in self.by_schema.get('item', {}) if self.parent.get(i) == s['id']]
         prev = {k: s.get(k) for k in ('status', 'payment_status', 'customer')}
         if s['mode'] == 'subscription':
-            sub = _sub_create(self, {'customer': cus, 'items': [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items
+            pm = self.magic_pm('pm_card_visa', cus)['id']  # the card the customer entered on the payment page
+            sub = _sub_create(self, {'customer': cus, 'default_payment_method': pm, 'items': [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items
                                                                  if _recurring(it['price'])]})
             s['subscription'], s['invoice'] = sub['id'], sub.get('latest_invoice')
         elif s['mode'] == 'payment':
@@ -1338,6 +1359,20 @@ def creatable(self:OfflineStripe):
     if not hasattr(self, '_creatable'):
         self._creatable = {s for o in self.spec.ops if _kind(o) == 'create' for s in self.op_schemas(o)}
     return self._creatable
+
+# %% ../nbs/02_offline.ipynb #9a021e7f
+magic_cards = {'visa': '4242424242424242', 'visa_debit': '4000056655665556', 'mastercard': '5555555555554444',
+    'amex': '378282246310005', 'discover': '6011111111111117', 'chargeDeclined': '4000000000000002',
+    'visa_chargeDeclinedInsufficientFunds': '4000000000009995'}
+
+@patch
+def magic_pm(self:OfflineStripe, name, customer=None):
+    "A new stored card payment method made from Stripe's magic test id `name` (`pm_card_visa`), attached to `customer` if given"
+    n = magic_cards.get(re.sub(r'^(pm_card_|tok_)', '', name), magic_cards['visa'])
+    pm = _pm_create(self, {'type': 'card', 'card': {'number': n, 'exp_month': 12, 'exp_year': time.gmtime().tm_year + 1}}
+                    | ({'customer': customer} if customer else {}))
+    self.magic_of[pm['id']] = name
+    return pm
 
 # %% ../nbs/02_offline.ipynb #4504c9a1
 import hmac, queue

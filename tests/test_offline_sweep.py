@@ -67,6 +67,8 @@ def order(op):
 def seed(api):
     "The objects of the tutorials, for path parameters and id parameters to refer to"
     cus = api.customers.create(email='seed@example.com')
+    card = api.payment_methods.attach('pm_card_visa', customer=cus.id)  # a subscription needs a default payment method
+    api.customers.update(cus.id, invoice_settings={'default_payment_method': card.id})
     prod = api.products.create(name='Seed')
     one = api.prices.create(product=prod.id, unit_amount=500, currency='usd')
     monthly = api.prices.create(product=prod.id, unit_amount=900, currency='usd', recurring={'interval': 'month'})
