@@ -13,11 +13,11 @@ from .spec import bundled_spec, resolve_spec
 
 # %% auto #0
 __all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status',
-           'declines', 'zero_decimal', 'magic_cards', 'offline_key', 'form_decode', 'OfflineError', 'is_metadata',
-           'check_metadata', 'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe',
-           'list_filter', 'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id', 'fmt_money',
-           'card_brand', 'sign_payload', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_parser',
-           'offline_main']
+           'declines', 'cancelable', 'zero_decimal', 'magic_cards', 'offline_key', 'form_decode', 'OfflineError',
+           'is_metadata', 'check_metadata', 'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router',
+           'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id',
+           'fmt_money', 'card_brand', 'sign_payload', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve',
+           'offline_parser', 'offline_main']
 
 # %% ../nbs/02_offline.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -1169,21 +1169,30 @@ declines = {'pm_card_chargeDeclined': 'generic_decline', 'tok_chargeDeclined': '
 
 @patch
 def charge_pi(self:OfflineStripe, pi):
-    "Confirm the payment intent `pi`: a charge, or Stripe's card error for magic declining test cards"
+    "Confirm the payment intent `pi`: a charge, or (magic declining test cards) a failed charge and Stripe's card error"
     pm = _id_of(pi.get('payment_method'))
     if not pm: raise OfflineError(400, "You cannot confirm this PaymentIntent because it's missing a payment method. To "
         'confirm the PaymentIntent with a payment method, pass `payment_method`.', code='payment_intent_unexpected_state')
+    manual, amt = pi.get('capture_method') == 'manual', pi['amount']
+    prev = {k: pi.get(k) for k in ('status', 'latest_charge', 'amount_received', 'amount_capturable', 'last_payment_error', 'payment_method')}
+    ch = self.new_object('charge', amount=amt, currency=pi['currency'], payment_intent=pi['id'], customer=pi.get('customer'),
+                         payment_method=pm, status='succeeded', paid=True, captured=not manual, amount_captured=0 if manual else amt)
     if (magic := self.magic_of.get(pm, pm)) in declines:
-        raise OfflineError(402, 'Your card was declined.', type='card_error', code='card_declined', decline_code=declines[magic],
-                           payment_intent=fast_copy(pi | {'status': 'requires_payment_method'}))
-    ch = self.new_object('charge', amount=pi['amount'], currency=pi['currency'], payment_intent=pi['id'], paid=True,
-                         captured=pi.get('capture_method') != 'manual', customer=pi.get('customer'), payment_method=pm,
-                         amount_captured=pi['amount'] if pi.get('capture_method') != 'manual' else 0)
+        err = OfflineError(402, 'Your card was declined.', type='card_error', code='card_declined', decline_code=declines[magic])
+        ch.update(status='failed', paid=False, captured=False, amount_captured=0, failure_code='card_declined', failure_message=err.message)
+        self.store(ch, 'charge')
+        self.emit('charge', 'failed', ch)
+        pm_obj = fast_copy(self.objs.get(pm) or {'id': pm, 'object': 'payment_method', 'type': 'card'})
+        pi.update(status='requires_payment_method', latest_charge=ch['id'], payment_method=None,
+                  last_payment_error=err.body['error'] | {'charge': ch['id'], 'payment_method': pm_obj})
+        self.emit('payment_intent', 'payment_failed', pi, {k: v for k,v in prev.items() if pi.get(k) != v})
+        err.extra.update(charge=ch['id'], payment_intent=fast_copy(pi))
+        raise err
     self.store(ch, 'charge')
-    st = 'requires_capture' if pi.get('capture_method') == 'manual' else 'succeeded'
-    prev = {'status': pi['status']}
-    pi.update(status=st, latest_charge=ch['id'], amount_received=pi['amount'] if st == 'succeeded' else 0)
-    self.emit('payment_intent', 'succeeded' if st == 'succeeded' else 'amount_capturable_updated', pi, prev)
+    self.emit('charge', 'succeeded', ch)
+    pi.update(status='requires_capture' if manual else 'succeeded', latest_charge=ch['id'], last_payment_error=None,
+              amount_received=0 if manual else amt, amount_capturable=amt if manual else 0)
+    self.emit('payment_intent', 'amount_capturable_updated' if manual else 'succeeded', pi, {k: v for k,v in prev.items() if pi.get(k) != v})
     return pi
 
 def _pi_create(st, params, **kw):
@@ -1191,11 +1200,7 @@ def _pi_create(st, params, **kw):
     pi['client_secret'] = f"{pi['id']}_secret_{st.new_id('x')[2:]}"
     pi['amount_capturable'] = pi['amount_received'] = 0
     if pi.get('payment_method'): pi['status'] = 'requires_confirmation'
-    if params.get('confirm'):
-        try: st.charge_pi(pi)
-        except OfflineError:
-            pi['status'] = 'requires_payment_method'
-            raise
+    if params.get('confirm'): st.charge_pi(pi)  # a decline leaves it stored, `requires_payment_method`
     return pi
 
 def _pi_confirm(st, pi, params, op=None):
@@ -1210,8 +1215,27 @@ def _pi_capture(st, pi, params, op=None):
         raise OfflineError(400, f"This PaymentIntent could not be captured because it has a status of {pi['status']}. "
                            'Only a PaymentIntent with one of the following statuses may be captured: requires_capture.',
                            code='payment_intent_unexpected_state')
-    pi['amount_received'] = params.get('amount_to_capture', pi['amount'])
-    return st.transition(pi, 'capture')
+    amt = params.get('amount_to_capture', pi['amount_capturable'])
+    if amt > pi['amount_capturable']: raise OfflineError(400, 'The payment could not be captured because the requested capture '
+        'amount is greater than the authorized amount.', code='amount_too_large', param='amount_to_capture')
+    if (ch := st.objs.get(_id_of(pi.get('latest_charge')) or '')):
+        prev = {'captured': ch['captured'], 'amount_captured': ch['amount_captured']}
+        ch.update(captured=True, amount_captured=amt)
+        st.emit('charge', 'captured', ch, prev)
+    pi.update(amount_received=amt, amount_capturable=0)
+    return st.transition(pi, 'capture', {k: v for k,v in params.items() if k != 'amount_to_capture'})
+
+cancelable = ('requires_payment_method', 'requires_capture', 'requires_confirmation', 'requires_action', 'processing')
+
+def _pi_cancel(st, pi, params, op=None):
+    if pi['status'] not in cancelable:
+        raise OfflineError(400, f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. Only a "
+                           f"PaymentIntent with one of the following statuses may be canceled: {', '.join(cancelable)}.",
+                           code='payment_intent_unexpected_state')
+    if pi['status'] == 'requires_capture' and (ch := st.objs.get(_id_of(pi.get('latest_charge')) or '')):
+        ch.update(amount_refunded=ch['amount'], refunded=True)  # the authorization is released
+    pi['amount_capturable'] = 0
+    return st.transition(pi, 'cancel', params)
 
 # %% ../nbs/02_offline.ipynb #44914582
 zero_decimal = {'bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf'}
@@ -1348,7 +1372,7 @@ OfflineStripe.hooks = {
     ('checkout.session', 'create'): _session_create, ('checkout.session', 'expire'): _session_expire,
     ('payment_link', 'create'): _link_create, ('billing_portal.session', 'create'): _portal_create,
     ('subscription', 'create'): _sub_create, ('payment_intent', 'create'): _pi_create,
-    ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture,
+    ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture, ('payment_intent', 'cancel'): _pi_cancel,
     ('payment_method', 'create'): _pm_create, ('product', 'delete'): _product_delete, ('customer', 'delete'): _customer_delete,
     ('invoiceitem', 'create'): _ii_create, ('refund', 'create'): _refund_create, ('subscription', 'update'): _sub_update,
     ('subscription_item', 'update'): _si_update, ('subscription_item', 'create'): _si_create, ('subscription_item', 'delete'): _si_delete}
