@@ -958,6 +958,8 @@ def line_price(self:OfflineStripe, it, prefix=''):
         pid, k = (it['price'], 'price') if it.get('price') else (it['plan'], 'plan')
         pr = self.objs.get(pid)
         if pr is None or pr.get('object') not in ('price', 'plan'): raise _missing(k, pid, pn(k), 400)
+        if pr.get('active') is False:
+            raise _bad(None, pn(k), f'The {k} specified is inactive. This field only accepts active {k}s.')
     else: raise _bad('parameter_missing', pn('price'), f"Missing required param: {pn('price')}.")
     return pr, it.get('quantity', 1)
 
