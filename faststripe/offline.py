@@ -13,11 +13,11 @@ from .spec import bundled_spec, resolve_spec
 
 # %% auto #0
 __all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status',
-           'declines', 'cancelable', 'zero_decimal', 'magic_cards', 'offline_key', 'form_decode', 'OfflineError',
-           'is_metadata', 'check_metadata', 'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router',
-           'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id',
-           'fmt_money', 'card_brand', 'sign_payload', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve',
-           'offline_parser', 'offline_main']
+           'no_payment_source', 'declines', 'cancelable', 'zero_decimal', 'magic_cards', 'offline_key', 'form_decode',
+           'OfflineError', 'is_metadata', 'check_metadata', 'coerce', 'check_params', 'id_prefix', 'fast_copy',
+           'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter',
+           'last_param', 'magic_test_id', 'fmt_money', 'card_brand', 'sign_payload', 'OfflineTransport', 'offline_api',
+           'OfflineServer', 'serve', 'offline_parser', 'offline_main']
 
 # %% ../nbs/02_offline.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -178,7 +178,7 @@ id_prefixes = {
     'setup_intent': 'seti', 'invoice': 'in', 'invoiceitem': 'ii', 'line_item': 'il', 'item': 'li',
     'payment_link': 'plink', 'billing_portal.session': 'bps', 'billing_portal.configuration': 'bpc', 'event': 'evt',
     'charge': 'ch', 'refund': 're', 'payment_method': 'pm', 'card': 'card', 'bank_account': 'ba', 'source': 'src',
-    'token': 'tok', 'promotion_code': 'promo', 'tax_rate': 'txr', 'tax_id': 'txi', 'file': 'file', 'file_link': 'link',
+    'token': 'tok', 'promotion_code': 'promo', 'tax_rate': 'txr', 'tax_id': 'txi', 'invoice_payment': 'inpay', 'file': 'file', 'file_link': 'link',
     'webhook_endpoint': 'we', 'account': 'acct', 'transfer': 'tr', 'payout': 'po', 'balance_transaction': 'txn',
     'dispute': 'dp', 'credit_note': 'cn', 'quote': 'qt', 'review': 'prv', 'customer_balance_transaction': 'cbtxn',
     'test_helpers.test_clock': 'clock', 'application_fee': 'fee', 'topup': 'tu', 'mandate': 'mandate',
@@ -772,7 +772,8 @@ def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
         pn = last_param(op['path'])
         objs = [o for o in objs if self.parent.get(o['id']) == parent or _id_of(o.get(pn)) == parent]
     if len(schemas) > 1: objs.sort(key=lambda o: o.get('created', 0))  # several kinds: merge by creation time
-    objs = list_filter(objs[::-1], params, self.spec.schema(schemas[0]).get('p', {}) if schemas else {})
+    if schemas != ['line_item']: objs = objs[::-1]  # newest first, but an invoice's lines in their order on the invoice
+    objs = list_filter(objs, params, self.spec.schema(schemas[0]).get('p', {}) if schemas else {})
     if schemas and schemas[0] == 'subscription' and 'status' not in params:  # Stripe lists canceled ones on request only
         objs = [o for o in objs if o.get('status') != 'canceled']
     if op.get('lk') == 'v2list': return self.v2_page(objs, params, path)
@@ -1033,6 +1034,8 @@ def _portal_create(st, params, **kw):
 
 # %% ../nbs/02_offline.ipynb #059ad47b
 _periods = dict(day=86400, week=7*86400, month=30*86400, year=365*86400)
+no_payment_source = ('This customer has no attached payment source or default payment method. Please consider adding a default '
+    'payment method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.')
 
 def _sub_create(st, params, **kw):
     params = dict(params)
@@ -1046,10 +1049,7 @@ def _sub_create(st, params, **kw):
     total, trial = sum(_amount(p)*q for p,q in prices), bool(params.get('trial_period_days') or params.get('trial_end'))
     auto = params.get('collection_method', 'charge_automatically') == 'charge_automatically'
     unpaid = auto and not trial and total > 0 and not st.payment_method_for(params)
-    if unpaid and params.get('payment_behavior') != 'default_incomplete': raise OfflineError(400,
-        'This customer has no attached payment source or default payment method. Please consider adding a default payment '
-        'method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.',
-        code='resource_missing')
+    if unpaid and params.get('payment_behavior') != 'default_incomplete': raise OfflineError(400, no_payment_source, code='resource_missing')
     s = st.new_object('subscription', params, currency=prices[0][0].get('currency', 'usd'))
     now = s['created']
     s['start_date'] = s['billing_cycle_anchor'] = now
@@ -1060,12 +1060,14 @@ def _sub_create(st, params, **kw):
     items = [st.new_sub_item(s, p, q) for p,q in prices]
     s['items'] = {'object': 'list', 'data': items, 'has_more': False, 'total_count': len(items),
                   'url': f"/v1/subscription_items?subscription={s['id']}"}
-    if s['status'] in ('active', 'incomplete'):
-        paid = 0 if unpaid or not auto else total
-        inv = st.new_object('invoice', customer=s['customer'], subscription=s['id'], status='paid' if paid == total else 'open',
-                            currency=s['currency'], amount_due=total, amount_paid=paid, amount_remaining=total-paid, total=total,
-                            subtotal=total, billing_reason='subscription_create', collection_method=s.get('collection_method'))
-        s['latest_invoice'] = st.store(inv, 'invoice')['id']
+    if s['status'] in ('active', 'incomplete'):  # the first invoice: its lines, finalized, and paid when charged automatically
+        inv = st.sub_invoice(s, items)
+        s['latest_invoice'] = inv['id']
+        if st.finalize_invoice(inv)['status'] == 'open' and auto and not unpaid:
+            try: st.charge_invoice(inv, st.payment_method_for(params))
+            except OfflineError as e:
+                if e.status != 402: raise
+                s['status'] = 'incomplete'  # a declined card
     return st.store(s, 'subscription')
 
 @patch
@@ -1349,6 +1351,9 @@ def _decimal_str(x):
 
 def _ii_create(st, params, **kw):
     params = dict(params)
+    if (iid := params.get('invoice')) is not None:
+        if (inv := st.objs.get(iid)) is None or st.schema_of(iid) != 'invoice': raise _missing('invoice', iid, 'invoice', 400)
+        if inv['status'] != 'draft': raise _bad('invoice_not_editable', 'invoice', 'You can only add invoice items to draft invoices.')
     pid = (params.pop('pricing', None) or {}).get('price')
     price = st.objs.get(pid) if pid else None
     if pid and (price is None or price.get('object') != 'price'): raise _missing('price', pid, 'pricing[price]', 400)
@@ -1365,7 +1370,175 @@ def _ii_create(st, params, **kw):
     if price or pd:
         ii['pricing'] = {'type': 'price_details', 'unit_amount_decimal': _decimal_str(unit),
                          'price_details': {'price': price['id'] if price else None, 'product': _id_of((price or pd).get('product'))}}
+    if iid is not None: st.item_line(inv, ii)
     return ii
+
+# %% ../nbs/02_offline.ipynb #270fe00b
+def _inv_prefix(oid): return hashlib.sha1(oid.encode()).hexdigest()[:8].upper()
+def _not_editable(msg, param=None): return _bad('invoice_not_editable', param, msg)
+
+@patch
+def invoice_lines(self:OfflineStripe, inv):
+    "The stored line items of invoice `inv`, in the order they were added"
+    return [self.objs[i] for i in self.by_schema.get('line_item', {}) if self.parent.get(i) == inv['id']]
+
+@patch
+def sum_invoice(self:OfflineStripe, inv):
+    "Set the totals and the `lines` list of the invoice `inv` from its line items"
+    lines = self.invoice_lines(inv)
+    total = sum(l['amount'] for l in lines)
+    inv.update(subtotal=total, subtotal_excluding_tax=total, total=total, total_excluding_tax=total, amount_due=total,
+               amount_remaining=total - (inv.get('amount_paid') or 0))
+    inv['lines'] = {'object': 'list', 'data': [fast_copy(l) for l in lines[:10]], 'has_more': len(lines) > 10,
+                    'url': f"/v1/invoices/{inv['id']}/lines"}
+    return inv
+
+@patch
+def add_line(self:OfflineStripe, inv, amount, parent, **kw):
+    "A stored `line_item` of the invoice `inv` for `amount`, with `parent` (what it bills) and the fields `kw`"
+    now = self.now()
+    kw = dict(currency=inv['currency'], period={'start': now, 'end': now}, discountable=amount >= 0) | kw
+    ln = self.new_object('line_item', amount=amount, subtotal=amount, invoice=inv['id'], parent=parent, metadata={}, **kw)
+    self.store(ln, 'line_item', inv['id'], event=False)
+    self.sum_invoice(inv)
+    return ln
+
+@patch
+def item_line(self:OfflineStripe, inv, ii):
+    "Put the invoice item `ii` on the draft invoice `inv`, as a line"
+    ii['invoice'] = inv['id']
+    parent = {'type': 'invoice_item_details', 'subscription_item_details': None, 'invoice_item_details': {
+        'invoice_item': ii['id'], 'proration': False, 'proration_details': {'credited_items': None}, 'subscription': None}}
+    return self.add_line(inv, ii['amount'], parent, currency=ii['currency'], description=ii.get('description'),
+                         period=ii.get('period') or None, quantity=ii.get('quantity'), pricing=ii.get('pricing'),
+                         discountable=ii.get('discountable', True))
+
+def _interval(p):
+    rec = p.get('recurring') or {'interval': p.get('interval', 'month'), 'interval_count': p.get('interval_count', 1)}
+    n = rec.get('interval_count') or 1
+    return rec['interval'] if n == 1 else f"every {n} {rec['interval']}s"
+
+@patch
+def sub_invoice(self:OfflineStripe, s, items, reason='subscription_create'):
+    "A stored draft invoice of subscription `s` with a line per subscription item of `items`"
+    days = s.get('days_until_due')
+    inv = self.new_object('invoice', customer=s['customer'], currency=s['currency'], billing_reason=reason, subscription=s['id'],
+        collection_method=s.get('collection_method') or 'charge_automatically', due_date=self.now() + days*86400 if days else None,
+        parent={'type': 'subscription_details', 'quote_details': None, 'subscription_details': {
+            'subscription': s['id'], 'metadata': fast_copy(s.get('metadata') or {})}})
+    for it in items:
+        p, q = it['price'], it['quantity']
+        prod, amt = self.objs.get(_id_of(p.get('product')) or '', {}), _amount(p)
+        self.add_line(inv, amt*q, {'type': 'subscription_item_details', 'invoice_item_details': None, 'subscription_item_details': {
+                'subscription': s['id'], 'subscription_item': it['id'], 'invoice_item': None, 'proration': False,
+                'proration_details': {'credited_items': None}}},
+            currency=p.get('currency', s['currency']), quantity=q, period={'start': it['current_period_start'], 'end': it['current_period_end']},
+            description=f"{q} × {prod.get('name') or p['id']} (at {fmt_money(amt, p.get('currency'))} / {_interval(p)})",
+            pricing={'type': 'price_details', 'unit_amount_decimal': str(p.get('unit_amount_decimal') or p.get('amount_decimal') or amt),
+                     'price_details': {'price': p['id'], 'product': _id_of(p.get('product'))}})
+    return self.store(self.sum_invoice(inv), 'invoice')
+
+@patch
+def invoice_number(self:OfflineStripe, cus_id):
+    "The next invoice number of the customer `cus_id`: its `invoice_prefix` and `next_invoice_sequence` (`7D8A5B3C-0001`)"
+    cus = self.objs.get(cus_id) if isinstance(cus_id, str) else None
+    if cus is None:  # no customer: an account-wide sequence
+        self._inv_seq = getattr(self, '_inv_seq', 0) + 1
+        return f"{_inv_prefix('account')}-{self._inv_seq:04d}"
+    if not cus.get('invoice_prefix'): cus['invoice_prefix'] = _inv_prefix(cus['id'])
+    seq = cus.get('next_invoice_sequence') or 1
+    cus['next_invoice_sequence'] = seq + 1
+    return f"{cus['invoice_prefix']}-{seq:04d}"
+
+@patch
+def invoice_status(self:OfflineStripe, inv, status, stamp, *events, **fields):
+    "Move `inv` to `status` (stamping `status_transitions[stamp]`), set `fields`, record `invoice.updated` and `events`"
+    prev = {k: fast_copy(inv.get(k)) for k in ('status', 'status_transitions', *fields)}
+    inv['status'] = status
+    inv['status_transitions'] = (inv.get('status_transitions') or {}) | {stamp: self.now()}
+    inv.update(fields)
+    self.emit('invoice', 'updated', inv, {k: v for k,v in prev.items() if inv.get(k) != v})
+    for e in events: self.emit('invoice', e, inv)
+    return inv
+
+@patch
+def finalize_invoice(self:OfflineStripe, inv):
+    "Finalize the draft `inv`: numbered and `open`, or `paid` at once when nothing is due"
+    now, key = self.now(), inv['id'].split('_', 1)[1]
+    self.invoice_status(inv, 'open', 'finalized_at', 'finalized', number=inv.get('number') or self.invoice_number(_id_of(inv.get('customer'))),
+        effective_at=inv.get('effective_at') or now, hosted_invoice_url=f'https://invoice.stripe.com/i/acct_offline/test_{key}',
+        invoice_pdf=f'https://pay.stripe.com/invoice/acct_offline/test_{key}/pdf')
+    return self.invoice_paid(inv) if inv['amount_remaining'] <= 0 else inv
+
+@patch
+def invoice_paid(self:OfflineStripe, inv, pi=None, out_of_band=False):
+    "Mark `inv` paid, by the payment intent `pi` (recorded as an `invoice_payment`) or out of band"
+    amt = inv['amount_remaining']
+    fields = dict(amount_paid=(inv.get('amount_paid') or 0) + amt, amount_remaining=0)
+    if out_of_band: fields['amount_paid_off_stripe'] = (inv.get('amount_paid_off_stripe') or 0) + amt
+    if pi:
+        fields |= dict(attempted=True, attempt_count=(inv.get('attempt_count') or 0) + 1)
+        pay = self.new_object('invoice_payment', amount_paid=amt, amount_requested=amt, currency=inv['currency'], invoice=inv['id'],
+            is_default=True, status='paid', status_transitions={'paid_at': self.now(), 'canceled_at': None},
+            payment={'type': 'payment_intent', 'payment_intent': pi['id']})
+        self.store(pay, 'invoice_payment', event=False)
+        self.emit('invoice_payment', 'paid', pay)
+    return self.invoice_status(inv, 'paid', 'paid_at', *(('paid',) if out_of_band else ('paid', 'payment_succeeded')), **fields)
+
+@patch
+def charge_invoice(self:OfflineStripe, inv, pm=None):
+    "Pay the open invoice `inv` with `pm`, else the invoice's, its subscription's or its customer's default payment method"
+    sub, cus = self.objs.get(_id_of(inv.get('subscription')) or '') or {}, _id_of(inv.get('customer'))
+    pm = (pm or inv.get('default_payment_method') or inv.get('default_source') or sub.get('default_payment_method')
+          or sub.get('default_source') or self.payment_method_for({'customer': cus}))
+    if not pm: raise OfflineError(400, no_payment_source, code='resource_missing')
+    try: pi = _pi_create(self, {k: v for k,v in dict(amount=inv['amount_remaining'], currency=inv['currency'], customer=cus,
+                                                      payment_method=_id_of(pm), confirm=True).items() if v is not None})
+    except OfflineError as e:
+        if e.status == 402:  # a decline: the attempt is counted and the invoice stays open
+            prev = {'attempted': inv.get('attempted'), 'attempt_count': inv.get('attempt_count')}
+            inv.update(attempted=True, attempt_count=(inv.get('attempt_count') or 0) + 1)
+            self.emit('invoice', 'updated', inv, prev)
+            self.emit('invoice', 'payment_failed', inv)
+        raise
+    return self.invoice_paid(inv, pi)
+
+def _inv_create(st, params, **kw):
+    params = dict(params)
+    include, days = params.pop('pending_invoice_items_behavior', 'exclude') == 'include', params.get('days_until_due')
+    st.refs_exist('invoice', params)
+    cus = _id_of(params.get('customer'))
+    pending = [ii for i in st.by_schema.get('invoiceitem', {}) if not (ii := st.objs[i]).get('invoice')
+               and _id_of(ii.get('customer')) == cus and not ii.get('subscription')] if include and cus else []
+    cur = params.get('currency') or (pending[0]['currency'] if pending else 'usd')
+    inv = st.new_object('invoice', params | {'currency': cur}, billing_reason='manual')
+    if days and inv.get('collection_method') == 'send_invoice': inv['due_date'] = inv['created'] + days*86400
+    for ii in pending:
+        if ii['currency'] == cur: st.item_line(inv, ii)
+    return st.store(st.sum_invoice(inv), 'invoice')
+
+def _inv_finalize(st, inv, params, op=None):
+    if inv['status'] != 'draft': raise _not_editable("This invoice is already finalized, you can't re-finalize a non-draft invoice.")
+    st.echo(inv, 'invoice', params)
+    return st.finalize_invoice(inv)
+
+def _inv_pay(st, inv, params, op=None):
+    if inv['status'] == 'draft' and st.finalize_invoice(inv)['status'] == 'paid': return inv
+    if inv['status'] == 'paid': raise _not_editable('Invoice is already paid')
+    if inv['status'] not in ('open', 'uncollectible'):
+        raise _not_editable(f"This invoice is {inv['status']}: only open or uncollectible invoices can be paid.")
+    if params.get('paid_out_of_band'): return st.invoice_paid(inv, out_of_band=True)
+    return st.charge_invoice(inv, params.get('payment_method') or params.get('source'))
+
+def _inv_void(st, inv, params, op=None):
+    if inv['status'] not in ('open', 'uncollectible'): raise _not_editable(f"This invoice is {inv['status']}: only open or "
+        'uncollectible invoices can be voided.' + (' Delete a draft invoice instead.' if inv['status'] == 'draft' else ''))
+    return st.invoice_status(inv, 'void', 'voided_at', 'voided')
+
+def _inv_uncollectible(st, inv, params, op=None):
+    if inv['status'] != 'open':
+        raise _not_editable(f"This invoice is {inv['status']}: only open invoices can be marked uncollectible.")
+    return st.invoice_status(inv, 'uncollectible', 'marked_uncollectible_at', 'marked_uncollectible')
 
 # %% ../nbs/02_offline.ipynb #cec72a7e
 OfflineStripe.hooks = {
@@ -1377,7 +1550,9 @@ OfflineStripe.hooks = {
     ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture, ('payment_intent', 'cancel'): _pi_cancel,
     ('payment_method', 'create'): _pm_create, ('product', 'delete'): _product_delete, ('customer', 'delete'): _customer_delete,
     ('invoiceitem', 'create'): _ii_create, ('refund', 'create'): _refund_create, ('subscription', 'update'): _sub_update,
-    ('subscription_item', 'update'): _si_update, ('subscription_item', 'create'): _si_create, ('subscription_item', 'delete'): _si_delete}
+    ('subscription_item', 'update'): _si_update, ('subscription_item', 'create'): _si_create, ('subscription_item', 'delete'): _si_delete,
+    ('invoice', 'create'): _inv_create, ('invoice', 'finalize'): _inv_finalize, ('invoice', 'pay'): _inv_pay,
+    ('invoice', 'void'): _inv_void, ('invoice', 'mark_uncollectible'): _inv_uncollectible}
 
 @patch(as_prop=True)
 def creatable(self:OfflineStripe):
