@@ -13,11 +13,11 @@ from .spec import bundled_spec, resolve_spec
 
 # %% auto #0
 __all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status',
-           'no_payment_source', 'declines', 'cancelable', 'zero_decimal', 'magic_cards', 'offline_key', 'form_decode',
-           'OfflineError', 'is_metadata', 'check_metadata', 'coerce', 'check_params', 'id_prefix', 'fast_copy',
-           'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate', 'parse_query', 'search_filter',
-           'last_param', 'magic_test_id', 'fmt_money', 'card_brand', 'sign_payload', 'OfflineTransport', 'offline_api',
-           'OfflineServer', 'serve', 'offline_parser', 'offline_main']
+           'min_charge', 'no_payment_source', 'declines', 'cancelable', 'zero_decimal', 'magic_cards', 'offline_key',
+           'form_decode', 'OfflineError', 'is_metadata', 'check_metadata', 'coerce', 'check_params', 'id_prefix',
+           'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate', 'parse_query',
+           'search_filter', 'last_param', 'magic_test_id', 'too_small', 'fmt_money', 'card_brand', 'sign_payload',
+           'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_parser', 'offline_main']
 
 # %% ../nbs/02_offline.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -869,7 +869,10 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
         rh['idempotency-key'] = key
         fp = hashlib.sha256(json.dumps([path, params], sort_keys=True, default=str).encode()).hexdigest()
         if key in self.idem:
-            ofp, status, res = self.idem[key]
+            ofp, status, res, opath = self.idem[key]
+            if opath != path: raise OfflineError(400, 'Keys for idempotent requests can only be used for the same endpoint they '
+                f"were first used for ('{opath}' vs '{path}'). Try using a key other than '{key}' if you meant to execute a different "
+                'request.', type='idempotency_error')
             if ofp != fp: raise OfflineError(400, f'Keys for idempotent requests can only be used with the same parameters '
                 f"they were first used with. Try using a key other than '{key}' if you meant to execute a different request.",
                 type='idempotency_error')
@@ -883,7 +886,7 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
         status = 200
     except OfflineError as e: status, res = e.status, e.body
     finally: self._req_id = self._idem_key = None
-    if key: self.idem[key] = (fp, status, fast_copy(res))
+    if key: self.idem[key] = (fp, status, fast_copy(res), path)
     return status, res
 
 # %% ../nbs/02_offline.ipynb #d9a69c6d
@@ -988,6 +991,24 @@ def check_mode(self:OfflineStripe, mode, prices):
                    '`subscription` mode or use only one-time prices.')
 
 # %% ../nbs/02_offline.ipynb #78643414
+min_charge = dict(usd=50, aed=200, aud=50, bgn=100, brl=50, cad=50, chf=50, czk=1500, dkk=250, eur=50, gbp=30, hkd=400, huf=17500,
+                  inr=50, jpy=50, mxn=1000, myr=200, nok=300, nzd=50, pln=200, ron=200, sek=300, sgd=50, thb=1000)
+
+def too_small(amount, currency):
+    "Is `amount` (smallest unit) below Stripe's minimum charge in `currency`? (currencies not in `min_charge`: never)"
+    return amount < min_charge.get((currency or '').lower(), 0)
+
+def _min_str(currency): return f"{fmt_money(min_charge[currency.lower()], currency)} {currency.lower()}"
+
+@patch
+def one_currency(self:OfflineStripe, prices, name='line_items'):
+    "The currency all `prices` share, else Stripe's 400 naming the first item in another one"
+    cur = prices[0][0].get('currency', 'usd') if prices else None
+    for i,(p,_) in enumerate(prices):
+        if p.get('currency', 'usd') != cur: raise _bad(None, f'{name}[{i}]', f"All prices must have the same currency: "
+            f"{name}[{i}] is in {p.get('currency')}, but {name}[0] is in {cur}.")
+    return cur
+
 def _session_create(st, params, **kw):
     params = dict(params)
     mode = params.get('mode')
@@ -997,8 +1018,11 @@ def _session_create(st, params, **kw):
         raise _bad('parameter_missing', 'line_items', f'Missing required param: line_items. `line_items` is required in `{mode}` mode.')
     prices = st.line_prices(items)
     st.check_mode(mode, prices)
+    cur = st.one_currency(prices)
     st.refs_exist('checkout.session', params)
     total = sum(_amount(p)*q for p,q in prices)
+    if mode == 'payment' and 0 < total and too_small(total, cur): raise OfflineError(400,
+        f"The Checkout Session's total amount due must add up to at least {_min_str(cur)}", code='amount_too_small')
     s = st.new_object('checkout.session', params, amount_subtotal=total, amount_total=total, payment_status='unpaid',
                       currency=prices[0][0].get('currency') if prices else params.get('currency'))
     s['expires_at'] = params.get('expires_at', s['created'] + 24*3600)
@@ -1090,6 +1114,7 @@ def new_sub_item(self:OfflineStripe, s, p, q, **kw):
 
 # %% ../nbs/02_offline.ipynb #a19b4a10
 _item_fields = ('quantity', 'metadata', 'billing_thresholds', 'tax_rates', 'discounts')
+_canceled_msg, _canceled_ok = 'A canceled subscription can only update its cancellation_details and metadata.', ('cancellation_details', 'metadata', 'expand')
 
 @patch
 def drop_sub_item(self:OfflineStripe, it):
@@ -1101,7 +1126,7 @@ def drop_sub_item(self:OfflineStripe, it):
 def change_items(self:OfflineStripe, s, specs, name='items'):
     "Apply the `items` entries `specs` of an update to subscription `s`: change, remove (`deleted`) or add items"
     if s.get('status') in ('canceled', 'incomplete_expired'):
-        raise _bad(None, name, 'A canceled subscription can only update its cancellation_details and metadata.')
+        raise _bad(None, name, _canceled_msg)
     keep, added, dropped = {it['id']: it for it in s['items']['data']}, [], []
     for i,sp in enumerate(specs):
         pre = f'{name}[{i}]' if name else ''
@@ -1133,6 +1158,8 @@ def change_items(self:OfflineStripe, s, specs, name='items'):
 
 def _sub_update(st, s, params, op=None):
     params = dict(params)
+    if s.get('status') in ('canceled', 'incomplete_expired') and (bad := next((k for k in params if k not in _canceled_ok), None)):
+        raise _bad(None, bad, _canceled_msg)
     specs = params.pop('items', None)
     st.refs_exist('subscription', params)
     st.metadata_room(s, params)
@@ -1153,6 +1180,10 @@ def _si_change(st, s, spec, name):
     new = st.change_items(s, [spec], name)
     st.emit('subscription', 'updated', s, {'items': before})
     return new
+
+def _sub_cancel(st, s, params, op=None):
+    if s.get('status') in ('canceled', 'incomplete_expired'): raise _bad(None, None, _canceled_msg)
+    return st.delete(s, op, _main_schema(op['path'], st.op_schemas(op)))
 
 def _si_update(st, it, params, op=None):
     _si_change(st, _item_sub(st, it['subscription']), {k: v for k,v in params.items() if k in _item_fields + ('price', 'price_data')} | {'id': it['id']}, None)
@@ -1200,6 +1231,8 @@ def charge_pi(self:OfflineStripe, pi):
     return pi
 
 def _pi_create(st, params, **kw):
+    if too_small(params['amount'], params['currency']): raise OfflineError(400,
+        f"Amount must be at least {_min_str(params['currency'])}", code='amount_too_small', param='amount')
     pi = st.create('payment_intent', {k: v for k,v in params.items() if k != 'confirm'})
     pi['client_secret'] = f"{pi['id']}_secret_{st.new_id('x')[2:]}"
     pi['amount_capturable'] = pi['amount_received'] = 0
@@ -1468,7 +1501,9 @@ def finalize_invoice(self:OfflineStripe, inv):
     self.invoice_status(inv, 'open', 'finalized_at', 'finalized', number=inv.get('number') or self.invoice_number(_id_of(inv.get('customer'))),
         effective_at=inv.get('effective_at') or now, hosted_invoice_url=f'https://invoice.stripe.com/i/acct_offline/test_{key}',
         invoice_pdf=f'https://pay.stripe.com/invoice/acct_offline/test_{key}/pdf')
-    return self.invoice_paid(inv) if inv['amount_remaining'] <= 0 else inv
+    if 0 < (due := inv['amount_remaining']) and too_small(due, inv['currency']) and (cus := self.objs.get(_id_of(inv.get('customer')) or '')):
+        cus['balance'] = (cus.get('balance') or 0) + due  # below Stripe's minimum charge: owed on the next invoice
+    return self.invoice_paid(inv) if inv['amount_remaining'] <= 0 or too_small(inv['amount_remaining'], inv['currency']) else inv
 
 @patch
 def invoice_paid(self:OfflineStripe, inv, pi=None, out_of_band=False):
@@ -1549,7 +1584,7 @@ OfflineStripe.hooks = {
     ('subscription', 'create'): _sub_create, ('payment_intent', 'create'): _pi_create,
     ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture, ('payment_intent', 'cancel'): _pi_cancel,
     ('payment_method', 'create'): _pm_create, ('product', 'delete'): _product_delete, ('customer', 'delete'): _customer_delete,
-    ('invoiceitem', 'create'): _ii_create, ('refund', 'create'): _refund_create, ('subscription', 'update'): _sub_update,
+    ('invoiceitem', 'create'): _ii_create, ('refund', 'create'): _refund_create, ('subscription', 'update'): _sub_update, ('subscription', 'delete'): _sub_cancel,
     ('subscription_item', 'update'): _si_update, ('subscription_item', 'create'): _si_create, ('subscription_item', 'delete'): _si_delete,
     ('invoice', 'create'): _inv_create, ('invoice', 'finalize'): _inv_finalize, ('invoice', 'pay'): _inv_pay,
     ('invoice', 'void'): _inv_void, ('invoice', 'mark_uncollectible'): _inv_uncollectible}
