@@ -32,9 +32,13 @@ def _docs_url():
     d = cfg['DEFAULT']
     return d['doc_host'] + d['doc_baseurl']
 
+def _page(nb_path):
+    "The docs page of a notebook path: nbdev drops a number prefix (`00_spec` is published as `spec.html`)"
+    return '/'.join(re.sub(r'^\d+_', '', seg) for seg in nb_path.split('/')) + '.html'
+
 def _links(md, base):
     "Links to notebooks become links to their docs pages, which is where README readers can follow them"
-    return re.sub(r'\]\(((?:[\w-]+/)*[\w-]+)\.ipynb(#[^)]*)?\)', lambda m: f'](https://{base.split("://")[-1]}/{m[1]}.html{m[2] or ""})', md)
+    return re.sub(r'\]\(((?:[\w-]+/)*[\w-]+)\.ipynb(#[^)]*)?\)', lambda m: f'](https://{base.split("://")[-1]}/{_page(m[1])}{m[2] or ""})', md)
 
 def render(nb):
     parts = []
