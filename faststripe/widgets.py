@@ -11,15 +11,15 @@ import httpx
 try: import ipywidgets as W
 except ImportError as e: raise ImportError('faststripe.widgets needs ipywidgets and pandas: pip install "faststripe[notebook]"') from e
 from fastcore.basics import AttrDict, ifnone
-from .core import StripeApi, StripeError, pages
+from .core import StripeApi, StripeError, LiveModeError, pages
 from .helpers import currency_exponent, currencies, intervals  # also puts the payment helpers on StripeApi
 
 # %% auto #0
-__all__ = ['common_currencies', 'max_minor', 'max_interval_count', 'preview_url', 'history_columns', 'session_links',
-           'currency_decimals', 'currency_options', 'amount_error', 'to_minor', 'fmt_amount', 'example_amount',
-           'url_error', 'email_error', 'interval_count_error', 'quantity_error', 'PlannedRequest', 'dry_run',
-           'python_call', 'Plan', 'qr_png', 'LinkHistory', 'mode_badge', 'stripe_error_html', 'LinkForm',
-           'mode_badge_text', 'PaymentLinkForm', 'price_label', 'PricePicker']
+__all__ = ['common_currencies', 'max_minor', 'max_interval_count', 'preview_url', 'excel_writers', 'history_columns',
+           'session_links', 'currency_decimals', 'currency_options', 'amount_error', 'to_minor', 'fmt_amount',
+           'example_amount', 'url_error', 'email_error', 'interval_count_error', 'quantity_error', 'PlannedRequest',
+           'dry_run', 'python_call', 'Plan', 'qr_png', 'excel_writer', 'LinkHistory', 'mode_badge', 'stripe_error_html',
+           'LinkForm', 'mode_badge_text', 'PaymentLinkForm', 'price_label', 'PricePicker']
 
 # %% ../nbs/06_widgets.ipynb #e43876c7
 def currency_decimals(currency):
@@ -183,6 +183,13 @@ def qr_png(text, scale=4, border=2):
     segno.make_qr(text, error='m').save(buf, kind='png', scale=scale, border=border)
     return buf.getvalue()
 
+excel_writers = ('openpyxl', 'xlsxwriter')  # the modules pandas can write .xlsx with
+
+def excel_writer():
+    "The first of `excel_writers` that is installed, or None"
+    import importlib.util
+    return next((m for m in excel_writers if importlib.util.find_spec(m)), None)
+
 history_columns = ['created', 'mode', 'kind', 'product', 'price', 'amount', 'billing', 'quantity', 'url', 'id']
 
 class LinkHistory:
@@ -201,8 +208,12 @@ class LinkHistory:
         import pandas as pd
         return pd.DataFrame(self.rows, columns=history_columns)
     def export(self, path):
-        "Write the table to `path`: .csv, .json or .xlsx"
-        path, df = str(path), self.df
+        "Write the table to `path`: .csv, .json or .xlsx (which needs openpyxl: `pip install openpyxl`)"
+        path = str(path)
+        if path.endswith('.xlsx') and not excel_writer():
+            raise ImportError('Excel export needs openpyxl (faststripe does not install it): pip install openpyxl; '
+                              'or export .csv, which Excel opens')
+        df = self.df
         if path.endswith('.json'): df.to_json(path, orient='records', indent=1)
         elif path.endswith('.xlsx'): df.to_excel(path, index=False)
         else: df.to_csv(path, index=False)
@@ -345,7 +356,7 @@ class LinkForm:
         "Which fields are shown, given the others' values"
         chk = self.w.kind.value == 'checkout'
         return {n: (chk if n in ('success_url', 'cancel_url', 'customer_email') else
-                    self.api.is_live if n == 'confirm_live' else True) for n in self._fields}
+                    self.api.is_live and self.api.live_ok if n == 'confirm_live' else True) for n in self._fields}
 
     def _own_errors(self, v): return {}
 
@@ -365,9 +376,15 @@ class LinkForm:
     def valid(self): return not self.errors
 
     @property
+    def refuses_live(self):
+        "True when the key is live and the client was made with `live_ok=False`: nothing can be created"
+        return self.api.is_live and not self.api.live_ok
+
+    @property
     def ready(self):
-        "Valid, with a key, and (for a live key) the live confirmation ticked"
-        return self.valid and self.api.mode is not None and (not self.api.is_live or self.w.confirm_live.value)
+        "Valid, with a key the client accepts, and (for a live key) the live confirmation ticked"
+        return (self.valid and self.api.mode is not None and not self.refuses_live
+                and (not self.api.is_live or self.w.confirm_live.value))
 
     def _refresh(self):
         vis, errs = self._visible(), self.errors
@@ -381,9 +398,13 @@ class LinkForm:
         self.w.create.description = 'Create LIVE link' if live else 'Create link'
         self.w.create.button_style = 'danger' if live else 'primary'
         self.w.create.disabled = not self.ready
+        refused = 'this client refuses live keys (live_ok=False)'
         self.w.create.tooltip = ('Fix the marked fields first' if errs else 'No API key' if self.api.mode is None else
+                                 'T' + refused[1:] if self.refuses_live else
                                  'Tick the live confirmation first' if not self.ready else 'Create it in Stripe')
-        self.status.value = '' if self.ready else f"<small>{'fix the marked fields' if errs else 'no API key' if self.api.mode is None else 'confirm live mode'}</small>"
+        why = ('fix the marked fields' if errs else 'no API key' if self.api.mode is None else
+               refused if self.refuses_live else 'confirm live mode')
+        self.status.value = '' if self.ready else f"<small>{html.escape(why)}</small>"
         if self.plan is not None and self._plan_key != self._key(): self.plan, self.preview_box.value = None, ''
 
     def _key(self): return json.dumps(self.values, default=str, sort_keys=True)
@@ -402,12 +423,21 @@ class LinkForm:
         self.last_error = e
         self.error_box.value = stripe_error_html(e)
 
+    def _refused(self):
+        "Show and return True if the client refuses to create objects with this key (`live_ok=False` and a live key)"
+        try: self.api.check_live('create objects')
+        except LiveModeError as e:
+            self._fail(e)
+            return True
+        return False
+
     def preview(self):
         "Show (and return) the `Plan`: the requests Create would send and the equivalent call; sends nothing"
         self.error_box.value = ''
         if self.errors:
             self._fail(ValueError('fix the marked fields first: ' + '; '.join(self.errors.values())))
             return None
+        if self._refused(): return None
         fn, kw = self.call()
         try: reqs, _ = dry_run(self.api, fn, **kw)
         except Exception as e:
@@ -427,6 +457,7 @@ class LinkForm:
         if self.api.mode is None:
             self._fail(ValueError('this client has no API key'))
             return None
+        if self._refused(): return None
         if self.api.is_live and not self.w.confirm_live.value:
             self._fail(ValueError('this is a LIVE key: tick the confirmation (or call create(confirm=True)) to create a real link'))
             return None
@@ -473,7 +504,7 @@ class LinkForm:
         return self.links.df
 
     def export(self, path):
-        "Write the session's links to `path` (.csv, .json or .xlsx)"
+        "Write the session's links to `path` (.csv, .json or .xlsx, which needs `pip install openpyxl`)"
         return self.links.export(path)
 
     def _repr_mimebundle_(self, **kwargs):
