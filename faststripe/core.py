@@ -84,13 +84,25 @@ def stripe_obj(o):
 # %% ../nbs/01_core.ipynb #33d18452
 @functools.cache
 def _object_types():
-    "`{class name: object type or None}` for every schema of the bundled spec, named as the stubs name them"
+    "`{class name: (object type or None, whether it is a deletion)}` for every schema of the bundled spec, named as the stubs name them"
     from faststripe.spec import bundled_spec
-    return {_camel(n): (sc.get('p', {}).get('object', {}).get('e') or [None])[0] for n,sc in bundled_spec().schemas.items()}
+    return {_camel(n): ((sc.get('p', {}).get('object', {}).get('e') or [None])[0], n.startswith('deleted_'))
+            for n,sc in bundled_spec().schemas.items()}
+
+class _DeletedMeta(type):
+    "`isinstance(o, DeletedCustomer)`: `o` is a `Customer` whose `deleted` is true, which is how Stripe answers a deletion"
+    def __instancecheck__(cls, o): return isinstance(o, obj_class(cls.object_type)) and o.get('deleted') is True
+
+@functools.cache
+def _deleted_class(name, object_type):
+    return _DeletedMeta(name, (), {'object_type': object_type, '__module__': __name__,
+                                   '__doc__': f'A deleted Stripe `{object_type}`, for annotations and `isinstance`'})
 
 def __getattr__(name):
     "`faststripe.core.Customer` and every other class of a Stripe object, made on first use"
-    if name[:1].isupper() and name in _object_types(): return obj_class(_object_types()[name])
+    if name[:1].isupper() and name in _object_types():
+        t, deleted = _object_types()[name]
+        return _deleted_class(name, t) if deleted else obj_class(t)
     raise AttributeError(f"module 'faststripe.core' has no attribute {name!r}")
 
 # %% ../nbs/01_core.ipynb #54aeb6be
@@ -148,11 +160,8 @@ class APIConnectionError(StripeError): "Stripe could not be reached, or did not 
 class LiveModeError(StripeError): "A live key was used where this client was told to refuse live mode"
 
 # %% ../nbs/01_core.ipynb #1eba4c42
-_by_type = dict(card_error=CardError, invalid_request_error=InvalidRequestError, authentication_error=AuthenticationError,
-                permission_error=StripePermissionError, rate_limit_error=RateLimitError, idempotency_error=IdempotencyError,
-                api_error=APIError)
 _by_status = {400: InvalidRequestError, 401: AuthenticationError, 402: CardError, 403: StripePermissionError,
-              404: InvalidRequestError, 409: APIError, 429: RateLimitError}
+              404: InvalidRequestError, 429: RateLimitError}
 
 def error_from_response(status, headers, content, attempts=1):
     "The `StripeError` for an error response"
@@ -160,8 +169,7 @@ def error_from_response(status, headers, content, attempts=1):
     except ValueError: body = {}
     err = body.get('error') if isinstance(body, dict) else None
     if not isinstance(err, dict): err = {'message': f"HTTP {status} with a non-Stripe body: {content[:200].decode('utf-8', 'replace')!r}"}
-    cls = _by_type.get(err.get('type')) or _by_status.get(status) or (APIError if status >= 500 else StripeError)
-    if status == 401: cls = AuthenticationError
+    cls = IdempotencyError if err.get('type') == 'idempotency_error' else _by_status.get(status, APIError)
     return cls(err.get('message') or f'HTTP {status}', http_status=status, type=err.get('type'), code=err.get('code'),
                param=err.get('param'), decline_code=err.get('decline_code'), doc_url=err.get('doc_url'),
                request_id=headers.get('request-id'), json_body=body, headers=dict(headers), attempts=attempts)
@@ -688,7 +696,7 @@ def with_options(self:StripeApi, stripe_account:str=None, stripe_version:str=Non
                  headers:dict=None)->Self:
     "A client like this one whose every request carries these options (it sends through this client's connection pool)"
     view = copy.copy(self)
-    view._groups, view._http = None, self._http
+    view._groups, view._http, view._client = None, self._http, None  # sends through our pool; closing the view leaves it open
     view._headers = {**self._headers, **({'Stripe-Account': stripe_account} if stripe_account else {}), **(headers or {})}
     if stripe_version: view._version = stripe_version
     if timeout is not None: view.timeout = timeout

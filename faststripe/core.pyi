@@ -29,10 +29,11 @@ class StripeObject(dict[str, Any]):
         """A plain `dict` copy, nested objects included"""
 
 class StripeList(StripeObject, Generic[_T]):
-    """A page of a list or search (`data`, `has_more`, `next_page`); `len()` and `[i]` reach `data`"""
+    """A page of a list or search (`data`, `has_more`, `next_page`); iterating, `len()` and `[i]` reach `data`"""
     data: list[_T]
     has_more: bool
     def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[_T]: ...  # type: ignore[override]
     @overload
     def __getitem__(self, k: int) -> _T: ...
     @overload
@@ -1207,7 +1208,7 @@ class AccountSessionsGroup(OpGroup):
 
 class AccountsGroup(OpGroup):
     """The operations of `api.accounts`"""
-    def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Account]:
+    def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Account]:
         """List all connected accounts
 
         GET /v1/accounts
@@ -1429,7 +1430,7 @@ class AccountsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - reason: The reason for rejecting the account. Can be `fraud`, `terms_of_service`, or `other`."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Account]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Account]:
         """List with no id, retrieve with an id.
 
         List all connected accounts
@@ -2068,7 +2069,7 @@ class ApplePayDomainsGroup(OpGroup):
 
 class ApplicationFeesGroup(OpGroup):
     """The operations of `api.application_fees`"""
-    def list(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ApplicationFee]:
+    def list(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ApplicationFee]:
         """List all application fees
 
         GET /v1/application_fees
@@ -2122,7 +2123,7 @@ class ApplicationFeesGroup(OpGroup):
         Same as `api.application_fees_refunds.create` (POST /v1/application_fees/{id}/refunds).
         Docs: https://docs.stripe.com/api/application_fees/refunds/create"""
     @overload
-    def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ApplicationFee]:
+    def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ApplicationFee]:
         """List with no id, retrieve with an id.
 
         List all application fees
@@ -2322,7 +2323,7 @@ class BalanceGroup(OpGroup):
 
         Parameters:
         - expand: Specifies which fields in the response should be expanded."""
-    def history_get(self, *, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
+    def history_get(self, *, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
         """List all balance transactions
 
         Same as `api.balance_history.list` (GET /v1/balance/history).
@@ -2346,7 +2347,7 @@ class BalanceGroup(OpGroup):
 
 class BalanceHistoryGroup(OpGroup):
     """The operations of `api.balance_history`"""
-    def list(self, *, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
+    def list(self, *, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
         """List all balance transactions
 
         GET /v1/balance/history
@@ -2372,7 +2373,7 @@ class BalanceHistoryGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
         """List with no id, retrieve with an id.
 
         List all balance transactions
@@ -2437,7 +2438,7 @@ class BalanceSettingsGroup(OpGroup):
 
 class BalanceTransactionsGroup(OpGroup):
     """The operations of `api.balance_transactions`"""
-    def list(self, *, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
+    def list(self, *, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
         """List all balance transactions
 
         GET /v1/balance_transactions
@@ -2463,7 +2464,7 @@ class BalanceTransactionsGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
         """List with no id, retrieve with an id.
 
         List all balance transactions
@@ -3182,7 +3183,7 @@ class BillingPortalSessionsGroup(OpGroup):
 
 class ChargesGroup(OpGroup):
     """The operations of `api.charges`"""
-    def list(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Charge]:
+    def list(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Charge]:
         """List all charges
 
         GET /v1/charges
@@ -3333,7 +3334,7 @@ class ChargesGroup(OpGroup):
         Same as `api.charges_refunds.update` (POST /v1/charges/{charge}/refunds/{refund}).
         Docs: https://docs.stripe.com/api/charges/refunds/update"""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Charge]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Charge]:
         """List with no id, retrieve with an id.
 
         List all charges
@@ -3499,7 +3500,7 @@ class ChargesRefundsGroup(OpGroup):
 
 class CheckoutGroup(OpGroup):
     """The operations of `api.checkout`"""
-    def sessions_get(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
+    def sessions_get(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
         """List all Checkout Sessions
 
         Same as `api.checkout_sessions.list` (GET /v1/checkout/sessions).
@@ -3532,7 +3533,7 @@ class CheckoutGroup(OpGroup):
 
 class CheckoutSessionsGroup(OpGroup):
     """The operations of `api.checkout_sessions`"""
-    def list(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
+    def list(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
         """List all Checkout Sessions
 
         GET /v1/checkout/sessions
@@ -3725,7 +3726,7 @@ class CheckoutSessionsGroup(OpGroup):
         - session
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
         """List with no id, retrieve with an id.
 
         List all Checkout Sessions
@@ -4094,7 +4095,7 @@ class CountrySpecsGroup(OpGroup):
 
 class CouponsGroup(OpGroup):
     """The operations of `api.coupons`"""
-    def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Coupon]:
+    def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Coupon]:
         """List all coupons
 
         GET /v1/coupons
@@ -4156,7 +4157,7 @@ class CouponsGroup(OpGroup):
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - name: Name of the coupon displayed to customers on, for instance invoices, or receipts. By default the `id` is shown if `name` is not set."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Coupon]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Coupon]:
         """List with no id, retrieve with an id.
 
         List all coupons
@@ -4190,7 +4191,7 @@ class CouponsGroup(OpGroup):
 
 class CreditNotesGroup(OpGroup):
     """The operations of `api.credit_notes`"""
-    def list(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CreditNote]:
+    def list(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CreditNote]:
         """List all credit notes
 
         GET /v1/credit_notes
@@ -4287,7 +4288,7 @@ class CreditNotesGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CreditNote]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CreditNote]:
         """List with no id, retrieve with an id.
 
         List all credit notes
@@ -4422,7 +4423,7 @@ class CustomerSessionsGroup(OpGroup):
 
 class CustomersGroup(OpGroup):
     """The operations of `api.customers`"""
-    def list(self, *, created: CreatedParams | int | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Customer]:
+    def list(self, *, created: CreatedParams | int | date | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Customer]:
         """List all customers
 
         GET /v1/customers
@@ -4530,7 +4531,7 @@ class CustomersGroup(OpGroup):
         - source
         - tax: Tax details about the customer.
         - tax_exempt: The customer's tax exemption. One of `none`, `exempt`, or `reverse`."""
-    def customer_balance_transactions_get(self, customer: _Id, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
+    def customer_balance_transactions_get(self, customer: _Id, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
         """List customer balance transactions
 
         Same as `api.customers_balance_transactions.list` (GET /v1/customers/{customer}/balance_transactions).
@@ -4746,7 +4747,7 @@ class CustomersGroup(OpGroup):
         Same as `api.customers_tax_ids.retrieve` (GET /v1/customers/{customer}/tax_ids/{id}).
         Docs: https://docs.stripe.com/api/customers/tax_ids/retrieve"""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Customer]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Customer]:
         """List with no id, retrieve with an id.
 
         List all customers
@@ -4785,7 +4786,7 @@ class CustomersGroup(OpGroup):
 
 class CustomersBalanceTransactionsGroup(OpGroup):
     """The operations of `api.customers_balance_transactions`"""
-    def list(self, customer: _Id, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
+    def list(self, customer: _Id, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
         """List customer balance transactions
 
         GET /v1/customers/{customer}/balance_transactions
@@ -4835,7 +4836,7 @@ class CustomersBalanceTransactionsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    def fetch(self, customer: _Id, /, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
+    def fetch(self, customer: _Id, /, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
         """List with no id, retrieve with an id.
 
         List customer balance transactions
@@ -5604,7 +5605,7 @@ class CustomersTaxIdsGroup(OpGroup):
 
 class DisputesGroup(OpGroup):
     """The operations of `api.disputes`"""
-    def list(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Dispute]:
+    def list(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Dispute]:
         """List all disputes
 
         GET /v1/disputes
@@ -5649,7 +5650,7 @@ class DisputesGroup(OpGroup):
         - dispute
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Dispute]:
+    def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Dispute]:
         """List with no id, retrieve with an id.
 
         List all disputes
@@ -5870,7 +5871,7 @@ class EphemeralKeysGroup(OpGroup):
 
 class EventsGroup(OpGroup):
     """The operations of `api.events`"""
-    def list(self, *, created: CreatedParams | int | None = None, delivery_success: bool | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: str | None = None, types: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> StripeList[Event]:
+    def list(self, *, created: CreatedParams | int | date | None = None, delivery_success: bool | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: str | None = None, types: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> StripeList[Event]:
         """List all events
 
         GET /v1/events
@@ -5895,7 +5896,7 @@ class EventsGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, delivery_success: bool | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: str | None = None, types: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> StripeList[Event]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, delivery_success: bool | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: str | None = None, types: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> StripeList[Event]:
         """List with no id, retrieve with an id.
 
         List all events
@@ -6008,7 +6009,7 @@ class ExternalAccountsGroup(OpGroup):
 
 class FileLinksGroup(OpGroup):
     """The operations of `api.file_links`"""
-    def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, expired: bool | None = None, file: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[FileLink]:
+    def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, expired: bool | None = None, file: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[FileLink]:
         """List all file links
 
         GET /v1/file_links
@@ -6054,7 +6055,7 @@ class FileLinksGroup(OpGroup):
         - expires_at: A future timestamp after which the link will no longer be usable, or `now` to expire the link immediately.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, expired: bool | None = None, file: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[FileLink]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, expired: bool | None = None, file: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[FileLink]:
         """List with no id, retrieve with an id.
 
         List all file links
@@ -6089,7 +6090,7 @@ class FileLinksGroup(OpGroup):
 
 class FilesGroup(OpGroup):
     """The operations of `api.files`"""
-    def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, purpose: FilesPurposeValue | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[File]:
+    def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, purpose: FilesPurposeValue | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[File]:
         """List all files
 
         GET /v1/files
@@ -6123,7 +6124,7 @@ class FilesGroup(OpGroup):
         - file
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, purpose: FilesPurposeValue | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[File]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, purpose: FilesPurposeValue | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[File]:
         """List with no id, retrieve with an id.
 
         List all files
@@ -6512,7 +6513,7 @@ class ForwardingRequestsGroup(OpGroup):
 
 class IdentityGroup(OpGroup):
     """The operations of `api.identity`"""
-    def verification_reports_get(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
+    def verification_reports_get(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
         """List VerificationReports
 
         Same as `api.identity_verification_reports.list` (GET /v1/identity/verification_reports).
@@ -6522,7 +6523,7 @@ class IdentityGroup(OpGroup):
 
         Same as `api.identity_verification_reports.retrieve` (GET /v1/identity/verification_reports/{report}).
         Docs: https://docs.stripe.com/api/identity/verification_reports/retrieve"""
-    def verification_sessions_get(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
+    def verification_sessions_get(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
         """List VerificationSessions
 
         Same as `api.identity_verification_sessions.list` (GET /v1/identity/verification_sessions).
@@ -6555,7 +6556,7 @@ class IdentityGroup(OpGroup):
 
 class IdentityVerificationReportsGroup(OpGroup):
     """The operations of `api.identity_verification_reports`"""
-    def list(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
+    def list(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
         """List VerificationReports
 
         GET /v1/identity/verification_reports
@@ -6580,7 +6581,7 @@ class IdentityVerificationReportsGroup(OpGroup):
         - report
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
+    def fetch(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
         """List with no id, retrieve with an id.
 
         List VerificationReports
@@ -6612,7 +6613,7 @@ class IdentityVerificationReportsGroup(OpGroup):
 
 class IdentityVerificationSessionsGroup(OpGroup):
     """The operations of `api.identity_verification_sessions`"""
-    def list(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
+    def list(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
         """List VerificationSessions
 
         GET /v1/identity/verification_sessions
@@ -6687,7 +6688,7 @@ class IdentityVerificationSessionsGroup(OpGroup):
         - session
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
+    def fetch(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
         """List with no id, retrieve with an id.
 
         List VerificationSessions
@@ -6720,7 +6721,7 @@ class IdentityVerificationSessionsGroup(OpGroup):
 
 class InvoicePaymentsGroup(OpGroup):
     """The operations of `api.invoice_payments`"""
-    def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, payment: PaymentParams | None = None, starting_after: str | None = None, status: Literal['canceled', 'open', 'paid'] | None = None, **options: Unpack[CallOptions]) -> StripeList[InvoicePayment]:
+    def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, payment: PaymentParams | None = None, starting_after: str | None = None, status: Literal['canceled', 'open', 'paid'] | None = None, **options: Unpack[CallOptions]) -> StripeList[InvoicePayment]:
         """List all payments for an invoice
 
         GET /v1/invoice_payments
@@ -6745,7 +6746,7 @@ class InvoicePaymentsGroup(OpGroup):
         - invoice_payment
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, payment: PaymentParams | None = None, starting_after: str | None = None, status: Literal['canceled', 'open', 'paid'] | None = None, **options: Unpack[CallOptions]) -> StripeList[InvoicePayment]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, payment: PaymentParams | None = None, starting_after: str | None = None, status: Literal['canceled', 'open', 'paid'] | None = None, **options: Unpack[CallOptions]) -> StripeList[InvoicePayment]:
         """List with no id, retrieve with an id.
 
         List all payments for an invoice
@@ -6854,7 +6855,7 @@ class InvoiceRenderingTemplatesGroup(OpGroup):
 
 class InvoiceitemsGroup(OpGroup):
     """The operations of `api.invoiceitems`"""
-    def list(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, pending: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoiceitem]:
+    def list(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, pending: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoiceitem]:
         """List all invoice items
 
         GET /v1/invoiceitems
@@ -6938,7 +6939,7 @@ class InvoiceitemsGroup(OpGroup):
         - tax_rates: The tax rates which apply to the invoice item. When set, the `default_tax_rates` on the invoice do not apply to this invoice item. Pass an empty string to remove previously-defined tax rates.
         - unit_amount_decimal: The decimal unit amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. This `unit_amount_decimal` will be multiplied by the quantity to get the full amount. Passing in a negative `unit_amount_decimal` will reduce the `amount_due` on the invoice. Accepts at most 12 decimal places."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, pending: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoiceitem]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, pending: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoiceitem]:
         """List with no id, retrieve with an id.
 
         List all invoice items
@@ -6976,7 +6977,7 @@ class InvoiceitemsGroup(OpGroup):
 
 class InvoicesGroup(OpGroup):
     """The operations of `api.invoices`"""
-    def list(self, *, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, due_date: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: StatusValue | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoice]:
+    def list(self, *, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, due_date: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: StatusValue | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoice]:
         """List all invoices
 
         GET /v1/invoices
@@ -7228,7 +7229,7 @@ class InvoicesGroup(OpGroup):
         - invoice
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, due_date: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: StatusValue | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoice]:
+    def fetch(self, *, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, due_date: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: StatusValue | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoice]:
         """List with no id, retrieve with an id.
 
         List all invoices
@@ -7330,7 +7331,7 @@ class InvoicesLinesGroup(OpGroup):
 
 class IssuingGroup(OpGroup):
     """The operations of `api.issuing`"""
-    def authorizations_get(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
+    def authorizations_get(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
         """List all authorizations
 
         Same as `api.issuing_authorizations.list` (GET /v1/issuing/authorizations).
@@ -7355,7 +7356,7 @@ class IssuingGroup(OpGroup):
 
         Same as `api.issuing_authorizations.decline` (POST /v1/issuing/authorizations/{authorization}/decline).
         Docs: https://docs.stripe.com/api/issuing/authorizations/decline"""
-    def cardholders_get(self, *, created: CreatedParams | int | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
+    def cardholders_get(self, *, created: CreatedParams | int | date | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
         """List all cardholders
 
         Same as `api.issuing_cardholders.list` (GET /v1/issuing/cardholders).
@@ -7375,7 +7376,7 @@ class IssuingGroup(OpGroup):
 
         Same as `api.issuing_cardholders.update` (POST /v1/issuing/cardholders/{cardholder}).
         Docs: https://docs.stripe.com/api/issuing/cardholders/update"""
-    def cards_get(self, *, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
+    def cards_get(self, *, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
         """List all cards
 
         Same as `api.issuing_cards.list` (GET /v1/issuing/cards).
@@ -7395,7 +7396,7 @@ class IssuingGroup(OpGroup):
 
         Same as `api.issuing_cards.update` (POST /v1/issuing/cards/{card}).
         Docs: https://docs.stripe.com/api/issuing/cards/update"""
-    def disputes_get(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
+    def disputes_get(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
         """List all disputes
 
         Same as `api.issuing_disputes.list` (GET /v1/issuing/disputes).
@@ -7460,7 +7461,7 @@ class IssuingGroup(OpGroup):
 
         Same as `api.issuing_settlements.update` (POST /v1/issuing/settlements/{settlement}).
         Docs: https://docs.stripe.com/api/issuing/settlements/update"""
-    def tokens_get(self, *, card: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
+    def tokens_get(self, *, card: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
         """List all issuing tokens for card
 
         Same as `api.issuing_tokens.list` (GET /v1/issuing/tokens).
@@ -7475,7 +7476,7 @@ class IssuingGroup(OpGroup):
 
         Same as `api.issuing_tokens.update` (POST /v1/issuing/tokens/{token}).
         Docs: https://docs.stripe.com/api/issuing/tokens/update"""
-    def transactions_get(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
+    def transactions_get(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
         """List all transactions
 
         Same as `api.issuing_transactions.list` (GET /v1/issuing/transactions).
@@ -7493,7 +7494,7 @@ class IssuingGroup(OpGroup):
 
 class IssuingAuthorizationsGroup(OpGroup):
     """The operations of `api.issuing_authorizations`"""
-    def list(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
+    def list(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
         """List all authorizations
 
         GET /v1/issuing/authorizations
@@ -7549,7 +7550,7 @@ class IssuingAuthorizationsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    def fetch(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
+    def fetch(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
         """List with no id, retrieve with an id.
 
         List all authorizations
@@ -7581,7 +7582,7 @@ class IssuingAuthorizationsGroup(OpGroup):
 
 class IssuingCardholdersGroup(OpGroup):
     """The operations of `api.issuing_cardholders`"""
-    def list(self, *, created: CreatedParams | int | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
+    def list(self, *, created: CreatedParams | int | date | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
         """List all cardholders
 
         GET /v1/issuing/cardholders
@@ -7646,7 +7647,7 @@ class IssuingCardholdersGroup(OpGroup):
         - spending_controls: Rules that control spending across this cardholder's cards. Refer to our [documentation](https://docs.stripe.com/issuing/controls/spending-controls) for more details.
         - status: Specifies whether to permit authorizations on this cardholder's cards."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
         """List with no id, retrieve with an id.
 
         List all cardholders
@@ -7679,7 +7680,7 @@ class IssuingCardholdersGroup(OpGroup):
 
 class IssuingCardsGroup(OpGroup):
     """The operations of `api.issuing_cards`"""
-    def list(self, *, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
+    def list(self, *, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
         """List all cards
 
         GET /v1/issuing/cards
@@ -7748,7 +7749,7 @@ class IssuingCardsGroup(OpGroup):
         - spending_controls: Rules that control spending for this card. Refer to our [documentation](https://docs.stripe.com/issuing/controls/spending-controls) for more details.
         - status: Dictates whether authorizations can be approved on this card. May be blocked from activating cards depending on past-due Cardholder requirements. Defaults to `inactive`. If this card is being canceled because it was lost or stolen, this information should be provided as `cancellation_reason`."""
     @overload
-    def fetch(self, *, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
+    def fetch(self, *, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
         """List with no id, retrieve with an id.
 
         List all cards
@@ -7784,7 +7785,7 @@ class IssuingCardsGroup(OpGroup):
 
 class IssuingDisputesGroup(OpGroup):
     """The operations of `api.issuing_disputes`"""
-    def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
+    def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
         """List all disputes
 
         GET /v1/issuing/disputes
@@ -7843,7 +7844,7 @@ class IssuingDisputesGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
         """List with no id, retrieve with an id.
 
         List all disputes
@@ -8048,7 +8049,7 @@ class IssuingSettlementsGroup(OpGroup):
 
 class IssuingTokensGroup(OpGroup):
     """The operations of `api.issuing_tokens`"""
-    def list(self, *, card: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
+    def list(self, *, card: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
         """List all issuing tokens for card
 
         GET /v1/issuing/tokens
@@ -8082,7 +8083,7 @@ class IssuingTokensGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - status: Specifies which status the token should be updated to."""
     @overload
-    def fetch(self, *, card: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
+    def fetch(self, *, card: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
         """List with no id, retrieve with an id.
 
         List all issuing tokens for card
@@ -8113,7 +8114,7 @@ class IssuingTokensGroup(OpGroup):
 
 class IssuingTransactionsGroup(OpGroup):
     """The operations of `api.issuing_transactions`"""
-    def list(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
+    def list(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
         """List all transactions
 
         GET /v1/issuing/transactions
@@ -8148,7 +8149,7 @@ class IssuingTransactionsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    def fetch(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
+    def fetch(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
         """List with no id, retrieve with an id.
 
         List all transactions
@@ -8407,7 +8408,7 @@ class PaymentAttemptRecordsGroup(OpGroup):
 
 class PaymentIntentsGroup(OpGroup):
     """The operations of `api.payment_intents`"""
-    def list(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PaymentIntent]:
+    def list(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PaymentIntent]:
         """List all PaymentIntents
 
         GET /v1/payment_intents
@@ -8693,7 +8694,7 @@ class PaymentIntentsGroup(OpGroup):
         - descriptor_code: A six-character code starting with SM present in the microdeposit sent to the bank account.
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PaymentIntent]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PaymentIntent]:
         """List with no id, retrieve with an id.
 
         List all PaymentIntents
@@ -9525,7 +9526,7 @@ class PaymentRecordsGroup(OpGroup):
 
 class PayoutsGroup(OpGroup):
     """The operations of `api.payouts`"""
-    def list(self, *, arrival_date: CreatedParams | int | None = None, created: CreatedParams | int | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Payout]:
+    def list(self, *, arrival_date: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Payout]:
         """List all payouts
 
         GET /v1/payouts
@@ -9596,7 +9597,7 @@ class PayoutsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    def fetch(self, *, arrival_date: CreatedParams | int | None = None, created: CreatedParams | int | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Payout]:
+    def fetch(self, *, arrival_date: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Payout]:
         """List with no id, retrieve with an id.
 
         List all payouts
@@ -9634,7 +9635,7 @@ class PayoutsGroup(OpGroup):
 
 class PlansGroup(OpGroup):
     """The operations of `api.plans`"""
-    def list(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, product: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Plan]:
+    def list(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, product: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Plan]:
         """List all plans
 
         GET /v1/plans
@@ -9705,7 +9706,7 @@ class PlansGroup(OpGroup):
         - product: The product the plan belongs to. This cannot be changed once it has been used in a subscription or subscription schedule.
         - trial_period_days: Default number of trial days when subscribing a customer to this plan using [`trial_from_plan=true`](https://docs.stripe.com/api#create_subscription-trial_from_plan)."""
     @overload
-    def fetch(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, product: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Plan]:
+    def fetch(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, product: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Plan]:
         """List with no id, retrieve with an id.
 
         List all plans
@@ -9741,7 +9742,7 @@ class PlansGroup(OpGroup):
 
 class PricesGroup(OpGroup):
     """The operations of `api.prices`"""
-    def list(self, *, active: bool | None = None, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, lookup_keys: builtins.list[str] | tuple[str, ...] | None = None, product: _Id | None = None, recurring: PricesRecurringParams | None = None, starting_after: str | None = None, type: Literal['one_time', 'recurring'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Price]:
+    def list(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, lookup_keys: builtins.list[str] | tuple[str, ...] | None = None, product: _Id | None = None, recurring: PricesRecurringParams | None = None, starting_after: str | None = None, type: Literal['one_time', 'recurring'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Price]:
         """List all prices
 
         GET /v1/prices
@@ -9822,7 +9823,7 @@ class PricesGroup(OpGroup):
         - tax_behavior: Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
         - transfer_lookup_key: If set to true, will atomically remove the lookup key from the existing price, and assign it to this price."""
     @overload
-    def fetch(self, *, active: bool | None = None, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, lookup_keys: builtins.list[str] | tuple[str, ...] | None = None, product: _Id | None = None, recurring: PricesRecurringParams | None = None, starting_after: str | None = None, type: Literal['one_time', 'recurring'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Price]:
+    def fetch(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, lookup_keys: builtins.list[str] | tuple[str, ...] | None = None, product: _Id | None = None, recurring: PricesRecurringParams | None = None, starting_after: str | None = None, type: Literal['one_time', 'recurring'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Price]:
         """List with no id, retrieve with an id.
 
         List all prices
@@ -9862,7 +9863,7 @@ class PricesGroup(OpGroup):
 
 class ProductsGroup(OpGroup):
     """The operations of `api.products`"""
-    def list(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, ids: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, shippable: bool | None = None, starting_after: str | None = None, url: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Product]:
+    def list(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, ids: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, shippable: bool | None = None, starting_after: str | None = None, url: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Product]:
         """List all products
 
         GET /v1/products
@@ -9977,7 +9978,7 @@ class ProductsGroup(OpGroup):
         Same as `api.products_features.retrieve` (GET /v1/products/{product}/features/{id}).
         Docs: https://docs.stripe.com/api/products/features/retrieve"""
     @overload
-    def fetch(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, ids: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, shippable: bool | None = None, starting_after: str | None = None, url: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Product]:
+    def fetch(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, ids: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, shippable: bool | None = None, starting_after: str | None = None, url: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Product]:
         """List with no id, retrieve with an id.
 
         List all products
@@ -10088,7 +10089,7 @@ class ProductsFeaturesGroup(OpGroup):
 
 class PromotionCodesGroup(OpGroup):
     """The operations of `api.promotion_codes`"""
-    def list(self, *, active: bool | None = None, code: str | None = None, coupon: _Id | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PromotionCode]:
+    def list(self, *, active: bool | None = None, code: str | None = None, coupon: _Id | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PromotionCode]:
         """List all promotion codes
 
         GET /v1/promotion_codes
@@ -10146,7 +10147,7 @@ class PromotionCodesGroup(OpGroup):
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - restrictions: Settings that restrict the redemption of the promotion code."""
     @overload
-    def fetch(self, *, active: bool | None = None, code: str | None = None, coupon: _Id | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PromotionCode]:
+    def fetch(self, *, active: bool | None = None, code: str | None = None, coupon: _Id | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PromotionCode]:
         """List with no id, retrieve with an id.
 
         List all promotion codes
@@ -10409,7 +10410,7 @@ class QuotesLineItemsGroup(OpGroup):
 
 class RadarGroup(OpGroup):
     """The operations of `api.radar`"""
-    def early_fraud_warnings_get(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
+    def early_fraud_warnings_get(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
         """List all early fraud warnings
 
         Same as `api.radar_early_fraud_warnings.list` (GET /v1/radar/early_fraud_warnings).
@@ -10424,7 +10425,7 @@ class RadarGroup(OpGroup):
 
         Same as `api.radar_payment_evaluations.create` (POST /v1/radar/payment_evaluations).
         Docs: https://docs.stripe.com/api/radar/payment_evaluations/create"""
-    def value_list_items_get(self, *, value_list: str, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
+    def value_list_items_get(self, *, value_list: str, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
         """List all value list items
 
         Same as `api.radar_value_list_items.list` (GET /v1/radar/value_list_items).
@@ -10444,7 +10445,7 @@ class RadarGroup(OpGroup):
 
         Same as `api.radar_value_list_items.retrieve` (GET /v1/radar/value_list_items/{item}).
         Docs: https://docs.stripe.com/api/radar/value_list_items/retrieve"""
-    def value_lists_get(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
+    def value_lists_get(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
         """List all value lists
 
         Same as `api.radar_value_lists.list` (GET /v1/radar/value_lists).
@@ -10472,7 +10473,7 @@ class RadarGroup(OpGroup):
 
 class RadarEarlyFraudWarningsGroup(OpGroup):
     """The operations of `api.radar_early_fraud_warnings`"""
-    def list(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
+    def list(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
         """List all early fraud warnings
 
         GET /v1/radar/early_fraud_warnings
@@ -10496,7 +10497,7 @@ class RadarEarlyFraudWarningsGroup(OpGroup):
         - early_fraud_warning
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
+    def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
         """List with no id, retrieve with an id.
 
         List all early fraud warnings
@@ -10542,7 +10543,7 @@ class RadarPaymentEvaluationsGroup(OpGroup):
 
 class RadarValueListItemsGroup(OpGroup):
     """The operations of `api.radar_value_list_items`"""
-    def list(self, *, value_list: str, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
+    def list(self, *, value_list: str, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
         """List all value list items
 
         GET /v1/radar/value_list_items
@@ -10584,7 +10585,7 @@ class RadarValueListItemsGroup(OpGroup):
         - item
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, value_list: str, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
+    def fetch(self, *, value_list: str, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
         """List with no id, retrieve with an id.
 
         List all value list items
@@ -10615,7 +10616,7 @@ class RadarValueListItemsGroup(OpGroup):
 
 class RadarValueListsGroup(OpGroup):
     """The operations of `api.radar_value_lists`"""
-    def list(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
+    def list(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
         """List all value lists
 
         GET /v1/radar/value_lists
@@ -10671,7 +10672,7 @@ class RadarValueListsGroup(OpGroup):
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - name: The human-readable name of the value list."""
     @overload
-    def fetch(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
+    def fetch(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
         """List with no id, retrieve with an id.
 
         List all value lists
@@ -10702,7 +10703,7 @@ class RadarValueListsGroup(OpGroup):
 
 class RefundsGroup(OpGroup):
     """The operations of `api.refunds`"""
-    def list(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Refund]:
+    def list(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Refund]:
         """List all refunds
 
         GET /v1/refunds
@@ -10764,7 +10765,7 @@ class RefundsGroup(OpGroup):
         - refund
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Refund]:
+    def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Refund]:
         """List with no id, retrieve with an id.
 
         List all refunds
@@ -10800,7 +10801,7 @@ class RefundsGroup(OpGroup):
 
 class ReportingGroup(OpGroup):
     """The operations of `api.reporting`"""
-    def report_runs_get(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
+    def report_runs_get(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
         """List all Report Runs
 
         Same as `api.reporting_report_runs.list` (GET /v1/reporting/report_runs).
@@ -10828,7 +10829,7 @@ class ReportingGroup(OpGroup):
 
 class ReportingReportRunsGroup(OpGroup):
     """The operations of `api.reporting_report_runs`"""
-    def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
+    def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
         """List all Report Runs
 
         GET /v1/reporting/report_runs
@@ -10860,7 +10861,7 @@ class ReportingReportRunsGroup(OpGroup):
         - report_run
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
         """List with no id, retrieve with an id.
 
         List all Report Runs
@@ -10932,7 +10933,7 @@ class ReportingReportTypesGroup(OpGroup):
 
 class ReviewsGroup(OpGroup):
     """The operations of `api.reviews`"""
-    def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Review]:
+    def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Review]:
         """List all open reviews
 
         GET /v1/reviews
@@ -10963,7 +10964,7 @@ class ReviewsGroup(OpGroup):
         - review
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Review]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Review]:
         """List with no id, retrieve with an id.
 
         List all open reviews
@@ -10995,7 +10996,7 @@ class ReviewsGroup(OpGroup):
 
 class SetupAttemptsGroup(OpGroup):
     """The operations of `api.setup_attempts`"""
-    def list(self, *, setup_intent: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupAttempt]:
+    def list(self, *, setup_intent: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupAttempt]:
         """List all SetupAttempts
 
         GET /v1/setup_attempts
@@ -11011,7 +11012,7 @@ class SetupAttemptsGroup(OpGroup):
         - setup_intent: Only return SetupAttempts created by the SetupIntent specified by
         this ID.
         - starting_after: A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list."""
-    def fetch(self, *, setup_intent: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupAttempt]:
+    def fetch(self, *, setup_intent: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupAttempt]:
         """List with no id, retrieve with an id.
 
         List all SetupAttempts
@@ -11033,7 +11034,7 @@ class SetupAttemptsGroup(OpGroup):
 
 class SetupIntentsGroup(OpGroup):
     """The operations of `api.setup_intents`"""
-    def list(self, *, attach_to_self: bool | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_method: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupIntent]:
+    def list(self, *, attach_to_self: bool | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_method: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupIntent]:
         """List all SetupIntents
 
         GET /v1/setup_intents
@@ -11178,7 +11179,7 @@ class SetupIntentsGroup(OpGroup):
         - descriptor_code: A six-character code starting with SM present in the microdeposit sent to the bank account.
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, attach_to_self: bool | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_method: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupIntent]:
+    def fetch(self, *, attach_to_self: bool | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_method: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupIntent]:
         """List with no id, retrieve with an id.
 
         List all SetupIntents
@@ -11221,7 +11222,7 @@ class SetupIntentsGroup(OpGroup):
 
 class ShippingRatesGroup(OpGroup):
     """The operations of `api.shipping_rates`"""
-    def list(self, *, active: bool | None = None, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ShippingRate]:
+    def list(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ShippingRate]:
         """List all shipping rates
 
         GET /v1/shipping_rates
@@ -11273,7 +11274,7 @@ class ShippingRatesGroup(OpGroup):
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - tax_behavior: Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`."""
     @overload
-    def fetch(self, *, active: bool | None = None, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ShippingRate]:
+    def fetch(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ShippingRate]:
         """List with no id, retrieve with an id.
 
         List all shipping rates
@@ -11665,7 +11666,7 @@ class SubscriptionItemsGroup(OpGroup):
 
 class SubscriptionSchedulesGroup(OpGroup):
     """The operations of `api.subscription_schedules`"""
-    def list(self, *, canceled_at: CreatedParams | int | None = None, completed_at: CreatedParams | int | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, released_at: CreatedParams | int | None = None, scheduled: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SubscriptionSchedule]:
+    def list(self, *, canceled_at: CreatedParams | int | None = None, completed_at: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, released_at: CreatedParams | int | None = None, scheduled: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SubscriptionSchedule]:
         """List all schedules
 
         GET /v1/subscription_schedules
@@ -11745,7 +11746,7 @@ class SubscriptionSchedulesGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - preserve_cancel_date: Keep any cancellation on the subscription that the schedule has set"""
     @overload
-    def fetch(self, *, canceled_at: CreatedParams | int | None = None, completed_at: CreatedParams | int | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, released_at: CreatedParams | int | None = None, scheduled: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SubscriptionSchedule]:
+    def fetch(self, *, canceled_at: CreatedParams | int | None = None, completed_at: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, released_at: CreatedParams | int | None = None, scheduled: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SubscriptionSchedule]:
         """List with no id, retrieve with an id.
 
         List all schedules
@@ -11786,7 +11787,7 @@ class SubscriptionSchedulesGroup(OpGroup):
 
 class SubscriptionsGroup(OpGroup):
     """The operations of `api.subscriptions`"""
-    def list(self, *, automatic_tax: InvoiceHistoryParams | None = None, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | None = None, current_period_end: CreatedParams | int | None = None, current_period_start: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, price: _Id | None = None, starting_after: str | None = None, status: SubscriptionsStatusValue | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Subscription]:
+    def list(self, *, automatic_tax: InvoiceHistoryParams | None = None, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | date | None = None, current_period_end: CreatedParams | int | None = None, current_period_start: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, price: _Id | None = None, starting_after: str | None = None, status: SubscriptionsStatusValue | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Subscription]:
         """List subscriptions
 
         GET /v1/subscriptions
@@ -11953,7 +11954,7 @@ class SubscriptionsGroup(OpGroup):
         - proration_behavior: Determines how to handle [prorations](https://docs.stripe.com/billing/subscriptions/prorations) resulting from the `billing_cycle_anchor` being `unchanged`. When the `billing_cycle_anchor` is set to `now` (default value), no prorations are generated. If no value is passed, the default is `create_prorations`.
         - proration_date: If set, prorations will be calculated as though the subscription was resumed at the given time. This can be used to apply exactly the same prorations that were previewed with the [create preview](https://stripe.com/docs/api/invoices/create_preview) endpoint."""
     @overload
-    def fetch(self, *, automatic_tax: InvoiceHistoryParams | None = None, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | None = None, current_period_end: CreatedParams | int | None = None, current_period_start: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, price: _Id | None = None, starting_after: str | None = None, status: SubscriptionsStatusValue | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Subscription]:
+    def fetch(self, *, automatic_tax: InvoiceHistoryParams | None = None, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | date | None = None, current_period_end: CreatedParams | int | None = None, current_period_start: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, price: _Id | None = None, starting_after: str | None = None, status: SubscriptionsStatusValue | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Subscription]:
         """List with no id, retrieve with an id.
 
         List subscriptions
@@ -12288,7 +12289,7 @@ class TaxIdsGroup(OpGroup):
 
 class TaxRatesGroup(OpGroup):
     """The operations of `api.tax_rates`"""
-    def list(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, inclusive: bool | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TaxRate]:
+    def list(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, inclusive: bool | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TaxRate]:
         """List all tax rates
 
         GET /v1/tax_rates
@@ -12347,7 +12348,7 @@ class TaxRatesGroup(OpGroup):
         - state: [ISO 3166-2 subdivision code](https://en.wikipedia.org/wiki/ISO_3166-2), without country prefix. For example, "NY" for New York, United States.
         - tax_type: The high-level tax type, such as `vat` or `sales_tax`."""
     @overload
-    def fetch(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, inclusive: bool | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TaxRate]:
+    def fetch(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, inclusive: bool | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TaxRate]:
         """List with no id, retrieve with an id.
 
         List all tax rates
@@ -13937,7 +13938,7 @@ class TokensGroup(OpGroup):
 
 class TopupsGroup(OpGroup):
     """The operations of `api.topups`"""
-    def list(self, *, amount: CreatedParams | int | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['canceled', 'failed', 'pending', 'succeeded'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Topup]:
+    def list(self, *, amount: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['canceled', 'failed', 'pending', 'succeeded'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Topup]:
         """List all top-ups
 
         GET /v1/topups
@@ -13996,7 +13997,7 @@ class TopupsGroup(OpGroup):
         - topup
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, amount: CreatedParams | int | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['canceled', 'failed', 'pending', 'succeeded'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Topup]:
+    def fetch(self, *, amount: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['canceled', 'failed', 'pending', 'succeeded'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Topup]:
         """List with no id, retrieve with an id.
 
         List all top-ups
@@ -14032,7 +14033,7 @@ class TopupsGroup(OpGroup):
 
 class TransfersGroup(OpGroup):
     """The operations of `api.transfers`"""
-    def list(self, *, created: CreatedParams | int | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Transfer]:
+    def list(self, *, created: CreatedParams | int | date | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Transfer]:
         """List all transfers
 
         GET /v1/transfers
@@ -14103,7 +14104,7 @@ class TransfersGroup(OpGroup):
         Same as `api.transfers_reversals.update` (POST /v1/transfers/{transfer}/reversals/{id}).
         Docs: https://docs.stripe.com/api/transfers/reversals/update"""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Transfer]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Transfer]:
         """List with no id, retrieve with an id.
 
         List all transfers
@@ -14245,7 +14246,7 @@ class TreasuryGroup(OpGroup):
 
         Same as `api.treasury_debit_reversals.retrieve` (GET /v1/treasury/debit_reversals/{debit_reversal}).
         Docs: https://docs.stripe.com/api/treasury/debit_reversals/retrieve"""
-    def financial_accounts_get(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
+    def financial_accounts_get(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
         """List all FinancialAccounts
 
         Same as `api.treasury_financial_accounts.list` (GET /v1/treasury/financial_accounts).
@@ -14300,7 +14301,7 @@ class TreasuryGroup(OpGroup):
 
         Same as `api.treasury_inbound_transfers.cancel` (POST /v1/treasury/inbound_transfers/{inbound_transfer}/cancel).
         Docs: https://docs.stripe.com/api/treasury/inbound_transfers/cancel"""
-    def outbound_payments_get(self, *, financial_account: _Id, created: CreatedParams | int | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
+    def outbound_payments_get(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
         """List all OutboundPayments
 
         Same as `api.treasury_outbound_payments.list` (GET /v1/treasury/outbound_payments).
@@ -14360,7 +14361,7 @@ class TreasuryGroup(OpGroup):
 
         Same as `api.treasury_received_debits.retrieve` (GET /v1/treasury/received_debits/{id}).
         Docs: https://docs.stripe.com/api/treasury/received_debits/retrieve"""
-    def transaction_entries_get(self, *, financial_account: _Id, created: CreatedParams | int | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
+    def transaction_entries_get(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
         """List all TransactionEntries
 
         Same as `api.treasury_transaction_entries.list` (GET /v1/treasury/transaction_entries).
@@ -14370,7 +14371,7 @@ class TreasuryGroup(OpGroup):
 
         Same as `api.treasury_transaction_entries.retrieve` (GET /v1/treasury/transaction_entries/{id}).
         Docs: https://docs.stripe.com/api/treasury/transaction_entries/retrieve"""
-    def transactions_get(self, *, financial_account: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
+    def transactions_get(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
         """List all Transactions
 
         Same as `api.treasury_transactions.list` (GET /v1/treasury/transactions).
@@ -14515,7 +14516,7 @@ class TreasuryDebitReversalsGroup(OpGroup):
 
 class TreasuryFinancialAccountsGroup(OpGroup):
     """The operations of `api.treasury_financial_accounts`"""
-    def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
+    def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
         """List all FinancialAccounts
 
         GET /v1/treasury/financial_accounts
@@ -14575,7 +14576,7 @@ class TreasuryFinancialAccountsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - forwarding_settings: A different bank account where funds can be deposited/debited in order to get the closing FA's balance to $0"""
     @overload
-    def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
+    def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
         """List with no id, retrieve with an id.
 
         List all FinancialAccounts
@@ -14721,7 +14722,7 @@ class TreasuryInboundTransfersGroup(OpGroup):
 
 class TreasuryOutboundPaymentsGroup(OpGroup):
     """The operations of `api.treasury_outbound_payments`"""
-    def list(self, *, financial_account: _Id, created: CreatedParams | int | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
+    def list(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
         """List all OutboundPayments
 
         GET /v1/treasury/outbound_payments
@@ -14774,7 +14775,7 @@ class TreasuryOutboundPaymentsGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, financial_account: _Id, created: CreatedParams | int | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
+    def fetch(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
         """List with no id, retrieve with an id.
 
         List all OutboundPayments
@@ -14993,7 +14994,7 @@ class TreasuryReceivedDebitsGroup(OpGroup):
 
 class TreasuryTransactionEntriesGroup(OpGroup):
     """The operations of `api.treasury_transaction_entries`"""
-    def list(self, *, financial_account: _Id, created: CreatedParams | int | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
+    def list(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
         """List all TransactionEntries
 
         GET /v1/treasury/transaction_entries
@@ -15019,7 +15020,7 @@ class TreasuryTransactionEntriesGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, financial_account: _Id, created: CreatedParams | int | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
+    def fetch(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
         """List with no id, retrieve with an id.
 
         List all TransactionEntries
@@ -15052,7 +15053,7 @@ class TreasuryTransactionEntriesGroup(OpGroup):
 
 class TreasuryTransactionsGroup(OpGroup):
     """The operations of `api.treasury_transactions`"""
-    def list(self, *, financial_account: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
+    def list(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
         """List all Transactions
 
         GET /v1/treasury/transactions
@@ -15078,7 +15079,7 @@ class TreasuryTransactionsGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    def fetch(self, *, financial_account: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
+    def fetch(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
         """List with no id, retrieve with an id.
 
         List all Transactions
@@ -16018,7 +16019,7 @@ class AsyncAccountSessionsGroup(OpGroup):
 
 class AsyncAccountsGroup(OpGroup):
     """The operations of `api.accounts`"""
-    async def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Account]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Account]:
         """List all connected accounts
 
         GET /v1/accounts
@@ -16240,7 +16241,7 @@ class AsyncAccountsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - reason: The reason for rejecting the account. Can be `fraud`, `terms_of_service`, or `other`."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Account]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Account]:
         """List with no id, retrieve with an id.
 
         List all connected accounts
@@ -16879,7 +16880,7 @@ class AsyncApplePayDomainsGroup(OpGroup):
 
 class AsyncApplicationFeesGroup(OpGroup):
     """The operations of `api.application_fees`"""
-    async def list(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ApplicationFee]:
+    async def list(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ApplicationFee]:
         """List all application fees
 
         GET /v1/application_fees
@@ -16933,7 +16934,7 @@ class AsyncApplicationFeesGroup(OpGroup):
         Same as `api.application_fees_refunds.create` (POST /v1/application_fees/{id}/refunds).
         Docs: https://docs.stripe.com/api/application_fees/refunds/create"""
     @overload
-    async def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ApplicationFee]:
+    async def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ApplicationFee]:
         """List with no id, retrieve with an id.
 
         List all application fees
@@ -17133,7 +17134,7 @@ class AsyncBalanceGroup(OpGroup):
 
         Parameters:
         - expand: Specifies which fields in the response should be expanded."""
-    async def history_get(self, *, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
+    async def history_get(self, *, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
         """List all balance transactions
 
         Same as `api.balance_history.list` (GET /v1/balance/history).
@@ -17157,7 +17158,7 @@ class AsyncBalanceGroup(OpGroup):
 
 class AsyncBalanceHistoryGroup(OpGroup):
     """The operations of `api.balance_history`"""
-    async def list(self, *, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
         """List all balance transactions
 
         GET /v1/balance/history
@@ -17183,7 +17184,7 @@ class AsyncBalanceHistoryGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
         """List with no id, retrieve with an id.
 
         List all balance transactions
@@ -17248,7 +17249,7 @@ class AsyncBalanceSettingsGroup(OpGroup):
 
 class AsyncBalanceTransactionsGroup(OpGroup):
     """The operations of `api.balance_transactions`"""
-    async def list(self, *, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
         """List all balance transactions
 
         GET /v1/balance_transactions
@@ -17274,7 +17275,7 @@ class AsyncBalanceTransactionsGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payout: _Id | None = None, source: _Id | None = None, starting_after: str | None = None, type: str | None = None, **options: Unpack[CallOptions]) -> StripeList[BalanceTransaction]:
         """List with no id, retrieve with an id.
 
         List all balance transactions
@@ -17993,7 +17994,7 @@ class AsyncBillingPortalSessionsGroup(OpGroup):
 
 class AsyncChargesGroup(OpGroup):
     """The operations of `api.charges`"""
-    async def list(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Charge]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Charge]:
         """List all charges
 
         GET /v1/charges
@@ -18144,7 +18145,7 @@ class AsyncChargesGroup(OpGroup):
         Same as `api.charges_refunds.update` (POST /v1/charges/{charge}/refunds/{refund}).
         Docs: https://docs.stripe.com/api/charges/refunds/update"""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Charge]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Charge]:
         """List with no id, retrieve with an id.
 
         List all charges
@@ -18310,7 +18311,7 @@ class AsyncChargesRefundsGroup(OpGroup):
 
 class AsyncCheckoutGroup(OpGroup):
     """The operations of `api.checkout`"""
-    async def sessions_get(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
+    async def sessions_get(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
         """List all Checkout Sessions
 
         Same as `api.checkout_sessions.list` (GET /v1/checkout/sessions).
@@ -18343,7 +18344,7 @@ class AsyncCheckoutGroup(OpGroup):
 
 class AsyncCheckoutSessionsGroup(OpGroup):
     """The operations of `api.checkout_sessions`"""
-    async def list(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
         """List all Checkout Sessions
 
         GET /v1/checkout/sessions
@@ -18536,7 +18537,7 @@ class AsyncCheckoutSessionsGroup(OpGroup):
         - session
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, customer_details: CustomerDetailsParams | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, payment_link: _Id | None = None, starting_after: str | None = None, status: Literal['complete', 'expired', 'open'] | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[CheckoutSession]:
         """List with no id, retrieve with an id.
 
         List all Checkout Sessions
@@ -18905,7 +18906,7 @@ class AsyncCountrySpecsGroup(OpGroup):
 
 class AsyncCouponsGroup(OpGroup):
     """The operations of `api.coupons`"""
-    async def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Coupon]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Coupon]:
         """List all coupons
 
         GET /v1/coupons
@@ -18967,7 +18968,7 @@ class AsyncCouponsGroup(OpGroup):
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - name: Name of the coupon displayed to customers on, for instance invoices, or receipts. By default the `id` is shown if `name` is not set."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Coupon]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Coupon]:
         """List with no id, retrieve with an id.
 
         List all coupons
@@ -19001,7 +19002,7 @@ class AsyncCouponsGroup(OpGroup):
 
 class AsyncCreditNotesGroup(OpGroup):
     """The operations of `api.credit_notes`"""
-    async def list(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CreditNote]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CreditNote]:
         """List all credit notes
 
         GET /v1/credit_notes
@@ -19098,7 +19099,7 @@ class AsyncCreditNotesGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CreditNote]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CreditNote]:
         """List with no id, retrieve with an id.
 
         List all credit notes
@@ -19233,7 +19234,7 @@ class AsyncCustomerSessionsGroup(OpGroup):
 
 class AsyncCustomersGroup(OpGroup):
     """The operations of `api.customers`"""
-    async def list(self, *, created: CreatedParams | int | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Customer]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Customer]:
         """List all customers
 
         GET /v1/customers
@@ -19341,7 +19342,7 @@ class AsyncCustomersGroup(OpGroup):
         - source
         - tax: Tax details about the customer.
         - tax_exempt: The customer's tax exemption. One of `none`, `exempt`, or `reverse`."""
-    async def customer_balance_transactions_get(self, customer: _Id, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
+    async def customer_balance_transactions_get(self, customer: _Id, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
         """List customer balance transactions
 
         Same as `api.customers_balance_transactions.list` (GET /v1/customers/{customer}/balance_transactions).
@@ -19557,7 +19558,7 @@ class AsyncCustomersGroup(OpGroup):
         Same as `api.customers_tax_ids.retrieve` (GET /v1/customers/{customer}/tax_ids/{id}).
         Docs: https://docs.stripe.com/api/customers/tax_ids/retrieve"""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Customer]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Customer]:
         """List with no id, retrieve with an id.
 
         List all customers
@@ -19596,7 +19597,7 @@ class AsyncCustomersGroup(OpGroup):
 
 class AsyncCustomersBalanceTransactionsGroup(OpGroup):
     """The operations of `api.customers_balance_transactions`"""
-    async def list(self, customer: _Id, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
+    async def list(self, customer: _Id, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
         """List customer balance transactions
 
         GET /v1/customers/{customer}/balance_transactions
@@ -19646,7 +19647,7 @@ class AsyncCustomersBalanceTransactionsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    async def fetch(self, customer: _Id, /, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
+    async def fetch(self, customer: _Id, /, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[CustomerBalanceTransaction]:
         """List with no id, retrieve with an id.
 
         List customer balance transactions
@@ -20415,7 +20416,7 @@ class AsyncCustomersTaxIdsGroup(OpGroup):
 
 class AsyncDisputesGroup(OpGroup):
     """The operations of `api.disputes`"""
-    async def list(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Dispute]:
+    async def list(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Dispute]:
         """List all disputes
 
         GET /v1/disputes
@@ -20460,7 +20461,7 @@ class AsyncDisputesGroup(OpGroup):
         - dispute
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Dispute]:
+    async def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Dispute]:
         """List with no id, retrieve with an id.
 
         List all disputes
@@ -20681,7 +20682,7 @@ class AsyncEphemeralKeysGroup(OpGroup):
 
 class AsyncEventsGroup(OpGroup):
     """The operations of `api.events`"""
-    async def list(self, *, created: CreatedParams | int | None = None, delivery_success: bool | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: str | None = None, types: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> StripeList[Event]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, delivery_success: bool | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: str | None = None, types: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> StripeList[Event]:
         """List all events
 
         GET /v1/events
@@ -20706,7 +20707,7 @@ class AsyncEventsGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, delivery_success: bool | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: str | None = None, types: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> StripeList[Event]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, delivery_success: bool | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: str | None = None, types: builtins.list[str] | tuple[str, ...] | None = None, **options: Unpack[CallOptions]) -> StripeList[Event]:
         """List with no id, retrieve with an id.
 
         List all events
@@ -20819,7 +20820,7 @@ class AsyncExternalAccountsGroup(OpGroup):
 
 class AsyncFileLinksGroup(OpGroup):
     """The operations of `api.file_links`"""
-    async def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, expired: bool | None = None, file: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[FileLink]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, expired: bool | None = None, file: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[FileLink]:
         """List all file links
 
         GET /v1/file_links
@@ -20865,7 +20866,7 @@ class AsyncFileLinksGroup(OpGroup):
         - expires_at: A future timestamp after which the link will no longer be usable, or `now` to expire the link immediately.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, expired: bool | None = None, file: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[FileLink]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, expired: bool | None = None, file: _Id | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[FileLink]:
         """List with no id, retrieve with an id.
 
         List all file links
@@ -20900,7 +20901,7 @@ class AsyncFileLinksGroup(OpGroup):
 
 class AsyncFilesGroup(OpGroup):
     """The operations of `api.files`"""
-    async def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, purpose: FilesPurposeValue | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[File]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, purpose: FilesPurposeValue | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[File]:
         """List all files
 
         GET /v1/files
@@ -20934,7 +20935,7 @@ class AsyncFilesGroup(OpGroup):
         - file
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, purpose: FilesPurposeValue | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[File]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, purpose: FilesPurposeValue | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[File]:
         """List with no id, retrieve with an id.
 
         List all files
@@ -21323,7 +21324,7 @@ class AsyncForwardingRequestsGroup(OpGroup):
 
 class AsyncIdentityGroup(OpGroup):
     """The operations of `api.identity`"""
-    async def verification_reports_get(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
+    async def verification_reports_get(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
         """List VerificationReports
 
         Same as `api.identity_verification_reports.list` (GET /v1/identity/verification_reports).
@@ -21333,7 +21334,7 @@ class AsyncIdentityGroup(OpGroup):
 
         Same as `api.identity_verification_reports.retrieve` (GET /v1/identity/verification_reports/{report}).
         Docs: https://docs.stripe.com/api/identity/verification_reports/retrieve"""
-    async def verification_sessions_get(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
+    async def verification_sessions_get(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
         """List VerificationSessions
 
         Same as `api.identity_verification_sessions.list` (GET /v1/identity/verification_sessions).
@@ -21366,7 +21367,7 @@ class AsyncIdentityGroup(OpGroup):
 
 class AsyncIdentityVerificationReportsGroup(OpGroup):
     """The operations of `api.identity_verification_reports`"""
-    async def list(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
+    async def list(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
         """List VerificationReports
 
         GET /v1/identity/verification_reports
@@ -21391,7 +21392,7 @@ class AsyncIdentityVerificationReportsGroup(OpGroup):
         - report
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
+    async def fetch(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['document', 'id_number'] | None = None, verification_session: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationReport]:
         """List with no id, retrieve with an id.
 
         List VerificationReports
@@ -21423,7 +21424,7 @@ class AsyncIdentityVerificationReportsGroup(OpGroup):
 
 class AsyncIdentityVerificationSessionsGroup(OpGroup):
     """The operations of `api.identity_verification_sessions`"""
-    async def list(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
+    async def list(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
         """List VerificationSessions
 
         GET /v1/identity/verification_sessions
@@ -21498,7 +21499,7 @@ class AsyncIdentityVerificationSessionsGroup(OpGroup):
         - session
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, client_reference_id: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
+    async def fetch(self, *, client_reference_id: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, related_customer: _Id | None = None, related_customer_account: _Id | None = None, starting_after: str | None = None, status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IdentityVerificationSession]:
         """List with no id, retrieve with an id.
 
         List VerificationSessions
@@ -21531,7 +21532,7 @@ class AsyncIdentityVerificationSessionsGroup(OpGroup):
 
 class AsyncInvoicePaymentsGroup(OpGroup):
     """The operations of `api.invoice_payments`"""
-    async def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, payment: PaymentParams | None = None, starting_after: str | None = None, status: Literal['canceled', 'open', 'paid'] | None = None, **options: Unpack[CallOptions]) -> StripeList[InvoicePayment]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, payment: PaymentParams | None = None, starting_after: str | None = None, status: Literal['canceled', 'open', 'paid'] | None = None, **options: Unpack[CallOptions]) -> StripeList[InvoicePayment]:
         """List all payments for an invoice
 
         GET /v1/invoice_payments
@@ -21556,7 +21557,7 @@ class AsyncInvoicePaymentsGroup(OpGroup):
         - invoice_payment
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, payment: PaymentParams | None = None, starting_after: str | None = None, status: Literal['canceled', 'open', 'paid'] | None = None, **options: Unpack[CallOptions]) -> StripeList[InvoicePayment]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, payment: PaymentParams | None = None, starting_after: str | None = None, status: Literal['canceled', 'open', 'paid'] | None = None, **options: Unpack[CallOptions]) -> StripeList[InvoicePayment]:
         """List with no id, retrieve with an id.
 
         List all payments for an invoice
@@ -21665,7 +21666,7 @@ class AsyncInvoiceRenderingTemplatesGroup(OpGroup):
 
 class AsyncInvoiceitemsGroup(OpGroup):
     """The operations of `api.invoiceitems`"""
-    async def list(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, pending: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoiceitem]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, pending: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoiceitem]:
         """List all invoice items
 
         GET /v1/invoiceitems
@@ -21749,7 +21750,7 @@ class AsyncInvoiceitemsGroup(OpGroup):
         - tax_rates: The tax rates which apply to the invoice item. When set, the `default_tax_rates` on the invoice do not apply to this invoice item. Pass an empty string to remove previously-defined tax rates.
         - unit_amount_decimal: The decimal unit amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. This `unit_amount_decimal` will be multiplied by the quantity to get the full amount. Passing in a negative `unit_amount_decimal` will reduce the `amount_due` on the invoice. Accepts at most 12 decimal places."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, pending: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoiceitem]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, invoice: _Id | None = None, limit: int | None = None, pending: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoiceitem]:
         """List with no id, retrieve with an id.
 
         List all invoice items
@@ -21787,7 +21788,7 @@ class AsyncInvoiceitemsGroup(OpGroup):
 
 class AsyncInvoicesGroup(OpGroup):
     """The operations of `api.invoices`"""
-    async def list(self, *, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, due_date: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: StatusValue | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoice]:
+    async def list(self, *, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, due_date: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: StatusValue | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoice]:
         """List all invoices
 
         GET /v1/invoices
@@ -22039,7 +22040,7 @@ class AsyncInvoicesGroup(OpGroup):
         - invoice
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, due_date: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: StatusValue | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoice]:
+    async def fetch(self, *, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, due_date: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: StatusValue | None = None, subscription: _Id | None = None, **options: Unpack[CallOptions]) -> StripeList[Invoice]:
         """List with no id, retrieve with an id.
 
         List all invoices
@@ -22141,7 +22142,7 @@ class AsyncInvoicesLinesGroup(OpGroup):
 
 class AsyncIssuingGroup(OpGroup):
     """The operations of `api.issuing`"""
-    async def authorizations_get(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
+    async def authorizations_get(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
         """List all authorizations
 
         Same as `api.issuing_authorizations.list` (GET /v1/issuing/authorizations).
@@ -22166,7 +22167,7 @@ class AsyncIssuingGroup(OpGroup):
 
         Same as `api.issuing_authorizations.decline` (POST /v1/issuing/authorizations/{authorization}/decline).
         Docs: https://docs.stripe.com/api/issuing/authorizations/decline"""
-    async def cardholders_get(self, *, created: CreatedParams | int | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
+    async def cardholders_get(self, *, created: CreatedParams | int | date | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
         """List all cardholders
 
         Same as `api.issuing_cardholders.list` (GET /v1/issuing/cardholders).
@@ -22186,7 +22187,7 @@ class AsyncIssuingGroup(OpGroup):
 
         Same as `api.issuing_cardholders.update` (POST /v1/issuing/cardholders/{cardholder}).
         Docs: https://docs.stripe.com/api/issuing/cardholders/update"""
-    async def cards_get(self, *, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
+    async def cards_get(self, *, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
         """List all cards
 
         Same as `api.issuing_cards.list` (GET /v1/issuing/cards).
@@ -22206,7 +22207,7 @@ class AsyncIssuingGroup(OpGroup):
 
         Same as `api.issuing_cards.update` (POST /v1/issuing/cards/{card}).
         Docs: https://docs.stripe.com/api/issuing/cards/update"""
-    async def disputes_get(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
+    async def disputes_get(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
         """List all disputes
 
         Same as `api.issuing_disputes.list` (GET /v1/issuing/disputes).
@@ -22271,7 +22272,7 @@ class AsyncIssuingGroup(OpGroup):
 
         Same as `api.issuing_settlements.update` (POST /v1/issuing/settlements/{settlement}).
         Docs: https://docs.stripe.com/api/issuing/settlements/update"""
-    async def tokens_get(self, *, card: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
+    async def tokens_get(self, *, card: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
         """List all issuing tokens for card
 
         Same as `api.issuing_tokens.list` (GET /v1/issuing/tokens).
@@ -22286,7 +22287,7 @@ class AsyncIssuingGroup(OpGroup):
 
         Same as `api.issuing_tokens.update` (POST /v1/issuing/tokens/{token}).
         Docs: https://docs.stripe.com/api/issuing/tokens/update"""
-    async def transactions_get(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
+    async def transactions_get(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
         """List all transactions
 
         Same as `api.issuing_transactions.list` (GET /v1/issuing/transactions).
@@ -22304,7 +22305,7 @@ class AsyncIssuingGroup(OpGroup):
 
 class AsyncIssuingAuthorizationsGroup(OpGroup):
     """The operations of `api.issuing_authorizations`"""
-    async def list(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
+    async def list(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
         """List all authorizations
 
         GET /v1/issuing/authorizations
@@ -22360,7 +22361,7 @@ class AsyncIssuingAuthorizationsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    async def fetch(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
+    async def fetch(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'expired', 'pending', 'reversed'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingAuthorization]:
         """List with no id, retrieve with an id.
 
         List all authorizations
@@ -22392,7 +22393,7 @@ class AsyncIssuingAuthorizationsGroup(OpGroup):
 
 class AsyncIssuingCardholdersGroup(OpGroup):
     """The operations of `api.issuing_cardholders`"""
-    async def list(self, *, created: CreatedParams | int | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
         """List all cardholders
 
         GET /v1/issuing/cardholders
@@ -22457,7 +22458,7 @@ class AsyncIssuingCardholdersGroup(OpGroup):
         - spending_controls: Rules that control spending across this cardholder's cards. Refer to our [documentation](https://docs.stripe.com/issuing/controls/spending-controls) for more details.
         - status: Specifies whether to permit authorizations on this cardholder's cards."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, email: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, phone_number: str | None = None, starting_after: str | None = None, status: Literal['active', 'blocked', 'inactive'] | None = None, type: Literal['company', 'individual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCardholder]:
         """List with no id, retrieve with an id.
 
         List all cardholders
@@ -22490,7 +22491,7 @@ class AsyncIssuingCardholdersGroup(OpGroup):
 
 class AsyncIssuingCardsGroup(OpGroup):
     """The operations of `api.issuing_cards`"""
-    async def list(self, *, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
+    async def list(self, *, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
         """List all cards
 
         GET /v1/issuing/cards
@@ -22559,7 +22560,7 @@ class AsyncIssuingCardsGroup(OpGroup):
         - spending_controls: Rules that control spending for this card. Refer to our [documentation](https://docs.stripe.com/issuing/controls/spending-controls) for more details.
         - status: Dictates whether authorizations can be approved on this card. May be blocked from activating cards depending on past-due Cardholder requirements. Defaults to `inactive`. If this card is being canceled because it was lost or stolen, this information should be provided as `cancellation_reason`."""
     @overload
-    async def fetch(self, *, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
+    async def fetch(self, *, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, exp_month: int | None = None, exp_year: int | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, last4: str | None = None, limit: int | None = None, personalization_design: str | None = None, starting_after: str | None = None, status: Literal['active', 'canceled', 'inactive'] | None = None, type: Literal['physical', 'virtual'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingCard]:
         """List with no id, retrieve with an id.
 
         List all cards
@@ -22595,7 +22596,7 @@ class AsyncIssuingCardsGroup(OpGroup):
 
 class AsyncIssuingDisputesGroup(OpGroup):
     """The operations of `api.issuing_disputes`"""
-    async def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
         """List all disputes
 
         GET /v1/issuing/disputes
@@ -22654,7 +22655,7 @@ class AsyncIssuingDisputesGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: IssuingStatusValue | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingDispute]:
         """List with no id, retrieve with an id.
 
         List all disputes
@@ -22859,7 +22860,7 @@ class AsyncIssuingSettlementsGroup(OpGroup):
 
 class AsyncIssuingTokensGroup(OpGroup):
     """The operations of `api.issuing_tokens`"""
-    async def list(self, *, card: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
+    async def list(self, *, card: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
         """List all issuing tokens for card
 
         GET /v1/issuing/tokens
@@ -22893,7 +22894,7 @@ class AsyncIssuingTokensGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - status: Specifies which status the token should be updated to."""
     @overload
-    async def fetch(self, *, card: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
+    async def fetch(self, *, card: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['active', 'deleted', 'requested', 'suspended'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingToken]:
         """List with no id, retrieve with an id.
 
         List all issuing tokens for card
@@ -22924,7 +22925,7 @@ class AsyncIssuingTokensGroup(OpGroup):
 
 class AsyncIssuingTransactionsGroup(OpGroup):
     """The operations of `api.issuing_transactions`"""
-    async def list(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
+    async def list(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
         """List all transactions
 
         GET /v1/issuing/transactions
@@ -22959,7 +22960,7 @@ class AsyncIssuingTransactionsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    async def fetch(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
+    async def fetch(self, *, card: _Id | None = None, cardholder: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, type: Literal['capture', 'refund'] | None = None, **options: Unpack[CallOptions]) -> StripeList[IssuingTransaction]:
         """List with no id, retrieve with an id.
 
         List all transactions
@@ -23218,7 +23219,7 @@ class AsyncPaymentAttemptRecordsGroup(OpGroup):
 
 class AsyncPaymentIntentsGroup(OpGroup):
     """The operations of `api.payment_intents`"""
-    async def list(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PaymentIntent]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PaymentIntent]:
         """List all PaymentIntents
 
         GET /v1/payment_intents
@@ -23504,7 +23505,7 @@ class AsyncPaymentIntentsGroup(OpGroup):
         - descriptor_code: A six-character code starting with SM present in the microdeposit sent to the bank account.
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PaymentIntent]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PaymentIntent]:
         """List with no id, retrieve with an id.
 
         List all PaymentIntents
@@ -24336,7 +24337,7 @@ class AsyncPaymentRecordsGroup(OpGroup):
 
 class AsyncPayoutsGroup(OpGroup):
     """The operations of `api.payouts`"""
-    async def list(self, *, arrival_date: CreatedParams | int | None = None, created: CreatedParams | int | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Payout]:
+    async def list(self, *, arrival_date: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Payout]:
         """List all payouts
 
         GET /v1/payouts
@@ -24407,7 +24408,7 @@ class AsyncPayoutsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`."""
     @overload
-    async def fetch(self, *, arrival_date: CreatedParams | int | None = None, created: CreatedParams | int | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Payout]:
+    async def fetch(self, *, arrival_date: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Payout]:
         """List with no id, retrieve with an id.
 
         List all payouts
@@ -24445,7 +24446,7 @@ class AsyncPayoutsGroup(OpGroup):
 
 class AsyncPlansGroup(OpGroup):
     """The operations of `api.plans`"""
-    async def list(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, product: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Plan]:
+    async def list(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, product: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Plan]:
         """List all plans
 
         GET /v1/plans
@@ -24516,7 +24517,7 @@ class AsyncPlansGroup(OpGroup):
         - product: The product the plan belongs to. This cannot be changed once it has been used in a subscription or subscription schedule.
         - trial_period_days: Default number of trial days when subscribing a customer to this plan using [`trial_from_plan=true`](https://docs.stripe.com/api#create_subscription-trial_from_plan)."""
     @overload
-    async def fetch(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, product: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Plan]:
+    async def fetch(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, product: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Plan]:
         """List with no id, retrieve with an id.
 
         List all plans
@@ -24552,7 +24553,7 @@ class AsyncPlansGroup(OpGroup):
 
 class AsyncPricesGroup(OpGroup):
     """The operations of `api.prices`"""
-    async def list(self, *, active: bool | None = None, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, lookup_keys: builtins.list[str] | tuple[str, ...] | None = None, product: _Id | None = None, recurring: PricesRecurringParams | None = None, starting_after: str | None = None, type: Literal['one_time', 'recurring'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Price]:
+    async def list(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, lookup_keys: builtins.list[str] | tuple[str, ...] | None = None, product: _Id | None = None, recurring: PricesRecurringParams | None = None, starting_after: str | None = None, type: Literal['one_time', 'recurring'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Price]:
         """List all prices
 
         GET /v1/prices
@@ -24633,7 +24634,7 @@ class AsyncPricesGroup(OpGroup):
         - tax_behavior: Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
         - transfer_lookup_key: If set to true, will atomically remove the lookup key from the existing price, and assign it to this price."""
     @overload
-    async def fetch(self, *, active: bool | None = None, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, lookup_keys: builtins.list[str] | tuple[str, ...] | None = None, product: _Id | None = None, recurring: PricesRecurringParams | None = None, starting_after: str | None = None, type: Literal['one_time', 'recurring'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Price]:
+    async def fetch(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, lookup_keys: builtins.list[str] | tuple[str, ...] | None = None, product: _Id | None = None, recurring: PricesRecurringParams | None = None, starting_after: str | None = None, type: Literal['one_time', 'recurring'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Price]:
         """List with no id, retrieve with an id.
 
         List all prices
@@ -24673,7 +24674,7 @@ class AsyncPricesGroup(OpGroup):
 
 class AsyncProductsGroup(OpGroup):
     """The operations of `api.products`"""
-    async def list(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, ids: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, shippable: bool | None = None, starting_after: str | None = None, url: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Product]:
+    async def list(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, ids: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, shippable: bool | None = None, starting_after: str | None = None, url: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Product]:
         """List all products
 
         GET /v1/products
@@ -24788,7 +24789,7 @@ class AsyncProductsGroup(OpGroup):
         Same as `api.products_features.retrieve` (GET /v1/products/{product}/features/{id}).
         Docs: https://docs.stripe.com/api/products/features/retrieve"""
     @overload
-    async def fetch(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, ids: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, shippable: bool | None = None, starting_after: str | None = None, url: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Product]:
+    async def fetch(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, ids: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, shippable: bool | None = None, starting_after: str | None = None, url: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Product]:
         """List with no id, retrieve with an id.
 
         List all products
@@ -24899,7 +24900,7 @@ class AsyncProductsFeaturesGroup(OpGroup):
 
 class AsyncPromotionCodesGroup(OpGroup):
     """The operations of `api.promotion_codes`"""
-    async def list(self, *, active: bool | None = None, code: str | None = None, coupon: _Id | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PromotionCode]:
+    async def list(self, *, active: bool | None = None, code: str | None = None, coupon: _Id | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PromotionCode]:
         """List all promotion codes
 
         GET /v1/promotion_codes
@@ -24957,7 +24958,7 @@ class AsyncPromotionCodesGroup(OpGroup):
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - restrictions: Settings that restrict the redemption of the promotion code."""
     @overload
-    async def fetch(self, *, active: bool | None = None, code: str | None = None, coupon: _Id | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PromotionCode]:
+    async def fetch(self, *, active: bool | None = None, code: str | None = None, coupon: _Id | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[PromotionCode]:
         """List with no id, retrieve with an id.
 
         List all promotion codes
@@ -25220,7 +25221,7 @@ class AsyncQuotesLineItemsGroup(OpGroup):
 
 class AsyncRadarGroup(OpGroup):
     """The operations of `api.radar`"""
-    async def early_fraud_warnings_get(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
+    async def early_fraud_warnings_get(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
         """List all early fraud warnings
 
         Same as `api.radar_early_fraud_warnings.list` (GET /v1/radar/early_fraud_warnings).
@@ -25235,7 +25236,7 @@ class AsyncRadarGroup(OpGroup):
 
         Same as `api.radar_payment_evaluations.create` (POST /v1/radar/payment_evaluations).
         Docs: https://docs.stripe.com/api/radar/payment_evaluations/create"""
-    async def value_list_items_get(self, *, value_list: str, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
+    async def value_list_items_get(self, *, value_list: str, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
         """List all value list items
 
         Same as `api.radar_value_list_items.list` (GET /v1/radar/value_list_items).
@@ -25255,7 +25256,7 @@ class AsyncRadarGroup(OpGroup):
 
         Same as `api.radar_value_list_items.retrieve` (GET /v1/radar/value_list_items/{item}).
         Docs: https://docs.stripe.com/api/radar/value_list_items/retrieve"""
-    async def value_lists_get(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
+    async def value_lists_get(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
         """List all value lists
 
         Same as `api.radar_value_lists.list` (GET /v1/radar/value_lists).
@@ -25283,7 +25284,7 @@ class AsyncRadarGroup(OpGroup):
 
 class AsyncRadarEarlyFraudWarningsGroup(OpGroup):
     """The operations of `api.radar_early_fraud_warnings`"""
-    async def list(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
+    async def list(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
         """List all early fraud warnings
 
         GET /v1/radar/early_fraud_warnings
@@ -25307,7 +25308,7 @@ class AsyncRadarEarlyFraudWarningsGroup(OpGroup):
         - early_fraud_warning
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
+    async def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarEarlyFraudWarning]:
         """List with no id, retrieve with an id.
 
         List all early fraud warnings
@@ -25353,7 +25354,7 @@ class AsyncRadarPaymentEvaluationsGroup(OpGroup):
 
 class AsyncRadarValueListItemsGroup(OpGroup):
     """The operations of `api.radar_value_list_items`"""
-    async def list(self, *, value_list: str, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
+    async def list(self, *, value_list: str, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
         """List all value list items
 
         GET /v1/radar/value_list_items
@@ -25395,7 +25396,7 @@ class AsyncRadarValueListItemsGroup(OpGroup):
         - item
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, value_list: str, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
+    async def fetch(self, *, value_list: str, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, value: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueListItem]:
         """List with no id, retrieve with an id.
 
         List all value list items
@@ -25426,7 +25427,7 @@ class AsyncRadarValueListItemsGroup(OpGroup):
 
 class AsyncRadarValueListsGroup(OpGroup):
     """The operations of `api.radar_value_lists`"""
-    async def list(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
+    async def list(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
         """List all value lists
 
         GET /v1/radar/value_lists
@@ -25482,7 +25483,7 @@ class AsyncRadarValueListsGroup(OpGroup):
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - name: The human-readable name of the value list."""
     @overload
-    async def fetch(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
+    async def fetch(self, *, alias: str | None = None, contains: str | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[RadarValueList]:
         """List with no id, retrieve with an id.
 
         List all value lists
@@ -25513,7 +25514,7 @@ class AsyncRadarValueListsGroup(OpGroup):
 
 class AsyncRefundsGroup(OpGroup):
     """The operations of `api.refunds`"""
-    async def list(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Refund]:
+    async def list(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Refund]:
         """List all refunds
 
         GET /v1/refunds
@@ -25575,7 +25576,7 @@ class AsyncRefundsGroup(OpGroup):
         - refund
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Refund]:
+    async def fetch(self, *, charge: _Id | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_intent: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Refund]:
         """List with no id, retrieve with an id.
 
         List all refunds
@@ -25611,7 +25612,7 @@ class AsyncRefundsGroup(OpGroup):
 
 class AsyncReportingGroup(OpGroup):
     """The operations of `api.reporting`"""
-    async def report_runs_get(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
+    async def report_runs_get(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
         """List all Report Runs
 
         Same as `api.reporting_report_runs.list` (GET /v1/reporting/report_runs).
@@ -25639,7 +25640,7 @@ class AsyncReportingGroup(OpGroup):
 
 class AsyncReportingReportRunsGroup(OpGroup):
     """The operations of `api.reporting_report_runs`"""
-    async def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
         """List all Report Runs
 
         GET /v1/reporting/report_runs
@@ -25671,7 +25672,7 @@ class AsyncReportingReportRunsGroup(OpGroup):
         - report_run
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ReportingReportRun]:
         """List with no id, retrieve with an id.
 
         List all Report Runs
@@ -25743,7 +25744,7 @@ class AsyncReportingReportTypesGroup(OpGroup):
 
 class AsyncReviewsGroup(OpGroup):
     """The operations of `api.reviews`"""
-    async def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Review]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Review]:
         """List all open reviews
 
         GET /v1/reviews
@@ -25774,7 +25775,7 @@ class AsyncReviewsGroup(OpGroup):
         - review
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Review]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Review]:
         """List with no id, retrieve with an id.
 
         List all open reviews
@@ -25806,7 +25807,7 @@ class AsyncReviewsGroup(OpGroup):
 
 class AsyncSetupAttemptsGroup(OpGroup):
     """The operations of `api.setup_attempts`"""
-    async def list(self, *, setup_intent: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupAttempt]:
+    async def list(self, *, setup_intent: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupAttempt]:
         """List all SetupAttempts
 
         GET /v1/setup_attempts
@@ -25822,7 +25823,7 @@ class AsyncSetupAttemptsGroup(OpGroup):
         - setup_intent: Only return SetupAttempts created by the SetupIntent specified by
         this ID.
         - starting_after: A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list."""
-    async def fetch(self, *, setup_intent: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupAttempt]:
+    async def fetch(self, *, setup_intent: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupAttempt]:
         """List with no id, retrieve with an id.
 
         List all SetupAttempts
@@ -25844,7 +25845,7 @@ class AsyncSetupAttemptsGroup(OpGroup):
 
 class AsyncSetupIntentsGroup(OpGroup):
     """The operations of `api.setup_intents`"""
-    async def list(self, *, attach_to_self: bool | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_method: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupIntent]:
+    async def list(self, *, attach_to_self: bool | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_method: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupIntent]:
         """List all SetupIntents
 
         GET /v1/setup_intents
@@ -25989,7 +25990,7 @@ class AsyncSetupIntentsGroup(OpGroup):
         - descriptor_code: A six-character code starting with SM present in the microdeposit sent to the bank account.
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, attach_to_self: bool | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_method: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupIntent]:
+    async def fetch(self, *, attach_to_self: bool | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, payment_method: _Id | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SetupIntent]:
         """List with no id, retrieve with an id.
 
         List all SetupIntents
@@ -26032,7 +26033,7 @@ class AsyncSetupIntentsGroup(OpGroup):
 
 class AsyncShippingRatesGroup(OpGroup):
     """The operations of `api.shipping_rates`"""
-    async def list(self, *, active: bool | None = None, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ShippingRate]:
+    async def list(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ShippingRate]:
         """List all shipping rates
 
         GET /v1/shipping_rates
@@ -26084,7 +26085,7 @@ class AsyncShippingRatesGroup(OpGroup):
         - metadata: Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
         - tax_behavior: Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`."""
     @overload
-    async def fetch(self, *, active: bool | None = None, created: CreatedParams | int | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ShippingRate]:
+    async def fetch(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, currency: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[ShippingRate]:
         """List with no id, retrieve with an id.
 
         List all shipping rates
@@ -26476,7 +26477,7 @@ class AsyncSubscriptionItemsGroup(OpGroup):
 
 class AsyncSubscriptionSchedulesGroup(OpGroup):
     """The operations of `api.subscription_schedules`"""
-    async def list(self, *, canceled_at: CreatedParams | int | None = None, completed_at: CreatedParams | int | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, released_at: CreatedParams | int | None = None, scheduled: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SubscriptionSchedule]:
+    async def list(self, *, canceled_at: CreatedParams | int | None = None, completed_at: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, released_at: CreatedParams | int | None = None, scheduled: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SubscriptionSchedule]:
         """List all schedules
 
         GET /v1/subscription_schedules
@@ -26556,7 +26557,7 @@ class AsyncSubscriptionSchedulesGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - preserve_cancel_date: Keep any cancellation on the subscription that the schedule has set"""
     @overload
-    async def fetch(self, *, canceled_at: CreatedParams | int | None = None, completed_at: CreatedParams | int | None = None, created: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, released_at: CreatedParams | int | None = None, scheduled: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SubscriptionSchedule]:
+    async def fetch(self, *, canceled_at: CreatedParams | int | None = None, completed_at: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, released_at: CreatedParams | int | None = None, scheduled: bool | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[SubscriptionSchedule]:
         """List with no id, retrieve with an id.
 
         List all schedules
@@ -26597,7 +26598,7 @@ class AsyncSubscriptionSchedulesGroup(OpGroup):
 
 class AsyncSubscriptionsGroup(OpGroup):
     """The operations of `api.subscriptions`"""
-    async def list(self, *, automatic_tax: InvoiceHistoryParams | None = None, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | None = None, current_period_end: CreatedParams | int | None = None, current_period_start: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, price: _Id | None = None, starting_after: str | None = None, status: SubscriptionsStatusValue | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Subscription]:
+    async def list(self, *, automatic_tax: InvoiceHistoryParams | None = None, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | date | None = None, current_period_end: CreatedParams | int | None = None, current_period_start: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, price: _Id | None = None, starting_after: str | None = None, status: SubscriptionsStatusValue | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Subscription]:
         """List subscriptions
 
         GET /v1/subscriptions
@@ -26764,7 +26765,7 @@ class AsyncSubscriptionsGroup(OpGroup):
         - proration_behavior: Determines how to handle [prorations](https://docs.stripe.com/billing/subscriptions/prorations) resulting from the `billing_cycle_anchor` being `unchanged`. When the `billing_cycle_anchor` is set to `now` (default value), no prorations are generated. If no value is passed, the default is `create_prorations`.
         - proration_date: If set, prorations will be calculated as though the subscription was resumed at the given time. This can be used to apply exactly the same prorations that were previewed with the [create preview](https://stripe.com/docs/api/invoices/create_preview) endpoint."""
     @overload
-    async def fetch(self, *, automatic_tax: InvoiceHistoryParams | None = None, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | None = None, current_period_end: CreatedParams | int | None = None, current_period_start: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, price: _Id | None = None, starting_after: str | None = None, status: SubscriptionsStatusValue | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Subscription]:
+    async def fetch(self, *, automatic_tax: InvoiceHistoryParams | None = None, collection_method: Literal['charge_automatically', 'send_invoice'] | None = None, created: CreatedParams | int | date | None = None, current_period_end: CreatedParams | int | None = None, current_period_start: CreatedParams | int | None = None, customer: _Id | None = None, customer_account: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, price: _Id | None = None, starting_after: str | None = None, status: SubscriptionsStatusValue | None = None, test_clock: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Subscription]:
         """List with no id, retrieve with an id.
 
         List subscriptions
@@ -27099,7 +27100,7 @@ class AsyncTaxIdsGroup(OpGroup):
 
 class AsyncTaxRatesGroup(OpGroup):
     """The operations of `api.tax_rates`"""
-    async def list(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, inclusive: bool | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TaxRate]:
+    async def list(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, inclusive: bool | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TaxRate]:
         """List all tax rates
 
         GET /v1/tax_rates
@@ -27158,7 +27159,7 @@ class AsyncTaxRatesGroup(OpGroup):
         - state: [ISO 3166-2 subdivision code](https://en.wikipedia.org/wiki/ISO_3166-2), without country prefix. For example, "NY" for New York, United States.
         - tax_type: The high-level tax type, such as `vat` or `sales_tax`."""
     @overload
-    async def fetch(self, *, active: bool | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, inclusive: bool | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TaxRate]:
+    async def fetch(self, *, active: bool | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, inclusive: bool | None = None, limit: int | None = None, starting_after: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TaxRate]:
         """List with no id, retrieve with an id.
 
         List all tax rates
@@ -28748,7 +28749,7 @@ class AsyncTokensGroup(OpGroup):
 
 class AsyncTopupsGroup(OpGroup):
     """The operations of `api.topups`"""
-    async def list(self, *, amount: CreatedParams | int | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['canceled', 'failed', 'pending', 'succeeded'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Topup]:
+    async def list(self, *, amount: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['canceled', 'failed', 'pending', 'succeeded'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Topup]:
         """List all top-ups
 
         GET /v1/topups
@@ -28807,7 +28808,7 @@ class AsyncTopupsGroup(OpGroup):
         - topup
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, amount: CreatedParams | int | None = None, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['canceled', 'failed', 'pending', 'succeeded'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Topup]:
+    async def fetch(self, *, amount: CreatedParams | int | None = None, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['canceled', 'failed', 'pending', 'succeeded'] | None = None, **options: Unpack[CallOptions]) -> StripeList[Topup]:
         """List with no id, retrieve with an id.
 
         List all top-ups
@@ -28843,7 +28844,7 @@ class AsyncTopupsGroup(OpGroup):
 
 class AsyncTransfersGroup(OpGroup):
     """The operations of `api.transfers`"""
-    async def list(self, *, created: CreatedParams | int | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Transfer]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Transfer]:
         """List all transfers
 
         GET /v1/transfers
@@ -28914,7 +28915,7 @@ class AsyncTransfersGroup(OpGroup):
         Same as `api.transfers_reversals.update` (POST /v1/transfers/{transfer}/reversals/{id}).
         Docs: https://docs.stripe.com/api/transfers/reversals/update"""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Transfer]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, destination: str | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, transfer_group: str | None = None, **options: Unpack[CallOptions]) -> StripeList[Transfer]:
         """List with no id, retrieve with an id.
 
         List all transfers
@@ -29056,7 +29057,7 @@ class AsyncTreasuryGroup(OpGroup):
 
         Same as `api.treasury_debit_reversals.retrieve` (GET /v1/treasury/debit_reversals/{debit_reversal}).
         Docs: https://docs.stripe.com/api/treasury/debit_reversals/retrieve"""
-    async def financial_accounts_get(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
+    async def financial_accounts_get(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
         """List all FinancialAccounts
 
         Same as `api.treasury_financial_accounts.list` (GET /v1/treasury/financial_accounts).
@@ -29111,7 +29112,7 @@ class AsyncTreasuryGroup(OpGroup):
 
         Same as `api.treasury_inbound_transfers.cancel` (POST /v1/treasury/inbound_transfers/{inbound_transfer}/cancel).
         Docs: https://docs.stripe.com/api/treasury/inbound_transfers/cancel"""
-    async def outbound_payments_get(self, *, financial_account: _Id, created: CreatedParams | int | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
+    async def outbound_payments_get(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
         """List all OutboundPayments
 
         Same as `api.treasury_outbound_payments.list` (GET /v1/treasury/outbound_payments).
@@ -29171,7 +29172,7 @@ class AsyncTreasuryGroup(OpGroup):
 
         Same as `api.treasury_received_debits.retrieve` (GET /v1/treasury/received_debits/{id}).
         Docs: https://docs.stripe.com/api/treasury/received_debits/retrieve"""
-    async def transaction_entries_get(self, *, financial_account: _Id, created: CreatedParams | int | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
+    async def transaction_entries_get(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
         """List all TransactionEntries
 
         Same as `api.treasury_transaction_entries.list` (GET /v1/treasury/transaction_entries).
@@ -29181,7 +29182,7 @@ class AsyncTreasuryGroup(OpGroup):
 
         Same as `api.treasury_transaction_entries.retrieve` (GET /v1/treasury/transaction_entries/{id}).
         Docs: https://docs.stripe.com/api/treasury/transaction_entries/retrieve"""
-    async def transactions_get(self, *, financial_account: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
+    async def transactions_get(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
         """List all Transactions
 
         Same as `api.treasury_transactions.list` (GET /v1/treasury/transactions).
@@ -29326,7 +29327,7 @@ class AsyncTreasuryDebitReversalsGroup(OpGroup):
 
 class AsyncTreasuryFinancialAccountsGroup(OpGroup):
     """The operations of `api.treasury_financial_accounts`"""
-    async def list(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
+    async def list(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
         """List all FinancialAccounts
 
         GET /v1/treasury/financial_accounts
@@ -29386,7 +29387,7 @@ class AsyncTreasuryFinancialAccountsGroup(OpGroup):
         - expand: Specifies which fields in the response should be expanded.
         - forwarding_settings: A different bank account where funds can be deposited/debited in order to get the closing FA's balance to $0"""
     @overload
-    async def fetch(self, *, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
+    async def fetch(self, *, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: Literal['closed', 'open'] | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryFinancialAccount]:
         """List with no id, retrieve with an id.
 
         List all FinancialAccounts
@@ -29532,7 +29533,7 @@ class AsyncTreasuryInboundTransfersGroup(OpGroup):
 
 class AsyncTreasuryOutboundPaymentsGroup(OpGroup):
     """The operations of `api.treasury_outbound_payments`"""
-    async def list(self, *, financial_account: _Id, created: CreatedParams | int | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
+    async def list(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
         """List all OutboundPayments
 
         GET /v1/treasury/outbound_payments
@@ -29585,7 +29586,7 @@ class AsyncTreasuryOutboundPaymentsGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, financial_account: _Id, created: CreatedParams | int | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
+    async def fetch(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, customer: _Id | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, starting_after: str | None = None, status: TreasuryStatusValue | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryOutboundPayment]:
         """List with no id, retrieve with an id.
 
         List all OutboundPayments
@@ -29804,7 +29805,7 @@ class AsyncTreasuryReceivedDebitsGroup(OpGroup):
 
 class AsyncTreasuryTransactionEntriesGroup(OpGroup):
     """The operations of `api.treasury_transaction_entries`"""
-    async def list(self, *, financial_account: _Id, created: CreatedParams | int | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
+    async def list(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
         """List all TransactionEntries
 
         GET /v1/treasury/transaction_entries
@@ -29830,7 +29831,7 @@ class AsyncTreasuryTransactionEntriesGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, financial_account: _Id, created: CreatedParams | int | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
+    async def fetch(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, effective_at: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'effective_at'] | None = None, starting_after: str | None = None, transaction: str | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransactionEntry]:
         """List with no id, retrieve with an id.
 
         List all TransactionEntries
@@ -29863,7 +29864,7 @@ class AsyncTreasuryTransactionEntriesGroup(OpGroup):
 
 class AsyncTreasuryTransactionsGroup(OpGroup):
     """The operations of `api.treasury_transactions`"""
-    async def list(self, *, financial_account: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
+    async def list(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
         """List all Transactions
 
         GET /v1/treasury/transactions
@@ -29889,7 +29890,7 @@ class AsyncTreasuryTransactionsGroup(OpGroup):
         - id
         - expand: Specifies which fields in the response should be expanded."""
     @overload
-    async def fetch(self, *, financial_account: _Id, created: CreatedParams | int | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
+    async def fetch(self, *, financial_account: _Id, created: CreatedParams | int | date | None = None, ending_before: str | None = None, expand: builtins.list[str] | tuple[str, ...] | None = None, limit: int | None = None, order_by: Literal['created', 'posted_at'] | None = None, starting_after: str | None = None, status: Literal['open', 'posted', 'void'] | None = None, status_transitions: StatusTransitionsParams | None = None, **options: Unpack[CallOptions]) -> StripeList[TreasuryTransaction]:
         """List with no id, retrieve with an id.
 
         List all Transactions
@@ -42505,10 +42506,10 @@ class PaymentDisputesFeaturesParams(TypedDict, total=False):
     refund_management: bool
 
 class CreatedParams(TypedDict, total=False):
-    gt: int
-    gte: int
-    lt: int
-    lte: int
+    gt: int | date
+    gte: int | date
+    lt: int | date
+    lte: int | date
 
 class BankAccountParams(TypedDict, total=False):
     account_holder_name: str
@@ -42905,7 +42906,7 @@ class StartOfDayParams(TypedDict, total=False):
 
 class UsageThresholdParams(TypedDict, total=False):
     filters: builtins.list[FiltersParams] | tuple[FiltersParams, ...]
-    gte: Required[int]
+    gte: Required[int | date]
     meter: Required[str]
     recurrence: Required[Literal['one_time']]
 

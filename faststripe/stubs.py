@@ -119,6 +119,8 @@ def _td_code(self:StubWriter, nm, sc, path):
 StubWriter.enum, StubWriter.typeddict, StubWriter._td_code = enum, typeddict, _td_code
 
 # %% ../nbs/07_stubs.ipynb #974184c7
+_time_names = {'created', 'gt', 'gte', 'lt', 'lte'}  # the `created` filter and its range: Stripe's spec has no format there
+
 def param(self:StubWriter, sc, path, name=''):
     "Type expression of a request parameter with simplified schema `sc`"
     if sc.get('o'): res = _union([self.param(o, path, name) for o in sc['o']])
@@ -128,7 +130,7 @@ def param(self:StubWriter, sc, path, name=''):
         elif t == 'str':
             if sc.get('f') == 'decimal': res = 'str | float | Decimal'
             else: res = '_Id' if self.id_re.search(name) else 'str'
-        elif t == 'int': res = 'int | date' if sc.get('f') == 'unix-time' else 'int'
+        elif t == 'int': res = 'int | date' if sc.get('f') == 'unix-time' or name in _time_names else 'int'
         elif t == 'num': res = 'float | Decimal'
         elif t == 'bool': res = 'bool'
         elif t == 'obj': res = self.typeddict(sc, path) if sc.get('p') else 'dict[str, Any]'
@@ -247,10 +249,11 @@ class StripeObject(dict[str, Any]):
         """A plain `dict` copy, nested objects included"""
 
 class StripeList(StripeObject, Generic[_T]):
-    """A page of a list or search (`data`, `has_more`, `next_page`); `len()` and `[i]` reach `data`"""
+    """A page of a list or search (`data`, `has_more`, `next_page`); iterating, `len()` and `[i]` reach `data`"""
     data: list[_T]
     has_more: bool
     def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[_T]: ...  # type: ignore[override]
     @overload
     def __getitem__(self, k: int) -> _T: ...
     @overload

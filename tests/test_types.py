@@ -29,9 +29,10 @@ got = api.customers.retrieve(cus.id, expand=['default_source'])
 assert_type(got, 'Customer | DeletedCustomer')
 assert_type(api.customers.fetch(), 'StripeList[Customer]')
 assert_type(api.customers.fetch('cus_1'), 'Customer | DeletedCustomer')
-page = api.customers.list(limit=10, created={'gte': 1767225600})
+page = api.customers.list(limit=10, created={'gte': 1767225600, 'lt': datetime.date(2027, 1, 1)})
 assert_type(page, 'StripeList[Customer]')
 first = page[0]
+for c in page: assert_type(c, 'Customer')   # iterating a page gives its items
 assert_type(first, 'Customer')
 assert_type(pages(api.customers.list, limit=100), 'ItemList[Customer]')
 for p in paged(api.customers.search, query="email:'ann@example.com'"):
