@@ -1623,7 +1623,13 @@ def _we_create(st, params, **kw):
     st.webhook_secrets[we['id']] = secret = 'whsec_' + ''.join(st.rng.choices(_alnum, k=32))
     return we | {'secret': secret}  # only the answer to the create shows the secret
 
+def _we_update(st, we, params, op=None):
+    params = dict(params)
+    if 'disabled' in params: we['status'] = 'disabled' if params.pop('disabled') else 'enabled'  # what `deliver` reads
+    return st.update(we, params)
+
 OfflineStripe.hooks[('webhook_endpoint', 'create')] = _we_create
+OfflineStripe.hooks[('webhook_endpoint', 'update')] = _we_update
 
 def _loopback_url(url):
     return urlsplit(url).hostname in ('127.0.0.1', 'localhost', '::1')
