@@ -4,17 +4,18 @@
 
 # %% ../nbs/04_webhooks.ipynb #30baead0
 from __future__ import annotations
-import hmac, hashlib, json, os, time, threading, inspect, fnmatch
+import hmac, hashlib, json, os, time, threading, inspect, fnmatch, functools
 from collections.abc import Mapping
 from fastcore.basics import patch, ifnone
-from .core import StripeError, StripeObject, stripe_obj, StripeApi, _run_now
+from .core import StripeError, StripeObject, stripe_obj, StripeApi, _run_now, did_you_mean
 try: from faststripe.core import AsyncStripeApi
 except ImportError: AsyncStripeApi = None
 
 # %% auto #0
 __all__ = ['webhooks', 'WebhookError', 'SignatureVerificationError', 'WebhookPayloadError', 'parse_sig_header', 'verify_webhook',
            'generate_signature_header', 'event_obj', 'parse_event', 'stripe_signature', 'match_event_type',
-           'MemoryEventStore', 'SQLiteEventStore', 'WebhookResult', 'Webhooks']
+           'known_event_types', 'check_event_pattern', 'MemoryEventStore', 'SQLiteEventStore', 'WebhookResult',
+           'Webhooks']
 
 # %% ../nbs/04_webhooks.ipynb #0c441747
 class WebhookError(StripeError):
@@ -42,10 +43,16 @@ def _to_bytes(payload):
                                      reason='payload')
 
 # %% ../nbs/04_webhooks.ipynb #36bc8bd6
+def _pieces(s)->list:
+    "Secret string `s` split at commas, each piece stripped, empty pieces dropped (`['']` if nothing is left)"
+    if not isinstance(s, (str, bytes, bytearray)): return [s]
+    parts = [o.strip() for o in s.split(',' if isinstance(s, str) else b',')]
+    return [o for o in parts if o] or parts[:1]
+
 def _secrets(secret):
     "A non-empty list of secrets as bytes, each stripped of surrounding whitespace"
     secs = [secret] if isinstance(secret, (str, bytes, bytearray)) else list(secret or [])
-    secs = [s.strip() if isinstance(s, (str, bytes, bytearray)) else s for s in secs]
+    secs = [p for s in secs for p in _pieces(s)]
     if not secs or not all(secs):
         raise SignatureVerificationError('No webhook signing secret: pass `secret` or set STRIPE_WEBHOOK_SECRET '
                                          '(the whsec_... value of your endpoint)', reason='secret')
@@ -102,9 +109,7 @@ def generate_signature_header(payload, secret, timestamp=None, scheme='v1')->str
     return f't={t},' + ','.join(f'{scheme}={_sign(s, t, body)}' for s in _secrets(secret))
 
 # %% ../nbs/04_webhooks.ipynb #cabbab01
-def _env_secret():
-    s = os.environ.get('STRIPE_WEBHOOK_SECRET', '').strip()
-    return [o.strip() for o in s.split(',') if o.strip()] or None
+def _env_secret(): return os.environ.get('STRIPE_WEBHOOK_SECRET', '').strip() or None   # `_secrets` splits it
 
 def _typed(v): return stripe_obj(v) if isinstance(v, (dict, list)) else v
 
@@ -176,6 +181,39 @@ def match_event_type(pattern, typ)->bool:
     if pattern in (None, '', '*'): return True
     if any(c in pattern for c in '*?['): return fnmatch.fnmatchcase(typ, pattern)
     return typ == pattern or typ.startswith(pattern + '.')
+
+# %% ../nbs/04_webhooks.ipynb #8ebf7370
+@functools.cache
+def known_event_types()->frozenset:
+    "Event types in the bundled spec's `enabled_events` enums (webhook endpoints, v2 event destinations)"
+    from faststripe.spec import bundled_spec
+    spec,res = bundled_spec(),set()
+    for path in ('/v1/webhook_endpoints', '/v2/core/event_destinations'):
+        en = spec.by_path.get((path, 'POST'), {}).get('b', {}).get('enabled_events', {})
+        res |= set(en.get('i', {}).get('e', ()))
+    return frozenset(res - {'*'})
+
+@functools.cache
+def _event_prefixes()->frozenset:
+    "Every bare prefix of a known event type: 'invoice', 'customer.subscription', ..."
+    return frozenset(t.rsplit('.', n)[0] for t in known_event_types() for n in range(1, t.count('.') + 1))
+
+def check_event_pattern(pattern, strict=True)->str:
+    "Return `pattern` if it is a valid `Webhooks.on` pattern, else raise `TypeError`/`ValueError`"
+    if not isinstance(pattern, str):
+        raise TypeError(f'An event pattern must be a str (or a list/tuple of str), not {type(pattern).__name__}: {pattern!r}')
+    if not strict or any(c in pattern for c in '*?[') or pattern in known_event_types() or pattern in _event_prefixes():
+        return pattern
+    raise ValueError(f'Unknown event type {pattern!r}' + (did_you_mean(pattern, known_event_types() | _event_prefixes()) or '.') +
+                     ' For a type newer than faststripe\'s bundled spec, pass `strict=False`.')
+
+def _patterns(patterns, strict=True)->list:
+    "`on`'s patterns, lists and tuples flattened, each checked"
+    res = []
+    for p in patterns:
+        if isinstance(p, (list, tuple)) and not p: raise ValueError('An empty list of event patterns: name at least one')
+        res += [check_event_pattern(o, strict) for o in (p if isinstance(p, (list, tuple)) else [p])]
+    return res or ['*']
 
 # %% ../nbs/04_webhooks.ipynb #0aff1efa
 class MemoryEventStore:
@@ -284,7 +322,15 @@ class WebhookResult:
 
 def _get(o, k): return o.get(k) if isinstance(o, Mapping) else getattr(o, k, None)
 
-def _key(f): return f'{getattr(f, "__module__", None) or ""}.{getattr(f, "__qualname__", None) or repr(f)}'
+def _key(f):
+    "A key for handler `f` that is the same in every process, or None if `f` has none"
+    if isinstance(f, functools.partial):
+        fk,args = _key(f.func), [repr(a) for a in f.args] + [f'{k}={v!r}' for k,v in f.keywords.items()]
+        return None if fk is None or any(' at 0x' in a for a in args) else f'{fk}({", ".join(args)})'
+    qn = getattr(f, '__qualname__', None)
+    if not isinstance(qn, str): f,qn = type(f),type(f).__qualname__       # a callable object: its class names it
+    k = f'{getattr(f, "__module__", None) or ""}.{qn}'
+    return None if ' at 0x' in k else k
 
 # %% ../nbs/04_webhooks.ipynb #856c016f
 class Webhooks:
@@ -292,15 +338,20 @@ class Webhooks:
     def __init__(self, store=None, secret=None, tolerance=300):
         self.store,self.secret,self.tolerance,self.handlers = ifnone(store, MemoryEventStore()),secret,tolerance,[]
 
-    def on(self, *patterns, name=None):
-        "Decorator: run the function for events matching any of `patterns` ('*' or none: every event)"
-        if len(patterns) == 1 and callable(patterns[0]): return self.on()(patterns[0])   # bare `@webhooks.on`
+    def on(self, *patterns, name=None, strict=True):
+        "Decorator: run the function for events matching any of `patterns` (str, or lists of str; none: every event)"
+        if len(patterns) == 1 and callable(patterns[0]) and not isinstance(patterns[0], (str, list, tuple)):
+            return self.on(name=name, strict=strict)(patterns[0])                        # bare `@webhooks.on`
+        pats = _patterns(patterns, strict)
         def _register(f):
-            key = name or _key(f)
-            taken = {k for _,k,g in self.handlers if g is not f}
-            n,k = 1,key
-            while k in taken: n += 1; k = f'{key}#{n}'
-            for p in patterns or ('*',): self.handlers.append((p, k, f))
+            k = ifnone(name, _key(f))
+            if k is None: raise TypeError(f'No stable key for handler {f!r} (its repr holds a memory address): '
+                                          'register it with `on(..., name="a-unique-name")`')
+            if (g := next((g for _,k2,g in self.handlers if k2 == k), f)) != f:
+                if name is not None: raise ValueError(f'Another handler is already registered as {k!r}: choose another `name`')
+                raise TypeError(f'Another handler, {g!r}, already has the key {k!r} (same module and qualname): '
+                                'register this one with `on(..., name="a-unique-name")`')
+            self.handlers += [(p, k, f) for p in pats]
             return f
         return _register
 
