@@ -8,6 +8,7 @@ import asyncio, itertools, logging, os, time, traceback
 from collections import Counter
 import httpx, pytest
 from faststripe.core import (StripeApi, AsyncStripeApi, StripeError, APIError, APIConnectionError, RateLimitError,
+                             CardError, StripePermissionError,
                              InvalidRequestError, AuthenticationError, IdempotencyError, LiveModeError, pages, paged)
 from faultserver import Fault, FaultServer, retryable, late_kinds, default_menu
 
@@ -51,8 +52,9 @@ async def atimed(coro):
 def expected_error(f):
     "The StripeError class a final fault `f` should surface as"
     if f.kind not in ('error', 'error_late'): return APIConnectionError
-    if f.status == 429: return RateLimitError
-    return InvalidRequestError if f.status < 500 else APIError
+    # by status, as the official stripe package maps them (the body's `type` only marks idempotency errors)
+    return {400: InvalidRequestError, 401: AuthenticationError, 402: CardError, 403: StripePermissionError,
+            404: InvalidRequestError, 429: RateLimitError}.get(f.status, APIError)
 
 # ---------------------------------------------------------------------------------------------------------------
 # 1,000 creates through a server where about a third of attempts fail
