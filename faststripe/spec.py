@@ -364,16 +364,31 @@ def latest_spec(url=latest_spec_url, timeout=10):
         warnings.warn(f'{e}; using the {fallback.source} spec ({fallback.version})', stacklevel=2)
         return fallback
 
+_resolved = {}  # what resolve_spec loaded, by source: a process downloads, reads or builds each spec once
+
 def resolve_spec(spec=None):
     "The `Spec` for `spec`: None (bundled, or `FASTSTRIPE_SPEC`), 'bundled', 'latest', a URL, a path (an OpenAPI spec or a snapshot), or a `Spec`"
     if isinstance(spec, Spec): return spec
-    spec = spec or os.environ.get('FASTSTRIPE_SPEC') or 'bundled'
-    if spec == 'bundled': return bundled_spec()
-    if spec == 'latest': return latest_spec()
-    if re.match(r'https?://', str(spec)): return latest_spec(spec)
-    p = Path(spec)
-    if p.is_file() and (data := p.read_bytes())[:2] == b'\x1f\x8b': return Spec.from_bytes(data, str(spec))  # a snapshot
-    return Spec(build_snapshot(fetch_spec(spec), str(spec)), str(spec))
+    src = str(spec or os.environ.get('FASTSTRIPE_SPEC') or 'bundled')
+    if src == 'bundled': return bundled_spec()
+    if src not in _resolved:
+        try: _resolved[src] = _load_spec(src)
+        except SpecError as e:
+            if spec: raise
+            raise SpecError(f'FASTSTRIPE_SPEC={src}: {e}') from None
+    return _resolved[src]
+
+def _load_spec(src):
+    if src == 'latest': return latest_spec()
+    if re.match(r'https?://', src): return latest_spec(src)
+    p = Path(src)
+    if p.is_dir(): raise SpecError(f'{src}: a folder, not a spec or snapshot file')
+    if not p.exists():
+        import difflib
+        close = difflib.get_close_matches(src, ['latest', 'bundled'], 1)
+        raise SpecError(f'{src}: no such file' + (f'; did you mean {close[0]!r}?' if close else ''))
+    if (data := p.read_bytes())[:2] == b'\x1f\x8b': return Spec.from_bytes(data, src)  # a snapshot
+    return Spec(build_snapshot(parse_spec(data, src), src), src)
 
 # %% ../nbs/00_spec.ipynb #3518f661
 def spec_version(api_version):
@@ -400,6 +415,7 @@ def faststripe_update(src=latest_spec_url, dest=None, version=True, stubs=None):
     spec = fetch_spec(src)
     snap = build_snapshot(spec, str(src))
     own = dest is None or Path(dest).resolve() == snapshot_path.resolve()  # the package's own snapshot
+    if dest is not None and Path(dest).is_dir(): raise SpecError(f'--dest {dest}: a folder; name the snapshot file, e.g. {Path(dest)/"stripe_spec.json.gz"}')
     dest = Path(dest or snapshot_path)
     write_atomic(dest, dump_snapshot(snap))
     msg = f'{dest}: {len(snap["ops"])} operations, {len(snap["schemas"])} schemas, API {snap["version"]}'
