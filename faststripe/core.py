@@ -506,7 +506,7 @@ def retry_wait(attempt, headers=None, delay=0.5, max_delay=8.0):
     return max(wait, min(ra, 60.0))
 
 # %% ../nbs/01_core.ipynb #f4fb98e0
-_secret_keys = re.compile(r'secret|password|token|card\[number\]|cvc|account_number', re.I)
+_secret_keys = re.compile(r'secret|password|token|card\[number\]|cvc|account_number|routing_number|id_number|ssn|dob|pii|payload', re.I)
 
 def _safe_params(req):
     pairs = req.params or (httpx.QueryParams(req.content.decode()).multi_items() if req.content and req.headers.get('Content-Type', '').endswith('urlencoded') else [])
@@ -522,14 +522,14 @@ def _log(req, status, attempt, start, request_id=None, err=None):
 _client_secret_re = re.compile(r'(client_secret=|_secret_)[^&\s"\']+')
 
 class RedactSecrets(logging.Filter):
-    "Masks keys and client secrets in log records; faststripe puts it on httpx's logger, which logs whole URLs"
+    "Masks keys and client secrets in log records; faststripe puts it on its own logger and on httpx's, which logs whole URLs"
     def filter(self, record):
         msg = record.getMessage()
         clean = _client_secret_re.sub(r'\1***', redact(msg))
         if clean != msg: record.msg, record.args = clean, ()
         return True
 
-logging.getLogger('httpx').addFilter(RedactSecrets())
+for _name in ('httpx', 'faststripe'): logging.getLogger(_name).addFilter(RedactSecrets())  # ours too: a path or a value may hold a client secret
 
 _conn_errors = (httpx.TransportError, httpx.DecodingError)  # DecodingError: a proxy mangled the body; a retry is safe
 
