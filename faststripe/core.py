@@ -139,7 +139,7 @@ class StripeError(Exception):
         self.message = message
         super().__init__(message)
     @property
-    def error(self): return (self.json_body or {}).get('error', {})
+    def error(self): return e if isinstance(b := self.json_body, dict) and isinstance(e := b.get('error'), dict) else {}
     def __str__(self):
         bits = [b for b in (self.code, self.decline_code, self.param and f'param: {self.param}') if b]
         res = f"{self.http_status or ''}{' (' + ', '.join(bits) + ')' if bits else ''}: {self.message}".lstrip(': ')
