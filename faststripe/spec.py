@@ -339,6 +339,12 @@ def _cache_files(url):
     name = f'spec{_cache_format}-{key}'
     return cache_dir()/f'{name}.json.gz', cache_dir()/f'{name}.etag'
 
+def _user_level():
+    "The `stacklevel` that makes a warning point at the caller's code: the first frame outside faststripe"
+    f, level = sys._getframe(1), 1
+    while f is not None and f.f_globals.get('__name__', '').startswith('faststripe'): f, level = f.f_back, level + 1
+    return level
+
 def _read_cache(snap_f, url):
     "The cached `Spec` in `snap_f`, or None if there is none or it cannot be read"
     try: return Spec.from_bytes(snap_f.read_bytes(), f'cache of {url}')
@@ -357,11 +363,11 @@ def latest_spec(url=latest_spec_url, timeout=10):
         try:
             write_atomic(snap_f, dump_snapshot(snap))
             write_atomic(etag_f, r.headers.get('etag', '').encode())
-        except OSError as e: warnings.warn(f'could not cache the spec from {url} in {cache_dir()}: {e}', stacklevel=2)
+        except OSError as e: warnings.warn(f'could not cache the spec from {url} in {cache_dir()}: {e}', stacklevel=_user_level())
         return Spec(snap, url)
     except SpecError as e:
         fallback = cached or _read_cache(snap_f, url) or bundled_spec()
-        warnings.warn(f'{e}; using the {fallback.source} spec ({fallback.version})', stacklevel=2)
+        warnings.warn(f'{e}; using the {fallback.source} spec ({fallback.version})', stacklevel=_user_level())
         return fallback
 
 _resolved = {}  # what resolve_spec loaded, by source: a process downloads, reads or builds each spec once

@@ -73,9 +73,10 @@ def test_latest_spec_downloads_caches_and_revalidates(spec3_bytes, cache):
 
 def test_offline_without_cache_falls_back_to_bundled(cache):
     srv = SpecServer(b'{}'); srv.stop()
-    with pytest.warns(UserWarning, match='using the bundled spec'):
+    with pytest.warns(UserWarning, match='using the bundled spec') as w:
         s = fs.latest_spec(srv.url, timeout=2)
     assert s is fs.bundled_spec()
+    assert w[0].filename == __file__, w[0].filename  # the warning points at the caller's line, not into faststripe
 
 @pytest.mark.parametrize('body,msg', [(b'<html>nope', 'not JSON'), (b'{"swagger": "2.0"}', 'not an OpenAPI document'),
                                       (b'{"openapi": "3.0.0", "info": {"version": "x"}}', "has no 'paths'")])
