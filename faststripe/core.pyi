@@ -676,7 +676,7 @@ class StripeApi(_ApiBase):
         """Whether `customer` has an active (or trialing) subscription, to `product` if given"""
     def one_time_payment(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> CheckoutSession:
         """A Checkout Session (`mode='payment'`) for `quantity` × `product_name` at `amount_cents`; `.url` is the link"""
-    def parse_webhook(self, payload: Any, headers: Any, secret: Any = ..., tolerance: Any = ...) -> Any:
+    def parse_webhook(self, payload: Any, headers: Any, secret: Any = ..., tolerance: Any = ...) -> Event:
         """Verify a webhook request (raw body + headers) and return its typed `Event`; secret defaults to STRIPE_WEBHOOK_SECRET"""
     def payment_link(self, product_name: str, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> PaymentLink:
         """A Payment Link for `product_name` at `amount_cents` (recurring every `interval` if given); `.url` is the link"""
@@ -1133,7 +1133,7 @@ class AsyncStripeApi(_ApiBase):
         """Whether `customer` has an active (or trialing) subscription, to `product` if given"""
     async def one_time_payment(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> CheckoutSession:
         """A Checkout Session (`mode='payment'`) for `quantity` × `product_name` at `amount_cents`; `.url` is the link"""
-    async def parse_webhook(self, payload: Any, headers: Any, secret: Any = ..., tolerance: Any = ...) -> Any:
+    async def parse_webhook(self, payload: Any, headers: Any, secret: Any = ..., tolerance: Any = ...) -> Event:
         """Verify a webhook request (raw body + headers) and return its typed `Event`; secret defaults to STRIPE_WEBHOOK_SECRET"""
     async def payment_link(self, product_name: str, amount_cents: int, currency: str = ..., interval: str | None = ..., interval_count: int = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> PaymentLink:
         """A Payment Link for `product_name` at `amount_cents` (recurring every `interval` if given); `.url` is the link"""

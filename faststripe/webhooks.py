@@ -5,28 +5,42 @@
 # %% ../nbs/04_webhooks.ipynb #30baead0
 from __future__ import annotations
 import hmac, hashlib, json, os, time, threading, inspect, fnmatch, functools
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, TypeVar, overload
 from fastcore.basics import patch, ifnone
 from .core import StripeError, StripeObject, stripe_obj, StripeApi, _run_now, did_you_mean
 try: from faststripe.core import AsyncStripeApi
 except ImportError: AsyncStripeApi = None
+if TYPE_CHECKING:
+    import sqlite3
+    from faststripe.core import Event
 
 # %% auto #0
 __all__ = ['webhooks', 'WebhookError', 'SignatureVerificationError', 'WebhookPayloadError', 'parse_sig_header', 'verify_webhook',
            'generate_signature_header', 'event_obj', 'parse_event', 'stripe_signature', 'match_event_type',
-           'known_event_types', 'check_event_pattern', 'MemoryEventStore', 'SQLiteEventStore', 'WebhookResult',
-           'Webhooks']
+           'known_event_types', 'check_event_pattern', 'EventStore', 'MemoryEventStore', 'SQLiteEventStore',
+           'WebhookResult', 'Webhooks']
+
+# %% ../nbs/04_webhooks.ipynb #bc4118dc
+Payload: TypeAlias = bytes | bytearray | memoryview | str   # the raw request body
+SigHeader: TypeAlias = str | bytes | bytearray | None       # the `Stripe-Signature` header's value
+Secret: TypeAlias = str | bytes | bytearray | Sequence[str | bytes | bytearray]  # one secret (may be comma separated) or several
+Headers: TypeAlias = Mapping[str, Any] | Mapping[bytes, Any] | Iterable[tuple[Any, Any]] | str | bytes | None
+ClaimStatus: TypeAlias = Literal['claimed', 'done', 'busy']
+WebhookStatus: TypeAlias = Literal['processed', 'duplicate', 'busy', 'ignored']
+Patterns: TypeAlias = str | list[str] | tuple[str, ...]     # what `Webhooks.on` takes for each pattern
+_F = TypeVar('_F', bound=Callable[..., Any])                # a handler: `Webhooks.on` gives it back with its own type
 
 # %% ../nbs/04_webhooks.ipynb #0c441747
 class WebhookError(StripeError):
     "A webhook request to refuse with HTTP 400: `SignatureVerificationError` or `WebhookPayloadError`; `reason` says why"
-    def __init__(self, message, reason=None):
+    def __init__(self, message:str, reason:str|None=None)->None:
         super().__init__(message, http_status=400)
         self.reason = reason
 
 class SignatureVerificationError(WebhookError):
     "A webhook delivery failed verification; `reason` is 'payload', 'header', 'secret', 'signature' or 'timestamp'"
-    def __init__(self, message, sig_header=None, reason=None):
+    def __init__(self, message:str, sig_header:object=None, reason:str|None=None)->None:
         super().__init__(message, reason=reason)
         self.sig_header = sig_header
 
@@ -68,7 +82,7 @@ def _sign(secret:bytes, t:int, body:bytes)->str:
 def _garbled(msg, h): return SignatureVerificationError(f'Garbled Stripe-Signature header ({msg}): {str(h)[:120]!r}',
                                                          sig_header=h, reason='header')
 
-def parse_sig_header(sig_header, scheme='v1')->tuple:
+def parse_sig_header(sig_header:SigHeader, scheme:str='v1')->tuple[int, list[str]]:
     "Split a `Stripe-Signature` header into `(timestamp, [signatures])`"
     h = sig_header.decode('latin-1') if isinstance(sig_header, (bytes, bytearray)) else sig_header
     if h is None or h == '': raise SignatureVerificationError('Missing Stripe-Signature header', reason='header')
@@ -83,7 +97,8 @@ def parse_sig_header(sig_header, scheme='v1')->tuple:
     return t, sigs
 
 # %% ../nbs/04_webhooks.ipynb #3d7ad179
-def verify_webhook(payload, sig_header, secret, tolerance=300, *, now=None)->bool:
+def verify_webhook(payload:Payload, sig_header:SigHeader, secret:Secret|None, tolerance:float|None=300, *,
+                   now:float|None=None)->bool:
     "Check a webhook's `Stripe-Signature` against `secret` (str or list); return `True` or raise `SignatureVerificationError`"
     secs = _secrets(secret)
     body = _to_bytes(payload)
@@ -102,7 +117,7 @@ def verify_webhook(payload, sig_header, secret, tolerance=300, *, now=None)->boo
     return True
 
 # %% ../nbs/04_webhooks.ipynb #c9418810
-def generate_signature_header(payload, secret, timestamp=None, scheme='v1')->str:
+def generate_signature_header(payload:Payload, secret:Secret, timestamp:float|None=None, scheme:str='v1')->str:
     "A `Stripe-Signature` header value for `payload` signed with `secret` (str or list) at `timestamp` (default now)"
     t = int(time.time()) if timestamp is None else int(timestamp)
     body = _to_bytes(payload)
@@ -113,7 +128,7 @@ def _env_secret(): return os.environ.get('STRIPE_WEBHOOK_SECRET', '').strip() or
 
 def _typed(v): return stripe_obj(v) if isinstance(v, (dict, list)) else v
 
-def event_obj(d:dict):
+def event_obj(d:Mapping[str, Any])->Event:
     "A typed `Event` from an event dict, keeping `data.object` and `data.previous_attributes` (both typed)"
     data = d.get('data')
     evt = stripe_obj({k:v for k,v in d.items() if k != 'data'})
@@ -147,14 +162,15 @@ def _event_from(payload):
         raise WebhookPayloadError(f'Webhook payload is not a Stripe event: {problem}', reason='event')
     return event_obj(d)
 
-def parse_event(payload, sig_header, secret=None, tolerance=300, *, now=None):
+def parse_event(payload:Payload, sig_header:SigHeader, secret:Secret|None=None, tolerance:float|None=300, *,
+                now:float|None=None)->Event:
     "Verify a webhook delivery and return it as a typed `Event` (like `stripe.Webhook.construct_event`)"
     secret = ifnone(secret, _env_secret())
     verify_webhook(payload, sig_header, secret, tolerance, now=now)
     return _event_from(payload)
 
 # %% ../nbs/04_webhooks.ipynb #5124a53d
-def stripe_signature(headers, name='stripe-signature'):
+def stripe_signature(headers:Headers, name:str='stripe-signature')->str|bytes|None:
     "The `Stripe-Signature` value from `headers` (any mapping, or (name, value) pairs; case-insensitive), or None"
     if headers is None or isinstance(headers, (str, bytes)): return headers
     items = headers.items() if hasattr(headers, 'items') else headers
@@ -165,18 +181,19 @@ def stripe_signature(headers, name='stripe-signature'):
 
 # %% ../nbs/04_webhooks.ipynb #6b2d0be4
 @patch
-def parse_webhook(self:StripeApi, payload, headers, secret=None, tolerance=300):
+def parse_webhook(self:StripeApi, payload:Payload, headers:Headers, secret:Secret|None=None, tolerance:float|None=300)->Event:
     "Verify a webhook request (raw body + headers) and return its typed `Event`; secret defaults to STRIPE_WEBHOOK_SECRET"
     return parse_event(payload, stripe_signature(headers), secret, tolerance)
 
 if AsyncStripeApi is not None:
     @patch
-    async def parse_webhook(self:AsyncStripeApi, payload, headers, secret=None, tolerance=300):
+    async def parse_webhook(self:AsyncStripeApi, payload:Payload, headers:Headers, secret:Secret|None=None,
+                            tolerance:float|None=300)->Event:
         "Verify a webhook request (raw body + headers) and return its typed `Event`; secret defaults to STRIPE_WEBHOOK_SECRET"
         return parse_event(payload, stripe_signature(headers), secret, tolerance)
 
 # %% ../nbs/04_webhooks.ipynb #6d4c20b5
-def match_event_type(pattern, typ)->bool:
+def match_event_type(pattern:str|None, typ:str)->bool:
     "Does event type `typ` match `pattern` (exact, bare prefix, shell wildcard, or '*'/None for all)?"
     if pattern in (None, '', '*'): return True
     if any(c in pattern for c in '*?['): return fnmatch.fnmatchcase(typ, pattern)
@@ -184,7 +201,7 @@ def match_event_type(pattern, typ)->bool:
 
 # %% ../nbs/04_webhooks.ipynb #8ebf7370
 @functools.cache
-def known_event_types()->frozenset:
+def known_event_types()->frozenset[str]:
     "Event types in the bundled spec's `enabled_events` enums (webhook endpoints, v2 event destinations)"
     from faststripe.spec import bundled_spec
     spec,res = bundled_spec(),set()
@@ -194,11 +211,11 @@ def known_event_types()->frozenset:
     return frozenset(res - {'*'})
 
 @functools.cache
-def _event_prefixes()->frozenset:
+def _event_prefixes()->frozenset[str]:
     "Every bare prefix of a known event type: 'invoice', 'customer.subscription', ..."
     return frozenset(t.rsplit('.', n)[0] for t in known_event_types() for n in range(1, t.count('.') + 1))
 
-def check_event_pattern(pattern, strict=True)->str:
+def check_event_pattern(pattern:str, strict:bool=True)->str:
     "Return `pattern` if it is a valid `Webhooks.on` pattern, else raise `TypeError`/`ValueError`"
     if not isinstance(pattern, str):
         raise TypeError(f'An event pattern must be a str (or a list/tuple of str), not {type(pattern).__name__}: {pattern!r}')
@@ -207,7 +224,7 @@ def check_event_pattern(pattern, strict=True)->str:
     raise ValueError(f'Unknown event type {pattern!r}' + (did_you_mean(pattern, known_event_types() | _event_prefixes()) or '.') +
                      ' For a type newer than faststripe\'s bundled spec, pass `strict=False`.')
 
-def _patterns(patterns, strict=True)->list:
+def _patterns(patterns:Iterable[Patterns], strict:bool=True)->list[str]:
     "`on`'s patterns, lists and tuples flattened, each checked"
     res = []
     for p in patterns:
@@ -216,12 +233,21 @@ def _patterns(patterns, strict=True)->list:
     return res or ['*']
 
 # %% ../nbs/04_webhooks.ipynb #0aff1efa
+class EventStore(Protocol):
+    "What `Webhooks` needs from a store of processed events (for type checkers; any object with these methods works)"
+    def claim(self, event_id:str)->ClaimStatus: ...
+    def handlers_done(self, event_id:str)->set[str]: ...
+    def mark_handler(self, event_id:str, key:str)->None: ...
+    def complete(self, event_id:str)->None: ...
+    def release(self, event_id:str)->None: ...
+    def __contains__(self, event_id:object)->bool: ...
+
 class MemoryEventStore:
     "Thread-safe in-memory record of processed webhook events (the default store); keeps the last `max_events`"
-    def __init__(self, lease=600, max_events=100_000):
+    def __init__(self, lease:float=600, max_events:int=100_000)->None:
         self.lease,self.max_events,self._lock,self._events,self._handlers = lease,max_events,threading.Lock(),{},{}
 
-    def claim(self, event_id)->str:
+    def claim(self, event_id:str)->ClaimStatus:
         with self._lock:
             st = self._events.get(event_id)
             if st == 'done': return 'done'
@@ -229,11 +255,11 @@ class MemoryEventStore:
             self._events[event_id] = time.time()
             return 'claimed'
 
-    def handlers_done(self, event_id)->set:
+    def handlers_done(self, event_id:str)->set[str]:
         with self._lock: return set(self._handlers.get(event_id, ()))
-    def mark_handler(self, event_id, key):
+    def mark_handler(self, event_id:str, key:str)->None:
         with self._lock: self._handlers.setdefault(event_id, set()).add(key)
-    def complete(self, event_id):
+    def complete(self, event_id:str)->None:
         with self._lock:
             self._events.pop(event_id, None)
             self._events[event_id] = 'done'              # re-inserted: the dict stays in completion order
@@ -243,19 +269,19 @@ class MemoryEventStore:
                 if len(old) >= excess: break
                 if v == 'done': old.append(k)
             for k in old: del self._events[k]
-    def release(self, event_id):
+    def release(self, event_id:str)->None:
         with self._lock:
             if self._events.get(event_id) != 'done': self._events.pop(event_id, None)
-    def __contains__(self, event_id): return self._events.get(event_id) == 'done'
-    def __len__(self): return sum(v == 'done' for v in self._events.values())
+    def __contains__(self, event_id:object)->bool: return self._events.get(event_id) == 'done'
+    def __len__(self)->int: return sum(v == 'done' for v in self._events.values())
 
 # %% ../nbs/04_webhooks.ipynb #4426e790
 class SQLiteEventStore:
     "Durable, thread- and process-safe record of processed webhook events in a SQLite file"
-    def __init__(self, path='webhook_events.db', lease=600, timeout=30):
+    def __init__(self, path:str|os.PathLike[str]='webhook_events.db', lease:float=600, timeout:float=30)->None:
         self.path,self.lease,self._lock = str(path),lease,threading.RLock()
         import sqlite3  # only when a SQLite store is used
-        self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        self.db: sqlite3.Connection = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         with self._lock:
             if self.path != ':memory:': self.db.execute('pragma journal_mode=wal')
             self.db.execute('create table if not exists webhook_events (id text primary key, status text not null, '
@@ -266,7 +292,7 @@ class SQLiteEventStore:
     def _x(self, sql, *args):
         with self._lock: return self.db.execute(sql, args).fetchall()
 
-    def claim(self, event_id)->str:
+    def claim(self, event_id:str)->ClaimStatus:
         with self._lock:
             self.db.execute('begin immediate')
             try:
@@ -283,11 +309,11 @@ class SQLiteEventStore:
                 self.db.execute('rollback'); raise
             return res
 
-    def handlers_done(self, event_id)->set:
+    def handlers_done(self, event_id:str)->set[str]:
         return {r[0] for r in self._x('select handler from webhook_handlers where event_id=?', event_id)}
-    def mark_handler(self, event_id, key):
+    def mark_handler(self, event_id:str, key:str)->None:
         self._x('insert or ignore into webhook_handlers values (?, ?, ?)', event_id, key, time.time())
-    def complete(self, event_id):
+    def complete(self, event_id:str)->None:
         with self._lock:
             self.db.execute('begin immediate')
             try:
@@ -296,28 +322,32 @@ class SQLiteEventStore:
                 self.db.execute('commit')
             except BaseException:
                 self.db.execute('rollback'); raise
-    def release(self, event_id):
+    def release(self, event_id:str)->None:
         self._x("delete from webhook_events where id=? and status='processing'", event_id)
-    def __contains__(self, event_id):
+    def __contains__(self, event_id:object)->bool:
         return bool(self._x("select 1 from webhook_events where id=? and status='done'", event_id))
-    def __len__(self): return self._x("select count(*) from webhook_events where status='done'")[0][0]
+    def __len__(self)->int: return self._x("select count(*) from webhook_events where status='done'")[0][0]
 
-    def prune(self, max_age=30*86400)->int:
+    def prune(self, max_age:float=30*86400)->int:
         "Forget events processed more than `max_age` seconds ago; returns how many"
         with self._lock:
             return self.db.execute("delete from webhook_events where status='done' and done_at < ?",
                                    (time.time() - max_age,)).rowcount
-    def close(self): self.db.close()
-    def __enter__(self): return self
-    def __exit__(self, *exc): self.close()
+    def close(self)->None: self.db.close()
+    def __enter__(self)->SQLiteEventStore: return self
+    def __exit__(self, *exc:object)->None: self.close()
 
 # %% ../nbs/04_webhooks.ipynb #6cde5e3c
 class WebhookResult:
     "What `Webhooks.handle` did with an event"
-    def __init__(self, event, status, results=None): self.event,self.status,self.results = event,status,results or {}
+    event: Event                # the event, typed
+    status: WebhookStatus       # 'processed', 'duplicate', 'busy' or 'ignored'
+    results: dict[str, Any]     # what each handler that ran returned, by handler key
+    def __init__(self, event:Event, status:WebhookStatus, results:dict[str, Any]|None=None)->None:
+        self.event,self.status,self.results = event,status,results or {}
     @property
     def http_status(self)->int: return 409 if self.status == 'busy' else 200
-    def __repr__(self):
+    def __repr__(self)->str:
         return f'WebhookResult({self.status!r}, {_get(self.event, "type")} {_get(self.event, "id")}, ran={list(self.results)})'
 
 def _get(o, k): return o.get(k) if isinstance(o, Mapping) else getattr(o, k, None)
@@ -335,15 +365,21 @@ def _key(f):
 # %% ../nbs/04_webhooks.ipynb #856c016f
 class Webhooks:
     "Registry of webhook handlers, run once per event id using `store`"
-    def __init__(self, store=None, secret=None, tolerance=300):
-        self.store,self.secret,self.tolerance,self.handlers = ifnone(store, MemoryEventStore()),secret,tolerance,[]
+    def __init__(self, store:EventStore|None=None, secret:Secret|None=None, tolerance:float|None=300)->None:
+        self.store: EventStore = ifnone(store, MemoryEventStore())
+        self.secret,self.tolerance = secret,tolerance
+        self.handlers: list[tuple[str, str, Callable[..., Any]]] = []   # (pattern, key, handler)
 
-    def on(self, *patterns, name=None, strict=True):
+    @overload
+    def on(self, f:_F, /)->_F: ...
+    @overload
+    def on(self, *patterns:Patterns, name:str|None=None, strict:bool=True)->Callable[[_F], _F]: ...
+    def on(self, *patterns:Any, name:str|None=None, strict:bool=True)->Any:
         "Decorator: run the function for events matching any of `patterns` (str, or lists of str; none: every event)"
         if len(patterns) == 1 and callable(patterns[0]) and not isinstance(patterns[0], (str, list, tuple)):
             return self.on(name=name, strict=strict)(patterns[0])                        # bare `@webhooks.on`
         pats = _patterns(patterns, strict)
-        def _register(f):
+        def _register(f:_F)->_F:
             k = ifnone(name, _key(f))
             if k is None: raise TypeError(f'No stable key for handler {f!r} (its repr holds a memory address): '
                                           'register it with `on(..., name="a-unique-name")`')
@@ -355,7 +391,7 @@ class Webhooks:
             return f
         return _register
 
-    def handlers_for(self, typ)->list:
+    def handlers_for(self, typ:str)->list[tuple[str, Callable[..., Any]]]:
         "`(key, function)` pairs that handle events of type `typ`, in registration order"
         res = {}
         for p,k,f in self.handlers:
@@ -402,27 +438,27 @@ class Webhooks:
         self.store.complete(eid)
         return WebhookResult(event, 'processed', out)
 
-    def handle(self, event)->WebhookResult:
+    def handle(self, event:Event|Mapping[str, Any])->WebhookResult:
         "Run the handlers matching `event` unless this event id was already processed"
         return _run_now(self._handle(event, sync=True))
 
-    async def handle_async(self, event)->WebhookResult:
+    async def handle_async(self, event:Event|Mapping[str, Any])->WebhookResult:
         "Like `handle`, awaiting async handlers"
         return await self._handle(event, sync=False)
 
-    def parse(self, payload, headers, secret=None):
+    def parse(self, payload:Payload, headers:Headers, secret:Secret|None=None)->Event:
         "Verify and parse a request into a typed `Event` with this registry's secret and tolerance"
         return parse_event(payload, stripe_signature(headers), ifnone(secret, self.secret), self.tolerance)
 
-    def handle_request(self, payload, headers, secret=None)->WebhookResult:
+    def handle_request(self, payload:Payload, headers:Headers, secret:Secret|None=None)->WebhookResult:
         "Verify, parse and `handle` a webhook request (raw body + headers)"
         return self.handle(self.parse(payload, headers, secret))
 
-    async def handle_request_async(self, payload, headers, secret=None)->WebhookResult:
+    async def handle_request_async(self, payload:Payload, headers:Headers, secret:Secret|None=None)->WebhookResult:
         "Verify, parse and `handle_async` a webhook request (raw body + headers)"
         return await self.handle_async(self.parse(payload, headers, secret))
 
-    def __repr__(self):
+    def __repr__(self)->str:
         return 'Webhooks(' + ', '.join(f'{p or "*"!r}: {k}' for p,k,_ in self.handlers) + ')'
 
 # %% ../nbs/04_webhooks.ipynb #fc43e666
