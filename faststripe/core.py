@@ -7,6 +7,8 @@ from __future__ import annotations
 import os, re, sys, copy, json, uuid, time, random, logging, threading, functools, contextvars, datetime as dt
 from enum import Enum
 from typing import Literal, Any
+try: from typing import Self  # Python 3.11+; only an annotation uses it (type checkers read core.pyi)
+except ImportError: Self = Any
 from urllib.parse import quote, urlsplit, parse_qs, urlencode
 import httpx
 from fastcore.basics import store_attr, patch
