@@ -10,6 +10,7 @@ from .engine import *
 from .catalog import *
 from .payments import *
 from .billing import *
+from .cycles import *
 from .checkout import *
 from .webhooks import *
 from .server import *

@@ -165,52 +165,91 @@ def change_items(self:OfflineStripe, s, specs, name='items'):
     s['items'] = s['items'] | {'data': data, 'total_count': len(data)}
     return new
 
+_life = ('cancel_at_period_end', 'cancel_at', 'pause_collection', 'trial_end', 'billing_cycle_anchor', 'proration_behavior',
+         'proration_date', 'payment_behavior', 'trial_from_plan', 'off_session')  # handled here and by `sub_watchers`, not echoed
+
 def _sub_update(st, s, params, op=None):
     params = dict(params)
     if s.get('status') in ('canceled', 'incomplete_expired') and (bad := next((k for k in params if k not in _canceled_ok), None)):
         raise _bad(None, bad, _canceled_msg)
-    specs = params.pop('items', None)
+    specs, life, now = params.pop('items', None), {k: params.pop(k) for k in _life if k in params}, st.now()
+    for k in ('trial_end', 'cancel_at'): _future(st, life, k, now)
     st.refs_exist('subscription', params)
     st.metadata_room(s, params)
-    before = {k: fast_copy(s.get(k)) for k in list(params) + ['items'] if k in s}
+    before = {k: fast_copy(s.get(k)) for k in list(params) + ['items', 'status', 'cancel_at', 'cancel_at_period_end', 'canceled_at',
+              'cancellation_details', 'pause_collection', 'trial_end', 'billing_cycle_anchor'] if k in s}
     if specs: st.change_items(s, specs)
     st.echo(s, 'subscription', params)
+    st.lifecycle_update(s, life, now)
     prev = {k: v for k,v in before.items() if s.get(k) != v}
     if prev: st.emit('subscription', 'updated', s, prev)
+    for f in st.sub_watchers: f(st, s, before, params | life)
     return s
+
+@patch
+def lifecycle_update(self:OfflineStripe, s, life, now):
+    "Apply the cancellation, pause and trial parameters `life` of an update to the subscription `s`"
+    ends = [it['current_period_end'] for it in s['items']['data']]
+    requested = lambda on: (s.get('cancellation_details') or {}) | {'reason': 'cancellation_requested' if on else None}
+    if 'cancel_at_period_end' in life:  # Stripe: `canceled_at` is the time of the request, `cancel_at` the period's end
+        on = bool(life['cancel_at_period_end'])
+        s.update(cancel_at_period_end=on, cancel_at=min(ends) if on else None, canceled_at=now if on else None, cancellation_details=requested(on))
+    if 'cancel_at' in life:
+        at = self.cancel_time(s, life['cancel_at'])
+        s.update(cancel_at=at, cancel_at_period_end=False, canceled_at=now if at else None, cancellation_details=requested(at))
+    if 'pause_collection' in life: s['pause_collection'] = life['pause_collection'] or None
+    if (te := life.get('trial_end')) is not None and te != 'now':  # a new trial end: the period (and the anchor) move with it
+        s.update(trial_end=te, billing_cycle_anchor=te, status='trialing', trial_start=s.get('trial_start') or now)
+        for it in s['items']['data']: it['current_period_end'] = te
 
 def _item_sub(st, sid, param='subscription'):
     s = st.objs.get(sid)
     if s is None or s.get('object') != 'subscription': raise _missing('subscription', sid, param, 400)
     return s
 
-def _si_change(st, s, spec, name):
-    before = fast_copy(s['items'])
+def _si_change(st, s, spec, name, params=None):
+    before = {'items': fast_copy(s['items'])}
     new = st.change_items(s, [spec], name)
-    st.emit('subscription', 'updated', s, {'items': before})
+    st.emit('subscription', 'updated', s, before)
+    for f in st.sub_watchers: f(st, s, before, params or {})
     return new
+
+@patch
+def end_subscription(self:OfflineStripe, s, reason='cancellation_requested', invoice_now=False):
+    "Cancel `s` now (`customer.subscription.deleted`); its open invoices are no longer collected automatically, as on Stripe"
+    now = self.now()
+    s.update(status='canceled', ended_at=now, canceled_at=s.get('canceled_at') or now,
+             cancellation_details=(s.get('cancellation_details') or {}) | {'reason': reason})
+    for i in self.by_schema.get('invoice', {}):
+        if inv_sub_id(inv := self.objs[i]) == s['id'] and inv['status'] in ('draft', 'open') and inv.get('next_payment_attempt'):
+            inv.update(next_payment_attempt=None, auto_advance=False)
+    for ii in self.pending_items(_id_of(s['customer']), s['id']):  # pending prorations go with it
+        self.delete(ii, None, 'deleted_invoiceitem')
+    self.emit('subscription', 'deleted', s)
+    return s
 
 def _sub_cancel(st, s, params, op=None):
     if s.get('status') in ('canceled', 'incomplete_expired'): raise _bad(None, None, _canceled_msg)
-    return st.delete(s, op, _main_schema(op['path'], st.op_schemas(op)))
+    if params.get('cancellation_details'): s['cancellation_details'] = (s.get('cancellation_details') or {}) | params['cancellation_details']
+    return st.end_subscription(s)
 
 def _si_update(st, it, params, op=None):
-    _si_change(st, _item_sub(st, it['subscription']), {k: v for k,v in params.items() if k in _item_fields + ('price', 'price_data')} | {'id': it['id']}, None)
+    _si_change(st, _item_sub(st, it['subscription']), {k: v for k,v in params.items() if k in _item_fields + ('price', 'price_data')} | {'id': it['id']}, None, params)
     return it
 
 def _si_create(st, params, **kw):
     s = _item_sub(st, params['subscription'])
-    return _si_change(st, s, {k: v for k,v in params.items() if k in _item_fields + ('price', 'price_data')}, None)[0]
+    return _si_change(st, s, {k: v for k,v in params.items() if k in _item_fields + ('price', 'price_data')}, None, params)[0]
 
 def _si_delete(st, it, params, op=None):
-    _si_change(st, _item_sub(st, it['subscription']), {'id': it['id'], 'deleted': True}, None)
+    _si_change(st, _item_sub(st, it['subscription']), {'id': it['id'], 'deleted': True}, None, params)
     return st.deleted_view(it, 'deleted_subscription_item')
 
 # %% ../../nbs/offline/30_billing.ipynb #81a62bb8
 def _customer_delete(st, cus, params, op=None):
     for sid in list(st.by_schema.get('subscription', {})):
         sub = st.objs[sid]
-        if _id_of(sub.get('customer')) == cus['id'] and sub.get('status') != 'canceled': st.transition(sub, 'cancel')
+        if _id_of(sub.get('customer')) == cus['id'] and sub.get('status') not in ('canceled', 'incomplete_expired'): st.end_subscription(sub)
     return st.delete(cus, op, 'deleted_customer')
 
 # %% ../../nbs/offline/30_billing.ipynb #58135d1c
@@ -358,7 +397,6 @@ def first_invoice(self:OfflineStripe, s, items, proration='create_prorations'):
     up to a future `billing_cycle_anchor`, the prorated part of a period (nothing with `proration_behavior=none`)"""
     now, anchor = self.now(), s['billing_cycle_anchor']
     inv = self.new_invoice(s, 'subscription_create')
-    self.store(inv, 'invoice')
     for it in items:
         prod = self.objs.get(_id_of(it['price'].get('product')) or '', {})
         if s.get('trial_end'):
@@ -370,7 +408,7 @@ def first_invoice(self:OfflineStripe, s, items, proration='create_prorations'):
             self.sub_line(inv, s, it, amt, {'start': now, 'end': anchor}, proration=proration != 'none')
         else: self.sub_line(inv, s, it)
     for ii in self.pending_items(_id_of(s['customer']), s['id']): self.item_line(inv, ii)
-    return self.finalize_invoice(inv)
+    return self.finalize_invoice(self.store(inv, 'invoice'))
 
 @patch
 def invoice_number(self:OfflineStripe, cus_id):
@@ -395,7 +433,7 @@ def invoice_status(self:OfflineStripe, inv, status, stamp, *events, **fields):
     for e in events: self.emit('invoice', e, inv)
     return inv
 
-OfflineStripe.invoice_watchers = []  # f(stripe, invoice, what): `finalized`, `paid`, `payment_failed` (dunning, subscription states)
+OfflineStripe.invoice_watchers = []  # f(stripe, invoice, what): `finalized`, `paid`, `attempt_failed` (before its events), `payment_failed`
 
 @patch
 def finalize_invoice(self:OfflineStripe, inv):
@@ -477,9 +515,10 @@ def invoice_paid(self:OfflineStripe, inv, pi=None, out_of_band=False):
 @patch
 def invoice_failed(self:OfflineStripe, inv, pi):
     "A payment attempt of `inv` (by its payment intent `pi`) failed: counted, `invoice.payment_failed`, then dunning"
-    prev = {k: inv.get(k) for k in ('attempted', 'attempt_count')}
+    prev = {k: inv.get(k) for k in ('attempted', 'attempt_count', 'next_payment_attempt')}
     inv.update(attempted=True, attempt_count=(inv.get('attempt_count') or 0) + 1)
-    self.emit('invoice', 'updated', inv, prev)
+    for f in self.invoice_watchers: f(self, inv, 'attempt_failed')  # before the events: the next attempt's time, if any
+    self.emit('invoice', 'updated', inv, {k: v for k,v in prev.items() if inv.get(k) != v})
     self.emit('invoice', 'payment_failed', inv)
     for f in self.invoice_watchers: f(self, inv, 'payment_failed')
 
