@@ -59,3 +59,28 @@ def test_declined_then_paid_invoice(client):
     assert client.v1.subscriptions.retrieve(sub.id).status == 'incomplete'
     assert client.v1.invoices.pay(inv.id, params={'payment_method': 'pm_card_visa'}).status == 'paid'
     assert client.v1.subscriptions.retrieve(sub.id).status == 'active'
+
+def test_test_clock_renewals(client):
+    "A test clock through the official package: a customer on it, a monthly subscription, two renewals paid, ready"
+    import calendar, datetime
+    t0 = calendar.timegm(datetime.datetime(2026, 1, 31, 9).timetuple())
+    clock = client.v1.test_helpers.test_clocks.create(params={'frozen_time': t0, 'name': 'official'})
+    assert (clock.status, clock.frozen_time) == ('ready', t0)
+    cus = client.v1.customers.create(params={'test_clock': clock.id, 'payment_method': 'pm_card_visa',
+                                             'invoice_settings': {'default_payment_method': 'pm_card_visa'}})
+    assert cus.created == t0 and cus.test_clock == clock.id
+    price = client.v1.prices.create(params={'product_data': {'name': 'Clocked'}, 'unit_amount': 700, 'currency': 'usd',
+                                            'recurring': {'interval': 'month'}})
+    sub = client.v1.subscriptions.create(params={'customer': cus.id, 'items': [{'price': price.id}]})
+    t1 = calendar.timegm(datetime.datetime(2026, 3, 31, 9).timetuple())
+    adv = client.v1.test_helpers.test_clocks.advance(clock.id, params={'frozen_time': t1})
+    assert adv.status == 'advancing' and adv.status_details.advancing.target_frozen_time == t1
+    assert client.v1.test_helpers.test_clocks.retrieve(clock.id).status == 'ready'
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={'frozen_time': t1 + 7200})
+    invs = client.v1.invoices.list(params={'subscription': sub.id, 'limit': 10}).data
+    assert [i.status for i in invs] == ['paid', 'paid', 'paid'] and sum(i.amount_paid for i in invs) == 2100
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        client.v1.test_helpers.test_clocks.advance(clock.id, params={'frozen_time': t1 + 90*86400})
+    assert e.value.param == 'frozen_time'
+    assert client.v1.test_helpers.test_clocks.delete(clock.id).deleted is True
+    with pytest.raises(stripe.InvalidRequestError): client.v1.customers.retrieve(cus.id)

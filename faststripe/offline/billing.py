@@ -75,7 +75,7 @@ def _sub_create(st, params, **kw):
     unpaid = auto and not trial_end and sum(_amount(p)*q for p,q in prices) > 0 and not st.payment_method_for(params)
     if unpaid and behavior != 'default_incomplete': raise OfflineError(400, no_payment_source, code='resource_missing')
     cus = st.objs[_id_of(params['customer'])]
-    s = st.new_object('subscription', {k: v for k,v in params.items() if k not in ('trial_end', 'billing_cycle_anchor', 'cancel_at')},
+    s = st.new_object('subscription', {k: v for k,v in params.items() if k not in ('trial_end', 'billing_cycle_anchor', 'cancel_at', 'cancel_at_period_end')},
                       currency=prices[0][0].get('currency', 'usd'), test_clock=cus.get('test_clock'))
     s['start_date'] = params.get('backdate_start_date') or now
     s['billing_cycle_anchor'] = anchor or trial_end or s['start_date']
@@ -83,7 +83,7 @@ def _sub_create(st, params, **kw):
     items = [st.new_sub_item(s, p, q) for p,q in prices]
     s['items'] = {'object': 'list', 'data': items, 'has_more': False, 'total_count': len(items),
                   'url': f"/v1/subscription_items?subscription={s['id']}"}
-    if params.get('cancel_at') is not None: s['cancel_at'] = st.cancel_time(s, params['cancel_at'])
+    st.lifecycle_update(s, {k: params[k] for k in ('cancel_at', 'cancel_at_period_end') if params.get(k)}, now)
     inv = st.first_invoice(s, items, params.get('proration_behavior', 'create_prorations'))
     s['latest_invoice'] = inv['id']
     if inv['status'] == 'open' and auto:  # charged now, unless the customer pays afterwards (`default_incomplete`)
@@ -626,4 +626,9 @@ def _inv_delete(st, inv, params, op=None):
     return st.delete(inv, op, 'deleted_invoice')
 
 # %% ../../nbs/offline/30_billing.ipynb #55fc6d59
+def _by_subscription(st, objs, params):
+    "`GET /v1/invoices?subscription=sub_...`: the subscription is named in the invoice's `parent` (since API version 2025-03-31.basil)"
+    return [o for o in objs if inv_sub_id(o) == params['subscription']] if params.get('subscription') else objs
+
+OfflineStripe.list_filters['invoice'] = _by_subscription
 OfflineStripe.hooks |= {('subscription', 'create'): _sub_create, ('customer', 'delete'): _customer_delete, ('invoiceitem', 'create'): _ii_create, ('subscription', 'update'): _sub_update, ('subscription', 'delete'): _sub_cancel, ('subscription_item', 'update'): _si_update, ('subscription_item', 'create'): _si_create, ('subscription_item', 'delete'): _si_delete, ('invoice', 'create'): _inv_create, ('invoice', 'finalize'): _inv_finalize, ('invoice', 'pay'): _inv_pay, ('invoice', 'void'): _inv_void, ('invoice', 'mark_uncollectible'): _inv_uncollectible, ('invoice', 'send'): _inv_send, ('invoice', 'delete'): _inv_delete}

@@ -809,6 +809,8 @@ def singleton(self:OfflineStripe, op, main, params, path):
     if op['verb'] == 'post': self.echo(o, main, params)
     return o
 
+OfflineStripe.list_filters = {}  # schema -> f(stripe, objects, params): filters on what is not a field (`invoices?subscription=`)
+
 @patch
 def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
     "A page of the stored objects of `schemas` (children of `parent`, when given)"
@@ -822,6 +824,7 @@ def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
     if len(schemas) > 1: objs.sort(key=lambda o: o.get('created', 0))  # several kinds: merge by creation time
     if schemas != ['line_item']: objs = objs[::-1]  # newest first, but an invoice's lines in their order on the invoice
     objs = list_filter(objs, params, self.spec.schema(schemas[0]).get('p', {}) if schemas else {})
+    if schemas and (f := self.list_filters.get(schemas[0])): objs = f(self, objs, params)  # a flow's own filters
     if schemas and schemas[0] == 'subscription' and 'status' not in params:  # Stripe lists canceled ones on request only
         objs = [o for o in objs if o.get('status') != 'canceled']
     if op.get('lk') == 'v2list': return self.v2_page(objs, params, path)
