@@ -11,6 +11,7 @@ from .catalog import *
 from .payments import *
 from .billing import *
 from .cycles import *
+from .prorations import *
 from .test_clocks import *
 from .checkout import *
 from .webhooks import *

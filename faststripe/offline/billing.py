@@ -43,7 +43,12 @@ def period_containing(anchor:int, interval:str, count:int, t:int) -> tuple:
 # %% ../../nbs/offline/30_billing.ipynb #059ad47b
 no_payment_source = ('This customer has no attached payment source or default payment method. Please consider adding a default '
     'payment method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.')
-OfflineStripe.sub_watchers = []  # f(stripe, subscription, previous attributes, params) after each create and update: timers, prorations
+OfflineStripe.sub_watchers = {}  # name -> f(stripe, subscription, previous attributes, params), called in name order after each create and update
+
+@patch
+def watch_sub(self:OfflineStripe, s, before, params):
+    "Tell the `sub_watchers` (prorations, timers) that `s` was created (`before` None) or changed"
+    for k in sorted(self.sub_watchers): self.sub_watchers[k](self, s, before, params)
 
 def _future(st, params, k, now):
     "The timestamp parameter `k` of `params` (`now` allowed), which must be in the future, else Stripe's 400"
@@ -94,7 +99,7 @@ def _sub_create(st, params, **kw):
                 if e.status != 402 or behavior == 'error_if_incomplete': raise
             if inv['status'] != 'paid': s['status'] = 'incomplete'  # declined, or waiting for the customer to authenticate
     st.store(s, 'subscription')
-    for f in st.sub_watchers: f(st, s, None, params)
+    st.watch_sub(s, None, params)
     return s
 
 @patch
@@ -183,7 +188,7 @@ def _sub_update(st, s, params, op=None):
     st.lifecycle_update(s, life, now)
     prev = {k: v for k,v in before.items() if s.get(k) != v}
     if prev: st.emit('subscription', 'updated', s, prev)
-    for f in st.sub_watchers: f(st, s, before, params | life)
+    st.watch_sub(s, before, params | life)
     return s
 
 @patch
@@ -211,7 +216,7 @@ def _si_change(st, s, spec, name, params=None):
     before = {'items': fast_copy(s['items'])}
     new = st.change_items(s, [spec], name)
     st.emit('subscription', 'updated', s, before)
-    for f in st.sub_watchers: f(st, s, before, params or {})
+    st.watch_sub(s, before, params or {})
     return new
 
 @patch
@@ -305,9 +310,10 @@ def sum_invoice(self:OfflineStripe, inv):
     "Set the totals and the `lines` list of the invoice `inv` from its line items (less credit notes issued before payment)"
     lines = self.invoice_lines(inv)
     total = sum(l['amount'] for l in lines)
-    credited = inv.get('pre_payment_credit_notes_amount') or 0
+    credited, due = inv.get('pre_payment_credit_notes_amount') or 0, total - (inv.get('pre_payment_credit_notes_amount') or 0)
+    if inv.get('ending_balance') is not None: due += (inv.get('starting_balance') or 0) - inv['ending_balance']  # the customer's balance, applied
     inv.update(subtotal=total, subtotal_excluding_tax=total, total=total, total_excluding_tax=total,
-               amount_due=max(total - credited, 0), amount_remaining=max(total - credited - (inv.get('amount_paid') or 0), 0))
+               amount_due=max(due, 0), amount_remaining=max(due - (inv.get('amount_paid') or 0), 0))
     inv['lines'] = {'object': 'list', 'data': [fast_copy(l) for l in lines[:10]], 'has_more': len(lines) > 10,
                     'url': f"/v1/invoices/{inv['id']}/lines"}
     return inv
@@ -433,7 +439,11 @@ def invoice_status(self:OfflineStripe, inv, status, stamp, *events, **fields):
     for e in events: self.emit('invoice', e, inv)
     return inv
 
-OfflineStripe.invoice_watchers = []  # f(stripe, invoice, what): `finalized`, `paid`, `attempt_failed` (before its events), `payment_failed`
+OfflineStripe.invoice_watchers = {}  # name -> f(stripe, invoice, what): `finalized`, `paid`, `attempt_failed` (before its events), `payment_failed`
+
+@patch
+def watch_invoice(self:OfflineStripe, inv, what):
+    for k in sorted(self.invoice_watchers): self.invoice_watchers[k](self, inv, what)
 
 @patch
 def finalize_invoice(self:OfflineStripe, inv):
@@ -442,13 +452,27 @@ def finalize_invoice(self:OfflineStripe, inv):
     self.invoice_status(inv, 'open', 'finalized_at', 'finalized', number=inv.get('number') or self.invoice_number(_id_of(inv.get('customer'))),
         effective_at=inv.get('effective_at') or now, hosted_invoice_url=f'https://invoice.stripe.com/i/acct_offline/test_{key}',
         invoice_pdf=f'https://pay.stripe.com/invoice/acct_offline/test_{key}/pdf', automatically_finalizes_at=None)
+    self.apply_balance(inv)
     due = inv['amount_remaining']
     if 0 < due and too_small(due, inv['currency']) and (cus := self.objs.get(_id_of(inv.get('customer')) or '')):
         cus['balance'] = (cus.get('balance') or 0) + due  # below Stripe's minimum charge: owed on the next invoice
     if due <= 0 or too_small(due, inv['currency']): return self.invoice_paid(inv)
     self.invoice_intent(inv)
-    for f in self.invoice_watchers: f(self, inv, 'finalized')
+    self.watch_invoice(inv, 'finalized')
     return inv
+
+@patch
+def apply_balance(self:OfflineStripe, inv):
+    """Apply the customer's balance to `inv` as it is finalized: a credit (negative) lowers what is due, an amount owed
+    raises it, and an invoice whose total is negative credits the balance instead (`starting_balance`, `ending_balance`)"""
+    if not (cus := self.objs.get(_id_of(inv.get('customer')) or '')): return
+    bal, due = cus.get('balance') or 0, inv['total'] - (inv.get('pre_payment_credit_notes_amount') or 0)
+    end = bal + due if due < 0 else bal - (bal if bal > 0 else max(bal, -due))
+    inv.update(starting_balance=bal, ending_balance=end)
+    self.sum_invoice(inv)
+    if end != bal:
+        cus['balance'] = end
+        self.emit('customer', 'updated', cus, {'balance': bal})
 
 @patch
 def invoice_intent(self:OfflineStripe, inv):
@@ -509,7 +533,7 @@ def invoice_paid(self:OfflineStripe, inv, pi=None, out_of_band=False):
         pay.update(status='canceled', status_transitions=pay['status_transitions'] | {'canceled_at': self.now()})
         if (opi := self.objs.get(pay['payment']['payment_intent'])) and opi['status'] in cancelable: self.transition(opi, 'cancel')
     self.invoice_status(inv, 'paid', 'paid_at', *(('paid',) if out_of_band else ('paid', 'payment_succeeded')), **fields)
-    for f in self.invoice_watchers: f(self, inv, 'paid')
+    self.watch_invoice(inv, 'paid')
     return inv
 
 @patch
@@ -517,10 +541,10 @@ def invoice_failed(self:OfflineStripe, inv, pi):
     "A payment attempt of `inv` (by its payment intent `pi`) failed: counted, `invoice.payment_failed`, then dunning"
     prev = {k: inv.get(k) for k in ('attempted', 'attempt_count', 'next_payment_attempt')}
     inv.update(attempted=True, attempt_count=(inv.get('attempt_count') or 0) + 1)
-    for f in self.invoice_watchers: f(self, inv, 'attempt_failed')  # before the events: the next attempt's time, if any
+    self.watch_invoice(inv, 'attempt_failed')  # before the events: the next attempt's time, if any
     self.emit('invoice', 'updated', inv, {k: v for k,v in prev.items() if inv.get(k) != v})
     self.emit('invoice', 'payment_failed', inv)
-    for f in self.invoice_watchers: f(self, inv, 'payment_failed')
+    self.watch_invoice(inv, 'payment_failed')
 
 @patch
 def invoice_pm(self:OfflineStripe, inv, pm=None):
@@ -564,7 +588,7 @@ def _activate(st, inv, what):
         prev['default_payment_method'], s['default_payment_method'] = None, pm
     if prev: st.emit('subscription', 'updated', s, prev)
 
-OfflineStripe.invoice_watchers.append(_activate)
+OfflineStripe.invoice_watchers['10_activate'] = _activate
 
 def _inv_create(st, params, **kw):
     params = dict(params)

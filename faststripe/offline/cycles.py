@@ -79,7 +79,7 @@ def _planner(st, s, before, params):
     elif params.get('billing_cycle_anchor') == 'now' and s['status'] in ('active', 'past_due', 'trialing'): st.reset_anchor(s)
     st.plan(s)
 
-OfflineStripe.sub_watchers.append(_planner)
+OfflineStripe.sub_watchers['50_timers'] = _planner
 
 # %% ../../nbs/offline/31_cycles.ipynb #57684456
 @patch
@@ -145,10 +145,10 @@ def expire_incomplete(self:OfflineStripe, s):
     self.update_sub(s, status='incomplete_expired', ended_at=self.now())
 
 # %% ../../nbs/offline/31_cycles.ipynb #134839b8
-OfflineStripe.usage_sources = []  # f(stripe, subscription, item, start, end) -> quantity or None: metered usage (meters part)
+OfflineStripe.usage_sources = {}  # name -> f(stripe, subscription, item, start, end) -> quantity or None: metered usage (meters part)
 
 def _usage(st, s, it, start, end):
-    for f in st.usage_sources:
+    for f in st.usage_sources.values():
         if (q := f(st, s, it, start, end)) is not None: return q
     return 0
 
@@ -235,12 +235,12 @@ def _due_timer(st, iid, t):
 OfflineStripe.timer_kinds |= {'invoice_finalize': _finalize_timer, 'invoice_due': _due_timer}
 
 @patch
-def renewal_preview(self:OfflineStripe, s):
-    "The invoice the next renewal of `s` would make, not stored (no `id`): for `invoice.upcoming` and invoice previews"
+def renewal_preview(self:OfflineStripe, s, items=None):
+    "The invoice the next renewal of `s` (with `items`, default its own) would make, not stored (no `id`): `invoice.upcoming`, previews"
     inv = _drop_included(self.new_invoice(s, 'upcoming'))
     pe = period_end(s)
     lines = []
-    for it in s['items']['data']:
+    for it in items if items is not None else s['items']['data']:
         if it['current_period_end'] != pe: continue
         p = it['price']
         start, end = period_containing(s['billing_cycle_anchor'], *price_interval(p), pe)
@@ -285,7 +285,7 @@ def _dunning(st, inv, what):
     if cfg['subscription_after_retries'] == 'cancel': st.end_subscription(s, 'payment_failed')
     elif cfg['subscription_after_retries'] == 'unpaid': st.update_sub(s, status='unpaid')
 
-OfflineStripe.invoice_watchers.append(_dunning)
+OfflineStripe.invoice_watchers['50_dunning'] = _dunning
 
 def _retry_timer(st, iid, t):
     if not (inv := st.objs.get(iid)) or inv['status'] != 'open' or inv.get('next_payment_attempt') != t: return

@@ -698,7 +698,8 @@ def dispatch(self:OfflineStripe, op, pv, params, path):
         return self.create(main, params, parent)
     if kind == 'singleton': return self.singleton(op, main, params, path)
     oid = pv[pl] if pl else None
-    if kind == 'action' and oid is None: return self.new_object(main, params) if main else {}
+    if kind == 'action' and oid is None:  # an action on no object (`/v1/invoices/create_preview`): a flow's hook, or a fresh object
+        return hook(self, params, op=op) if hook else self.new_object(main, params) if main else {}
     o = self.lookup(oid, self.target_schemas(op), 'id' if kind != 'action' else pl)
     if kind == 'retrieve': return o
     if kind == 'delete': hook = self.hooks.get((self.resource(self.schema_of(oid)), 'delete'))

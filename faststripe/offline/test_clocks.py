@@ -37,10 +37,10 @@ def advance_limit(self:OfflineStripe, clock):
     "The latest time `clock` may be advanced to: two intervals of its shortest subscription (or schedule phase), or two years"
     ft = clock['frozen_time']
     prices = [it['price'] for s in self.clock_subscriptions(clock['id']) for it in s['items']['data']]
-    prices += [p for f in self.clock_prices for p in f(self, clock['id'])]
+    prices += [p for f in self.clock_prices.values() for p in f(self, clock['id'])]
     return min((add_interval(ft, *price_interval(p), 2) for p in prices), default=add_interval(ft, 'year', 1, 2))
 
-OfflineStripe.clock_prices = []  # f(stripe, clock id) -> prices of other objects on the clock that bound an advance (schedules)
+OfflineStripe.clock_prices = {}  # name -> f(stripe, clock id) -> prices of other objects on the clock that bound an advance (schedules)
 
 def _clock_advance(st, clock, params, op=None):
     ft, cur = params['frozen_time'], clock['frozen_time']
