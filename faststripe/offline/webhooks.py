@@ -111,7 +111,7 @@ class Forwarder:
         self.active = False
     def __repr__(self): return f"Forwarder({self.id}, {self.url}, events={'*' if self.types is None else sorted(self.types)})"
 
-# %% ../../nbs/offline/50_webhooks.ipynb #da4264cf
+# %% ../../nbs/offline/50_webhooks.ipynb #f843b1f5
 class Outbox:
     "Schedules, signs, sends, retries and logs the webhook deliveries of one `OfflineStripe` (its `.outbox`)"
     def __init__(self, st):
@@ -137,9 +137,12 @@ class Outbox:
         targets = self.targets(ev['type'])
         if not targets: return
         ev['pending_webhooks'] = sum(t[0].startswith('we_') for t in targets)
+        payloads = {}  # one rendering per API version
         with self.cond:
             for tid, url, secret, version in targets:
-                payload = json.dumps(render_event(self.st, ev, version)).encode()
+                v = version or self.st.spec.version
+                if v not in payloads: payloads[v] = json.dumps(render_event(self.st, ev, v)).encode()
+                payload = payloads[v]
                 job = dict(id='whdel_' + ''.join(self.ids.choices(_alnum, k=16)), event=ev['id'], type=ev['type'], target=tid,
                            url=url, secret=secret, payload=payload, attempt=0, state='pending', chaos=None, token=0)
                 if (f := self.forwarders.get(tid)) and f.on_event: f.on_event(ev)
@@ -253,12 +256,10 @@ class Outbox:
             self.cond.notify_all()
         if self.thread and self.thread is not threading.current_thread(): self.thread.join(5)
 
-# %% ../../nbs/offline/50_webhooks.ipynb #ed4beeb7
+# %% ../../nbs/offline/50_webhooks.ipynb #52e3f60f
 def render_event(st, ev, version=None):
-    "`ev` as an endpoint pinned to API `version` receives it (rendered by the API versions part when there is one)"
-    render = getattr(st, 'render_version', None)
-    if version and version != ev.get('api_version') and render is not None: return render(ev, version)
-    return ev
+    "`ev` as an endpoint pinned to API `version` receives it (rendered by the API versions part; the spec's version as it is)"
+    return st.render(ev, version or st.spec.version)
 
 @patch(as_prop=True)
 def outbox(self:OfflineStripe):
