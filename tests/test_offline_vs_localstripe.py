@@ -5,7 +5,7 @@ For the fields both implement, the objects must have the same types (a `null` on
 spec marks the field nullable or optional; an expanded object on one side and its id on the other count as the
 same, since localstripe expands some fields Stripe returns as ids), and the values the calls determine must agree.
 The same bad requests must give the same HTTP status and error type (localstripe sends no error codes; the offline
-Stripe's codes are checked against Stripe's in 02_offline).
+Stripe's codes are checked against Stripe's in nbs/offline/00_engine.ipynb).
 
 localstripe predates prices: its subscription items take `plan`, which the 2026 spec (and so the offline Stripe's
 validation) no longer has, so the localstripe side sends `items[0][plan]` and the offline side `items[0][price]` with the

@@ -7,7 +7,8 @@
 
 Each page is listed with the title (`# Title`) and description (`> ...`) of its notebook's first markdown cell, and a
 link to the Markdown copy Quarto keeps next to the HTML page (`keep-md: true` in nbs/_quarto.yml). How-to guides
-(nbs/tutorials) come first, in reading order, then the module pages (nbs/NN_name.ipynb). Adding, renaming or retitling
+(nbs/tutorials) come first, in reading order, then the module pages (nbs/NN_name.ipynb, then
+subpackages: nbs/folder/index.ipynb and nbs/folder/NN_part.ipynb). Adding, renaming or retitling
 a notebook changes the file, and `--check` fails until it is regenerated, so the list cannot go stale.
 """
 import argparse, configparser, json, re, sys
@@ -50,7 +51,10 @@ def guides():
     return [nbs[n] for n in GUIDE_ORDER if n in nbs] + [nbs[n] for n in sorted(nbs) if n not in GUIDE_ORDER]
 
 def modules():
-    return sorted(p for p in NBS.glob('*.ipynb') if re.match(r'\d+_', p.name))
+    "Module pages: nbs/NN_name.ipynb, then each subpackage folder's index.ipynb and nbs/folder/NN_part.ipynb"
+    numbered = lambda d: sorted(p for p in d.glob('*.ipynb') if re.match(r'\d+_', p.name))
+    subs = [d for d in sorted(NBS.iterdir()) if d.is_dir() and d.name != 'tutorials' and not d.name.startswith(('_', '.'))]
+    return numbered(NBS) + [p for d in subs for p in [d/'index.ipynb'][:(d/'index.ipynb').exists()] + numbered(d)]
 
 def entry(site, p):
     t, d = title_desc(p)
