@@ -12,4 +12,5 @@ from .payments import *
 from .billing import *
 from .checkout import *
 from .webhooks import *
+from .pages import *
 from .server import *
