@@ -10,6 +10,8 @@ from .engine import *
 from .catalog import *
 from .payments import *
 from .billing import *
+from .cycles import *
+from .test_clocks import *
 from .checkout import *
 from .webhooks import *
 from .pages import *

@@ -4,20 +4,60 @@
 
 # %% ../../nbs/offline/30_billing.ipynb #e67034b9
 from __future__ import annotations
-import hashlib
+import hashlib, calendar
+from datetime import datetime, timezone
 from fastcore.basics import patch
 from .engine import *
 from .engine import _bad, _id_of, _main_schema, _missing
 from .catalog import _amount, _recurring
-from .payments import _pi_create, fmt_money, too_small
+from .payments import _pi_create, _pi_confirm, cancelable, fmt_money, too_small
 
 # %% auto #0
-__all__ = ['no_payment_source']
+__all__ = ['no_payment_source', 'add_interval', 'price_interval', 'period_containing', 'inv_sub_id']
+
+# %% ../../nbs/offline/30_billing.ipynb #c8bfc869
+def add_interval(anchor:int, interval:str, count:int=1, n:int=1) -> int:
+    "The time `n` periods of `count` `interval`s after `anchor` (seconds, UTC), months counted as Stripe's billing cycle counts them"
+    if interval == 'day': return anchor + 86400*count*n
+    if interval == 'week': return anchor + 7*86400*count*n
+    if interval not in ('month', 'year'): raise ValueError(f'Unknown interval: {interval!r}')
+    d = datetime.fromtimestamp(anchor, timezone.utc)
+    y, m = divmod(d.month - 1 + count*n*(12 if interval == 'year' else 1), 12)
+    y, m = d.year + y, m + 1
+    return calendar.timegm(d.replace(year=y, month=m, day=min(d.day, calendar.monthrange(y, m)[1])).timetuple())
+
+def price_interval(p) -> tuple:
+    "`(interval, interval_count)` of a recurring price (or a plan)"
+    rec = p.get('recurring') or {'interval': p.get('interval', 'month'), 'interval_count': p.get('interval_count', 1)}
+    return rec['interval'], rec.get('interval_count') or 1
+
+def period_containing(anchor:int, interval:str, count:int, t:int) -> tuple:
+    "`(start, end)` of the billing period anchored at `anchor` that contains the time `t` (`t >= anchor`)"
+    n = 0
+    if interval in ('day', 'week'): n = (t - anchor) // ((86400 if interval == 'day' else 7*86400) * count)
+    else:  # estimate by 28-day months, then step: a few iterations at most
+        n = max((t - anchor) // (366*86400 if interval == 'year' else 31*86400) // count - 1, 0)
+    while add_interval(anchor, interval, count, n + 1) <= t: n += 1
+    return add_interval(anchor, interval, count, n), add_interval(anchor, interval, count, n + 1)
 
 # %% ../../nbs/offline/30_billing.ipynb #059ad47b
-_periods = dict(day=86400, week=7*86400, month=30*86400, year=365*86400)
 no_payment_source = ('This customer has no attached payment source or default payment method. Please consider adding a default '
     'payment method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.')
+OfflineStripe.sub_watchers = []  # f(stripe, subscription, previous attributes, params) after each create and update: timers, prorations
+
+def _future(st, params, k, now):
+    "The timestamp parameter `k` of `params` (`now` allowed), which must be in the future, else Stripe's 400"
+    v = params.get(k)
+    if v is None or v == 'now': return v
+    if v <= now: raise _bad(None, k, 'Invalid timestamp: must be an integer Unix timestamp in the future.')
+    return v
+
+def _trial_end(st, params, prices, now):
+    "When the trial `params` ask for ends (None: no trial)"
+    if (te := _future(st, params, 'trial_end', now)) is not None: return None if te == 'now' else te
+    days = params.get('trial_period_days') or (params.get('trial_from_plan') and max(
+        (p.get('recurring') or {}).get('trial_period_days') or p.get('trial_period_days') or 0 for p,_ in prices))
+    return now + days*86400 if days else None
 
 def _sub_create(st, params, **kw):
     params = dict(params)
@@ -28,29 +68,34 @@ def _sub_create(st, params, **kw):
         if not _recurring(p): raise _bad(None, f'items[{i}][price]', f"The price specified is set to `type=one_time` but "
                                          "this field only accepts prices with `type=recurring`.")
     st.refs_exist('subscription', params)
-    total, trial = sum(_amount(p)*q for p,q in prices), bool(params.get('trial_period_days') or params.get('trial_end'))
+    now = st.now()
+    trial_end, anchor = _trial_end(st, params, prices, now), _future(st, params, 'billing_cycle_anchor', now)
+    behavior = params.pop('payment_behavior', 'allow_incomplete')
     auto = params.get('collection_method', 'charge_automatically') == 'charge_automatically'
-    unpaid = auto and not trial and total > 0 and not st.payment_method_for(params)
-    if unpaid and params.get('payment_behavior') != 'default_incomplete': raise OfflineError(400, no_payment_source, code='resource_missing')
-    s = st.new_object('subscription', params, currency=prices[0][0].get('currency', 'usd'))
-    now = s['created']
-    s['start_date'] = s['billing_cycle_anchor'] = now
-    if trial:
-        s['status'], s['trial_start'] = 'trialing', now
-        s['trial_end'] = params.get('trial_end') or now + params['trial_period_days']*86400
-    elif unpaid: s['status'] = 'incomplete'
+    unpaid = auto and not trial_end and sum(_amount(p)*q for p,q in prices) > 0 and not st.payment_method_for(params)
+    if unpaid and behavior != 'default_incomplete': raise OfflineError(400, no_payment_source, code='resource_missing')
+    cus = st.objs[_id_of(params['customer'])]
+    s = st.new_object('subscription', {k: v for k,v in params.items() if k not in ('trial_end', 'billing_cycle_anchor', 'cancel_at', 'cancel_at_period_end')},
+                      currency=prices[0][0].get('currency', 'usd'), test_clock=cus.get('test_clock'))
+    s['start_date'] = params.get('backdate_start_date') or now
+    s['billing_cycle_anchor'] = anchor or trial_end or s['start_date']
+    if trial_end: s.update(status='trialing', trial_start=now, trial_end=trial_end)
     items = [st.new_sub_item(s, p, q) for p,q in prices]
     s['items'] = {'object': 'list', 'data': items, 'has_more': False, 'total_count': len(items),
                   'url': f"/v1/subscription_items?subscription={s['id']}"}
-    if s['status'] in ('active', 'incomplete'):  # the first invoice: its lines, finalized, and paid when charged automatically
-        inv = st.sub_invoice(s, items)
-        s['latest_invoice'] = inv['id']
-        if st.finalize_invoice(inv)['status'] == 'open' and auto and not unpaid:
+    st.lifecycle_update(s, {k: params[k] for k in ('cancel_at', 'cancel_at_period_end') if params.get(k)}, now)
+    inv = st.first_invoice(s, items, params.get('proration_behavior', 'create_prorations'))
+    s['latest_invoice'] = inv['id']
+    if inv['status'] == 'open' and auto:  # charged now, unless the customer pays afterwards (`default_incomplete`)
+        if behavior == 'default_incomplete': s['status'] = 'incomplete'
+        else:
             try: st.charge_invoice(inv, st.payment_method_for(params))
             except OfflineError as e:
-                if e.status != 402: raise
-                s['status'] = 'incomplete'  # a declined card
-    return st.store(s, 'subscription')
+                if e.status != 402 or behavior == 'error_if_incomplete': raise
+            if inv['status'] != 'paid': s['status'] = 'incomplete'  # declined, or waiting for the customer to authenticate
+    st.store(s, 'subscription')
+    for f in st.sub_watchers: f(st, s, None, params)
+    return s
 
 @patch
 def payment_method_for(self:OfflineStripe, params):
@@ -61,14 +106,20 @@ def payment_method_for(self:OfflineStripe, params):
 
 @patch
 def new_sub_item(self:OfflineStripe, s, p, q, **kw):
-    "A stored `subscription_item` of subscription `s` for price (or plan) `p` and quantity `q`"
-    now = self.now()
-    rec = p.get('recurring') or {'interval': p.get('interval', 'month'), 'interval_count': p.get('interval_count', 1)}
-    end = now + _periods[rec['interval']] * (rec.get('interval_count') or 1)
+    "A stored `subscription_item` of subscription `s` for price (or plan) `p` and quantity `q`, in the subscription's current period"
+    now, anchor = self.now(), s.get('billing_cycle_anchor') or self.now()
+    start, end = (s.get('start_date') or now, anchor) if now < anchor else period_containing(anchor, *price_interval(p), now)
     it = self.new_object('subscription_item', kw, price=p, quantity=q, subscription=s['id'],
-                         current_period_start=now, current_period_end=end)
+                         current_period_start=start, current_period_end=end)
     if p.get('object') == 'plan': it['plan'] = p
     return self.store(it, 'subscription_item', s['id'], event=False)
+
+@patch
+def cancel_time(self:OfflineStripe, s, v):
+    "The time a `cancel_at` value names: a timestamp, or `min_period_end`/`max_period_end` of the subscription's items"
+    if isinstance(v, int) or v in ('', None): return v or None
+    ends = [it['current_period_end'] for it in s['items']['data']]
+    return min(ends) if v == 'min_period_end' else max(ends)
 
 # %% ../../nbs/offline/30_billing.ipynb #a19b4a10
 _item_fields = ('quantity', 'metadata', 'billing_thresholds', 'tax_rates', 'discounts')
@@ -114,52 +165,91 @@ def change_items(self:OfflineStripe, s, specs, name='items'):
     s['items'] = s['items'] | {'data': data, 'total_count': len(data)}
     return new
 
+_life = ('cancel_at_period_end', 'cancel_at', 'pause_collection', 'trial_end', 'billing_cycle_anchor', 'proration_behavior',
+         'proration_date', 'payment_behavior', 'trial_from_plan', 'off_session')  # handled here and by `sub_watchers`, not echoed
+
 def _sub_update(st, s, params, op=None):
     params = dict(params)
     if s.get('status') in ('canceled', 'incomplete_expired') and (bad := next((k for k in params if k not in _canceled_ok), None)):
         raise _bad(None, bad, _canceled_msg)
-    specs = params.pop('items', None)
+    specs, life, now = params.pop('items', None), {k: params.pop(k) for k in _life if k in params}, st.now()
+    for k in ('trial_end', 'cancel_at'): _future(st, life, k, now)
     st.refs_exist('subscription', params)
     st.metadata_room(s, params)
-    before = {k: fast_copy(s.get(k)) for k in list(params) + ['items'] if k in s}
+    before = {k: fast_copy(s.get(k)) for k in list(params) + ['items', 'status', 'cancel_at', 'cancel_at_period_end', 'canceled_at',
+              'cancellation_details', 'pause_collection', 'trial_end', 'billing_cycle_anchor'] if k in s}
     if specs: st.change_items(s, specs)
     st.echo(s, 'subscription', params)
+    st.lifecycle_update(s, life, now)
     prev = {k: v for k,v in before.items() if s.get(k) != v}
     if prev: st.emit('subscription', 'updated', s, prev)
+    for f in st.sub_watchers: f(st, s, before, params | life)
     return s
+
+@patch
+def lifecycle_update(self:OfflineStripe, s, life, now):
+    "Apply the cancellation, pause and trial parameters `life` of an update to the subscription `s`"
+    ends = [it['current_period_end'] for it in s['items']['data']]
+    requested = lambda on: (s.get('cancellation_details') or {}) | {'reason': 'cancellation_requested' if on else None}
+    if 'cancel_at_period_end' in life:  # Stripe: `canceled_at` is the time of the request, `cancel_at` the period's end
+        on = bool(life['cancel_at_period_end'])
+        s.update(cancel_at_period_end=on, cancel_at=min(ends) if on else None, canceled_at=now if on else None, cancellation_details=requested(on))
+    if 'cancel_at' in life:
+        at = self.cancel_time(s, life['cancel_at'])
+        s.update(cancel_at=at, cancel_at_period_end=False, canceled_at=now if at else None, cancellation_details=requested(at))
+    if 'pause_collection' in life: s['pause_collection'] = life['pause_collection'] or None
+    if (te := life.get('trial_end')) is not None and te != 'now':  # a new trial end: the period (and the anchor) move with it
+        s.update(trial_end=te, billing_cycle_anchor=te, status='trialing', trial_start=s.get('trial_start') or now)
+        for it in s['items']['data']: it['current_period_end'] = te
 
 def _item_sub(st, sid, param='subscription'):
     s = st.objs.get(sid)
     if s is None or s.get('object') != 'subscription': raise _missing('subscription', sid, param, 400)
     return s
 
-def _si_change(st, s, spec, name):
-    before = fast_copy(s['items'])
+def _si_change(st, s, spec, name, params=None):
+    before = {'items': fast_copy(s['items'])}
     new = st.change_items(s, [spec], name)
-    st.emit('subscription', 'updated', s, {'items': before})
+    st.emit('subscription', 'updated', s, before)
+    for f in st.sub_watchers: f(st, s, before, params or {})
     return new
+
+@patch
+def end_subscription(self:OfflineStripe, s, reason='cancellation_requested', invoice_now=False):
+    "Cancel `s` now (`customer.subscription.deleted`); its open invoices are no longer collected automatically, as on Stripe"
+    now = self.now()
+    s.update(status='canceled', ended_at=now, canceled_at=s.get('canceled_at') or now,
+             cancellation_details=(s.get('cancellation_details') or {}) | {'reason': reason})
+    for i in self.by_schema.get('invoice', {}):
+        if inv_sub_id(inv := self.objs[i]) == s['id'] and inv['status'] in ('draft', 'open') and inv.get('next_payment_attempt'):
+            inv.update(next_payment_attempt=None, auto_advance=False)
+    for ii in self.pending_items(_id_of(s['customer']), s['id']):  # pending prorations go with it
+        self.delete(ii, None, 'deleted_invoiceitem')
+    self.emit('subscription', 'deleted', s)
+    return s
 
 def _sub_cancel(st, s, params, op=None):
     if s.get('status') in ('canceled', 'incomplete_expired'): raise _bad(None, None, _canceled_msg)
-    return st.delete(s, op, _main_schema(op['path'], st.op_schemas(op)))
+    if params.get('cancellation_details'): s['cancellation_details'] = (s.get('cancellation_details') or {}) | params['cancellation_details']
+    return st.end_subscription(s)
 
 def _si_update(st, it, params, op=None):
-    _si_change(st, _item_sub(st, it['subscription']), {k: v for k,v in params.items() if k in _item_fields + ('price', 'price_data')} | {'id': it['id']}, None)
+    _si_change(st, _item_sub(st, it['subscription']), {k: v for k,v in params.items() if k in _item_fields + ('price', 'price_data')} | {'id': it['id']}, None, params)
     return it
 
 def _si_create(st, params, **kw):
     s = _item_sub(st, params['subscription'])
-    return _si_change(st, s, {k: v for k,v in params.items() if k in _item_fields + ('price', 'price_data')}, None)[0]
+    return _si_change(st, s, {k: v for k,v in params.items() if k in _item_fields + ('price', 'price_data')}, None, params)[0]
 
 def _si_delete(st, it, params, op=None):
-    _si_change(st, _item_sub(st, it['subscription']), {'id': it['id'], 'deleted': True}, None)
+    _si_change(st, _item_sub(st, it['subscription']), {'id': it['id'], 'deleted': True}, None, params)
     return st.deleted_view(it, 'deleted_subscription_item')
 
 # %% ../../nbs/offline/30_billing.ipynb #81a62bb8
 def _customer_delete(st, cus, params, op=None):
     for sid in list(st.by_schema.get('subscription', {})):
         sub = st.objs[sid]
-        if _id_of(sub.get('customer')) == cus['id'] and sub.get('status') != 'canceled': st.transition(sub, 'cancel')
+        if _id_of(sub.get('customer')) == cus['id'] and sub.get('status') not in ('canceled', 'incomplete_expired'): st.end_subscription(sub)
     return st.delete(cus, op, 'deleted_customer')
 
 # %% ../../nbs/offline/30_billing.ipynb #58135d1c
@@ -181,7 +271,11 @@ def _ii_create(st, params, **kw):
             float(pd.get('unit_amount_decimal') or pd.get('unit_amount') or params.get('unit_amount_decimal') or 0))
     amount = params['amount'] if 'amount' in params else round(unit * q)
     cur = params.get('currency') or (price or pd).get('currency') or 'usd'
+    sid = params.pop('subscription', None)
+    if sid and (st.objs.get(sid) or {}).get('object') != 'subscription': raise _missing('subscription', sid, 'subscription', 400)
     ii = st.create('invoiceitem', params | {'currency': cur})
+    ii['test_clock'] = (st.objs.get(_id_of(params.get('customer')) or '') or {}).get('test_clock')
+    if sid: ii['parent'] = {'type': 'subscription_details', 'subscription_details': {'subscription': sid}}
     ii.update(amount=amount, net_amount=amount, quantity=int(q) if float(q).is_integer() else 1,
               quantity_decimal=params.get('quantity_decimal') or _decimal_str(q), discountable=params.get('discountable', amount >= 0))
     if ii.get('metadata') is None: ii['metadata'] = {}
@@ -194,19 +288,26 @@ def _ii_create(st, params, **kw):
 # %% ../../nbs/offline/30_billing.ipynb #270fe00b
 def _inv_prefix(oid): return hashlib.sha1(oid.encode()).hexdigest()[:8].upper()
 def _not_editable(msg, param=None): return _bad('invoice_not_editable', param, msg)
+def inv_sub_id(inv):
+    "The id of the subscription the invoice `inv` bills, if any (`parent.subscription_details.subscription`)"
+    return ((inv.get('parent') or {}).get('subscription_details') or {}).get('subscription')
 
 @patch
 def invoice_lines(self:OfflineStripe, inv):
     "The stored line items of invoice `inv`, in the order they were added"
-    return [self.objs[i] for i in self.by_schema.get('line_item', {}) if self.parent.get(i) == inv['id']]
+    if not hasattr(self, '_lines_of'): self._lines_of = {}
+    if inv['id'] not in self._lines_of:  # built once per invoice, then kept up to date by `add_line`
+        self._lines_of[inv['id']] = [i for i in self.by_schema.get('line_item', {}) if self.parent.get(i) == inv['id']]
+    return [self.objs[i] for i in self._lines_of[inv['id']] if i in self.objs]
 
 @patch
 def sum_invoice(self:OfflineStripe, inv):
-    "Set the totals and the `lines` list of the invoice `inv` from its line items"
+    "Set the totals and the `lines` list of the invoice `inv` from its line items (less credit notes issued before payment)"
     lines = self.invoice_lines(inv)
     total = sum(l['amount'] for l in lines)
-    inv.update(subtotal=total, subtotal_excluding_tax=total, total=total, total_excluding_tax=total, amount_due=total,
-               amount_remaining=total - (inv.get('amount_paid') or 0))
+    credited = inv.get('pre_payment_credit_notes_amount') or 0
+    inv.update(subtotal=total, subtotal_excluding_tax=total, total=total, total_excluding_tax=total,
+               amount_due=max(total - credited, 0), amount_remaining=max(total - credited - (inv.get('amount_paid') or 0), 0))
     inv['lines'] = {'object': 'list', 'data': [fast_copy(l) for l in lines[:10]], 'has_more': len(lines) > 10,
                     'url': f"/v1/invoices/{inv['id']}/lines"}
     return inv
@@ -217,7 +318,9 @@ def add_line(self:OfflineStripe, inv, amount, parent, **kw):
     now = self.now()
     kw = dict(currency=inv['currency'], period={'start': now, 'end': now}, discountable=amount >= 0) | kw
     ln = self.new_object('line_item', amount=amount, subtotal=amount, invoice=inv['id'], parent=parent, metadata={}, **kw)
+    self.invoice_lines(inv)  # the index, before the new line is stored
     self.store(ln, 'line_item', inv['id'], event=False)
+    self._lines_of[inv['id']].append(ln['id'])
     self.sum_invoice(inv)
     return ln
 
@@ -225,36 +328,87 @@ def add_line(self:OfflineStripe, inv, amount, parent, **kw):
 def item_line(self:OfflineStripe, inv, ii):
     "Put the invoice item `ii` on the draft invoice `inv`, as a line"
     ii['invoice'] = inv['id']
-    parent = {'type': 'invoice_item_details', 'subscription_item_details': None, 'invoice_item_details': {
-        'invoice_item': ii['id'], 'proration': False, 'proration_details': {'credited_items': None}, 'subscription': None}}
+    sd = (ii.get('parent') or {}).get('subscription_details') or {}
+    if sd.get('subscription_item'):  # a subscription item's proration: the line names the subscription and its item
+        parent = {'type': 'subscription_item_details', 'invoice_item_details': None, 'subscription_item_details': {
+            'subscription': sd['subscription'], 'subscription_item': sd['subscription_item'], 'invoice_item': ii['id'],
+            'proration': bool(ii.get('proration')), 'proration_details': ii.get('proration_details') or {'credited_items': None}}}
+    else: parent = {'type': 'invoice_item_details', 'subscription_item_details': None, 'invoice_item_details': {
+        'invoice_item': ii['id'], 'proration': bool(ii.get('proration')), 'proration_details': {'credited_items': None},
+        'subscription': sd.get('subscription')}}
     return self.add_line(inv, ii['amount'], parent, currency=ii['currency'], description=ii.get('description'),
                          period=ii.get('period') or None, quantity=ii.get('quantity'), pricing=ii.get('pricing'),
                          discountable=ii.get('discountable', True))
 
 def _interval(p):
-    rec = p.get('recurring') or {'interval': p.get('interval', 'month'), 'interval_count': p.get('interval_count', 1)}
-    n = rec.get('interval_count') or 1
-    return rec['interval'] if n == 1 else f"every {n} {rec['interval']}s"
+    iv, n = price_interval(p)
+    return iv if n == 1 else f"every {n} {iv}s"
+
+def _sub_parent(s): return {'type': 'subscription_details', 'quote_details': None, 'subscription_details': {
+    'subscription': s['id'], 'metadata': fast_copy(s.get('metadata') or {})}}
 
 @patch
-def sub_invoice(self:OfflineStripe, s, items, reason='subscription_create'):
-    "A stored draft invoice of subscription `s` with a line per subscription item of `items`"
-    days = s.get('days_until_due')
-    inv = self.new_object('invoice', customer=s['customer'], currency=s['currency'], billing_reason=reason, subscription=s['id'],
-        collection_method=s.get('collection_method') or 'charge_automatically', due_date=self.now() + days*86400 if days else None,
-        parent={'type': 'subscription_details', 'quote_details': None, 'subscription_details': {
-            'subscription': s['id'], 'metadata': fast_copy(s.get('metadata') or {})}})
+def new_invoice(self:OfflineStripe, s, reason, **kw):
+    "A draft invoice (not stored yet) of the subscription `s`, for `reason` (`subscription_create`, `subscription_cycle`...)"
+    now, days, cus = self.now(), s.get('days_until_due'), self.objs.get(_id_of(s['customer'])) or {}
+    auto = (s.get('collection_method') or 'charge_automatically') == 'charge_automatically'
+    inv = self.new_object('invoice', customer=s['customer'], currency=s['currency'], billing_reason=reason,
+        collection_method=s.get('collection_method') or 'charge_automatically', due_date=None if auto else now + (days or 30)*86400,
+        customer_email=cus.get('email'), customer_name=cus.get('name'), test_clock=s.get('test_clock'), auto_advance=True,
+        period_start=now, period_end=now, parent=_sub_parent(s), **kw)
+    return _drop_included(inv)
+
+def _drop_included(inv):
+    "`inv` without the fields Stripe includes only on request (`expand`): see `includables` below"
+    for k in ('confirmation_secret', 'payments'): inv.pop(k, None)
+    return inv
+
+@patch
+def sub_line(self:OfflineStripe, inv, s, it, amount=None, period=None, description=None, proration=False, quantity=None):
+    "A line of invoice `inv` billing the subscription item `it` (by default its price times quantity over its current period)"
+    p, q = it['price'], it['quantity'] if quantity is None else quantity
+    prod, unit = self.objs.get(_id_of(p.get('product')) or '', {}), _amount(p)
+    desc = description or f"{q} × {prod.get('name') or p['id']} (at {fmt_money(unit, p.get('currency'))} / {_interval(p)})"
+    return self.add_line(inv, unit*q if amount is None else amount, {'type': 'subscription_item_details', 'invoice_item_details': None,
+            'subscription_item_details': {'subscription': s['id'], 'subscription_item': it['id'], 'invoice_item': None,
+                                          'proration': proration, 'proration_details': {'credited_items': None}}},
+        currency=p.get('currency', s['currency']), quantity=q, description=desc,
+        period=period or {'start': it['current_period_start'], 'end': it['current_period_end']},
+        pricing={'type': 'price_details', 'unit_amount_decimal': str(p.get('unit_amount_decimal') or p.get('amount_decimal') or unit),
+                 'price_details': {'price': p['id'], 'product': _id_of(p.get('product'))}})
+
+@patch
+def pending_items(self:OfflineStripe, cus, sub=None):
+    "The invoice items of customer `cus` on no invoice yet: those of the subscription `sub` only, or (no `sub`) those of none"
+    res = []
+    for i in self.by_schema.get('invoiceitem', {}):
+        ii = self.objs[i]
+        if ii.get('invoice') or _id_of(ii.get('customer')) != cus: continue
+        if (((ii.get('parent') or {}).get('subscription_details') or {}).get('subscription')) == sub: res.append(ii)
+    return res
+
+def _prorate(amount, start, end, pstart, pend):
+    "`amount` for the part `[start, end]` of the period `[pstart, pend]`, to the second (Stripe's proration formula), rounded"
+    return round(amount * (end - start) / (pend - pstart)) if pend > pstart else 0
+
+@patch
+def first_invoice(self:OfflineStripe, s, items, proration='create_prorations'):
+    """The first invoice of the new subscription `s`, finalized: its items over their first period; $0 through a trial;
+    up to a future `billing_cycle_anchor`, the prorated part of a period (nothing with `proration_behavior=none`)"""
+    now, anchor = self.now(), s['billing_cycle_anchor']
+    inv = self.new_invoice(s, 'subscription_create')
     for it in items:
-        p, q = it['price'], it['quantity']
-        prod, amt = self.objs.get(_id_of(p.get('product')) or '', {}), _amount(p)
-        self.add_line(inv, amt*q, {'type': 'subscription_item_details', 'invoice_item_details': None, 'subscription_item_details': {
-                'subscription': s['id'], 'subscription_item': it['id'], 'invoice_item': None, 'proration': False,
-                'proration_details': {'credited_items': None}}},
-            currency=p.get('currency', s['currency']), quantity=q, period={'start': it['current_period_start'], 'end': it['current_period_end']},
-            description=f"{q} × {prod.get('name') or p['id']} (at {fmt_money(amt, p.get('currency'))} / {_interval(p)})",
-            pricing={'type': 'price_details', 'unit_amount_decimal': str(p.get('unit_amount_decimal') or p.get('amount_decimal') or amt),
-                     'price_details': {'price': p['id'], 'product': _id_of(p.get('product'))}})
-    return self.store(self.sum_invoice(inv), 'invoice')
+        prod = self.objs.get(_id_of(it['price'].get('product')) or '', {})
+        if s.get('trial_end'):
+            self.sub_line(inv, s, it, 0, {'start': now, 'end': s['trial_end']}, f"Trial period for {prod.get('name') or it['price']['id']}")
+        elif anchor > now:  # the part of a period before the anchor
+            iv, n = price_interval(it['price'])
+            pstart = add_interval(anchor, iv, n, -1)
+            amt = 0 if proration == 'none' else _prorate(_amount(it['price']) * it['quantity'], now, anchor, pstart, anchor)
+            self.sub_line(inv, s, it, amt, {'start': now, 'end': anchor}, proration=proration != 'none')
+        else: self.sub_line(inv, s, it)
+    for ii in self.pending_items(_id_of(s['customer']), s['id']): self.item_line(inv, ii)
+    return self.finalize_invoice(self.store(inv, 'invoice'))
 
 @patch
 def invoice_number(self:OfflineStripe, cus_id):
@@ -279,63 +433,155 @@ def invoice_status(self:OfflineStripe, inv, status, stamp, *events, **fields):
     for e in events: self.emit('invoice', e, inv)
     return inv
 
+OfflineStripe.invoice_watchers = []  # f(stripe, invoice, what): `finalized`, `paid`, `attempt_failed` (before its events), `payment_failed`
+
 @patch
 def finalize_invoice(self:OfflineStripe, inv):
-    "Finalize the draft `inv`: numbered and `open`, or `paid` at once when nothing is due"
+    "Finalize the draft `inv`: numbered and `open` with a payment intent to pay it, or `paid` at once when nothing is due"
     now, key = self.now(), inv['id'].split('_', 1)[1]
     self.invoice_status(inv, 'open', 'finalized_at', 'finalized', number=inv.get('number') or self.invoice_number(_id_of(inv.get('customer'))),
         effective_at=inv.get('effective_at') or now, hosted_invoice_url=f'https://invoice.stripe.com/i/acct_offline/test_{key}',
-        invoice_pdf=f'https://pay.stripe.com/invoice/acct_offline/test_{key}/pdf')
-    if 0 < (due := inv['amount_remaining']) and too_small(due, inv['currency']) and (cus := self.objs.get(_id_of(inv.get('customer')) or '')):
+        invoice_pdf=f'https://pay.stripe.com/invoice/acct_offline/test_{key}/pdf', automatically_finalizes_at=None)
+    due = inv['amount_remaining']
+    if 0 < due and too_small(due, inv['currency']) and (cus := self.objs.get(_id_of(inv.get('customer')) or '')):
         cus['balance'] = (cus.get('balance') or 0) + due  # below Stripe's minimum charge: owed on the next invoice
-    return self.invoice_paid(inv) if inv['amount_remaining'] <= 0 or too_small(inv['amount_remaining'], inv['currency']) else inv
+    if due <= 0 or too_small(due, inv['currency']): return self.invoice_paid(inv)
+    self.invoice_intent(inv)
+    for f in self.invoice_watchers: f(self, inv, 'finalized')
+    return inv
+
+@patch
+def invoice_intent(self:OfflineStripe, inv):
+    "The payment intent that pays the open invoice `inv` (made at finalization), and its default `invoice_payment`"
+    if (pay := self.default_payment(inv)) is not None: return self.objs[pay['payment']['payment_intent']]
+    pi = _pi_create(self, {k: v for k,v in dict(amount=inv['amount_remaining'], currency=inv['currency'], customer=_id_of(inv.get('customer')),
+        description='Subscription creation' if inv.get('billing_reason') == 'subscription_create' else
+                    'Subscription update' if inv.get('billing_reason') == 'subscription_update' else
+                    'Subscription' if inv_sub_id(inv) else None).items() if v is not None})
+    pay = self.new_object('invoice_payment', amount_paid=None, amount_requested=pi['amount'], currency=inv['currency'], invoice=inv['id'],
+        is_default=True, status='open', status_transitions={'paid_at': None, 'canceled_at': None},
+        payment={'type': 'payment_intent', 'payment_intent': pi['id']})
+    self.store(pay, 'invoice_payment', event=False)
+    self.default_payment(inv)
+    self._pay_of[inv['id']], self.intent_invoice[pi['id']] = pay['id'], inv['id']
+    return pi
+
+@patch(as_prop=True)
+def intent_invoice(self:OfflineStripe):
+    "Payment intent id -> the id of the invoice it pays (kept as invoice payments are made)"
+    if not hasattr(self, '_intent_invoice'):
+        self._intent_invoice = {p['payment']['payment_intent']: _id_of(p['invoice']) for i in self.by_schema.get('invoice_payment', {})
+                                if (p := self.objs[i]).get('payment', {}).get('payment_intent')}
+    return self._intent_invoice
+
+@patch
+def default_payment(self:OfflineStripe, inv):
+    "The default `invoice_payment` of `inv` (its payment intent), if it has one"
+    if not hasattr(self, '_pay_of'):
+        self._pay_of = {_id_of(p['invoice']): i for i in self.by_schema.get('invoice_payment', {}) if (p := self.objs[i]).get('is_default')}
+    return self.objs.get(self._pay_of.get(inv['id']) or '')
+
+def _confirmation_secret(st, inv):
+    "An invoice's `confirmation_secret` (on request): the client secret of its payment intent, to confirm it client-side"
+    if (pay := st.default_payment(inv)) and (pi := st.objs.get(pay['payment']['payment_intent'])):
+        return {'client_secret': pi['client_secret'], 'type': 'payment_intent'}
+
+def _invoice_payments(st, inv):
+    data = [st.objs[i] for i in st.by_schema.get('invoice_payment', {}) if _id_of(st.objs[i]['invoice']) == inv['id']][::-1]
+    return {'object': 'list', 'data': fast_copy(data[:10]), 'has_more': len(data) > 10, 'url': f"/v1/invoice_payments?invoice={inv['id']}"}
+
+OfflineStripe.includables |= {('invoice', 'confirmation_secret'): _confirmation_secret, ('invoice', 'payments'): _invoice_payments}
 
 @patch
 def invoice_paid(self:OfflineStripe, inv, pi=None, out_of_band=False):
-    "Mark `inv` paid, by the payment intent `pi` (recorded as an `invoice_payment`) or out of band"
+    "Mark `inv` paid, by its payment intent `pi` (its `invoice_payment` becomes `paid`) or out of band"
+    if inv['status'] == 'paid': return inv
     amt = inv['amount_remaining']
     fields = dict(amount_paid=(inv.get('amount_paid') or 0) + amt, amount_remaining=0)
     if out_of_band: fields['amount_paid_off_stripe'] = (inv.get('amount_paid_off_stripe') or 0) + amt
     if pi:
-        fields |= dict(attempted=True, attempt_count=(inv.get('attempt_count') or 0) + 1)
-        pay = self.new_object('invoice_payment', amount_paid=amt, amount_requested=amt, currency=inv['currency'], invoice=inv['id'],
-            is_default=True, status='paid', status_transitions={'paid_at': self.now(), 'canceled_at': None},
-            payment={'type': 'payment_intent', 'payment_intent': pi['id']})
-        self.store(pay, 'invoice_payment', event=False)
-        self.emit('invoice_payment', 'paid', pay)
-    return self.invoice_status(inv, 'paid', 'paid_at', *(('paid',) if out_of_band else ('paid', 'payment_succeeded')), **fields)
+        fields |= dict(attempted=True, attempt_count=(inv.get('attempt_count') or 0) + 1, next_payment_attempt=None)
+        pay = self.default_payment(inv)
+        prev = {k: fast_copy(pay.get(k)) for k in ('status', 'amount_paid', 'status_transitions')}
+        pay.update(status='paid', amount_paid=amt, status_transitions=pay['status_transitions'] | {'paid_at': self.now()})
+        self.emit('invoice_payment', 'paid', pay, prev)
+    elif (pay := self.default_payment(inv)) and pay['status'] == 'open':  # paid another way: its payment intent is not needed
+        pay.update(status='canceled', status_transitions=pay['status_transitions'] | {'canceled_at': self.now()})
+        if (opi := self.objs.get(pay['payment']['payment_intent'])) and opi['status'] in cancelable: self.transition(opi, 'cancel')
+    self.invoice_status(inv, 'paid', 'paid_at', *(('paid',) if out_of_band else ('paid', 'payment_succeeded')), **fields)
+    for f in self.invoice_watchers: f(self, inv, 'paid')
+    return inv
 
 @patch
-def charge_invoice(self:OfflineStripe, inv, pm=None):
-    "Pay the open invoice `inv` with `pm`, else the invoice's, its subscription's or its customer's default payment method"
-    sub, cus = self.objs.get(_id_of(inv.get('subscription')) or '') or {}, _id_of(inv.get('customer'))
-    pm = (pm or inv.get('default_payment_method') or inv.get('default_source') or sub.get('default_payment_method')
-          or sub.get('default_source') or self.payment_method_for({'customer': cus}))
-    if not pm: raise OfflineError(400, no_payment_source, code='resource_missing')
-    try: pi = _pi_create(self, {k: v for k,v in dict(amount=inv['amount_remaining'], currency=inv['currency'], customer=cus,
-                                                      payment_method=_id_of(pm), confirm=True).items() if v is not None})
-    except OfflineError as e:
-        if e.status == 402:  # a decline: the attempt is counted and the invoice stays open
-            prev = {'attempted': inv.get('attempted'), 'attempt_count': inv.get('attempt_count')}
-            inv.update(attempted=True, attempt_count=(inv.get('attempt_count') or 0) + 1)
-            self.emit('invoice', 'updated', inv, prev)
-            self.emit('invoice', 'payment_failed', inv)
-        raise
-    return self.invoice_paid(inv, pi)
+def invoice_failed(self:OfflineStripe, inv, pi):
+    "A payment attempt of `inv` (by its payment intent `pi`) failed: counted, `invoice.payment_failed`, then dunning"
+    prev = {k: inv.get(k) for k in ('attempted', 'attempt_count', 'next_payment_attempt')}
+    inv.update(attempted=True, attempt_count=(inv.get('attempt_count') or 0) + 1)
+    for f in self.invoice_watchers: f(self, inv, 'attempt_failed')  # before the events: the next attempt's time, if any
+    self.emit('invoice', 'updated', inv, {k: v for k,v in prev.items() if inv.get(k) != v})
+    self.emit('invoice', 'payment_failed', inv)
+    for f in self.invoice_watchers: f(self, inv, 'payment_failed')
+
+@patch
+def invoice_pm(self:OfflineStripe, inv, pm=None):
+    "The payment method paying `inv`: `pm`, else the invoice's default, its subscription's, or its customer's"
+    sub, cus = self.objs.get(inv_sub_id(inv) or '') or {}, _id_of(inv.get('customer'))
+    return (pm or inv.get('default_payment_method') or inv.get('default_source') or sub.get('default_payment_method')
+            or sub.get('default_source') or self.payment_method_for({'customer': cus}))
+
+@patch
+def charge_invoice(self:OfflineStripe, inv, pm=None, off_session=False):
+    "Pay the open invoice `inv` by confirming its payment intent with `pm` (else the invoice's, its subscription's or its customer's default)"
+    if not (pm := self.invoice_pm(inv, pm)): raise OfflineError(400, no_payment_source, code='resource_missing')
+    pi = self.invoice_intent(inv)
+    if pi['status'] == 'succeeded': return inv
+    if pi['amount'] != inv['amount_remaining']: pi['amount'] = inv['amount_remaining']  # changed by a credit note
+    _pi_confirm(self, pi, {'payment_method': _id_of(pm)} | ({'off_session': True} if off_session else {}))  # the outcome's events pay the invoice
+    return inv
+
+def _on_intent(st, ev):
+    "The event sink that moves an invoice when its payment intent succeeds, fails or needs authentication, however it was confirmed"
+    typ = ev['type']
+    if not typ.startswith('payment_intent.') or typ[15:] not in ('succeeded', 'payment_failed', 'requires_action'): return
+    pid = ev['data']['object']['id']
+    if (iid := st.intent_invoice.get(pid)) is None or (inv := st.objs.get(iid)) is None or inv['status'] not in ('open', 'uncollectible'): return
+    pi = st.objs[pid]
+    if typ.endswith('succeeded'): st.invoice_paid(inv, pi)
+    elif typ.endswith('payment_failed'): st.invoice_failed(inv, pi)
+    else: st.emit('invoice', 'payment_action_required', inv)
+
+OfflineStripe.sinks['billing'] = _on_intent
+
+def _activate(st, inv, what):
+    """A subscription whose latest invoice is paid is `active` again (from `incomplete`, `past_due` or `unpaid`), and
+    keeps the card that paid as its default with `payment_settings.save_default_payment_method=on_subscription`"""
+    if what != 'paid' or not (s := st.objs.get(inv_sub_id(inv) or '')) or s.get('latest_invoice') != inv['id']: return
+    prev = {}
+    if s['status'] in ('incomplete', 'past_due', 'unpaid'): prev['status'], s['status'] = s['status'], 'active'
+    pay = st.default_payment(inv)
+    pm = pay and pay['status'] == 'paid' and _id_of((st.objs.get(pay['payment']['payment_intent']) or {}).get('payment_method'))
+    if pm and not s.get('default_payment_method') and (s.get('payment_settings') or {}).get('save_default_payment_method') == 'on_subscription':
+        prev['default_payment_method'], s['default_payment_method'] = None, pm
+    if prev: st.emit('subscription', 'updated', s, prev)
+
+OfflineStripe.invoice_watchers.append(_activate)
 
 def _inv_create(st, params, **kw):
     params = dict(params)
     include, days = params.pop('pending_invoice_items_behavior', 'exclude') == 'include', params.get('days_until_due')
     st.refs_exist('invoice', params)
-    cus = _id_of(params.get('customer'))
-    pending = [ii for i in st.by_schema.get('invoiceitem', {}) if not (ii := st.objs[i]).get('invoice')
-               and _id_of(ii.get('customer')) == cus and not ii.get('subscription')] if include and cus else []
+    cus, sid = _id_of(params.get('customer')), params.pop('subscription', None)
+    if sid and (sub := st.objs.get(sid)) is None: raise _missing('subscription', sid, 'subscription', 400)
+    pending = st.pending_items(cus, sid) if (include or sid) and cus else []
     cur = params.get('currency') or (pending[0]['currency'] if pending else 'usd')
-    inv = st.new_object('invoice', params | {'currency': cur}, billing_reason='manual')
+    clock = (st.objs.get(cus) or {}).get('test_clock') if cus else None
+    inv = _drop_included(st.new_object('invoice', params | {'currency': cur}, billing_reason='manual', test_clock=clock))
+    if sid: inv['parent'] = _sub_parent(sub)
     if days and inv.get('collection_method') == 'send_invoice': inv['due_date'] = inv['created'] + days*86400
+    st.store(inv, 'invoice')
     for ii in pending:
         if ii['currency'] == cur: st.item_line(inv, ii)
-    return st.store(st.sum_invoice(inv), 'invoice')
+    return st.sum_invoice(inv)
 
 def _inv_finalize(st, inv, params, op=None):
     if inv['status'] != 'draft': raise _not_editable("This invoice is already finalized, you can't re-finalize a non-draft invoice.")
@@ -348,17 +594,41 @@ def _inv_pay(st, inv, params, op=None):
     if inv['status'] not in ('open', 'uncollectible'):
         raise _not_editable(f"This invoice is {inv['status']}: only open or uncollectible invoices can be paid.")
     if params.get('paid_out_of_band'): return st.invoice_paid(inv, out_of_band=True)
-    return st.charge_invoice(inv, params.get('payment_method') or params.get('source'))
+    return st.charge_invoice(inv, params.get('payment_method') or params.get('source'), params.get('off_session', False))
+
+@patch
+def void_invoice(self:OfflineStripe, inv):
+    "Void the open (or uncollectible) `inv`: its payment intent is canceled"
+    if (pay := self.default_payment(inv)) and pay['status'] == 'open':
+        pay.update(status='canceled', status_transitions=pay['status_transitions'] | {'canceled_at': self.now()})
+        if (pi := self.objs.get(pay['payment']['payment_intent'])) and pi['status'] in cancelable: self.transition(pi, 'cancel')
+    return self.invoice_status(inv, 'void', 'voided_at', 'voided', next_payment_attempt=None)
 
 def _inv_void(st, inv, params, op=None):
     if inv['status'] not in ('open', 'uncollectible'): raise _not_editable(f"This invoice is {inv['status']}: only open or "
         'uncollectible invoices can be voided.' + (' Delete a draft invoice instead.' if inv['status'] == 'draft' else ''))
-    return st.invoice_status(inv, 'void', 'voided_at', 'voided')
+    return st.void_invoice(inv)
 
 def _inv_uncollectible(st, inv, params, op=None):
     if inv['status'] != 'open':
         raise _not_editable(f"This invoice is {inv['status']}: only open invoices can be marked uncollectible.")
-    return st.invoice_status(inv, 'uncollectible', 'marked_uncollectible_at', 'marked_uncollectible')
+    return st.invoice_status(inv, 'uncollectible', 'marked_uncollectible_at', 'marked_uncollectible', next_payment_attempt=None)
+
+def _inv_send(st, inv, params, op=None):
+    if inv['status'] == 'draft': st.finalize_invoice(inv)
+    if inv['status'] not in ('open', 'paid', 'uncollectible'):
+        raise _not_editable(f"This invoice is {inv['status']}: only finalized invoices can be sent.")
+    st.emit('invoice', 'sent', inv)
+    return inv
+
+def _inv_delete(st, inv, params, op=None):
+    if inv['status'] != 'draft': raise _not_editable('You can only delete draft invoices.')
+    return st.delete(inv, op, 'deleted_invoice')
 
 # %% ../../nbs/offline/30_billing.ipynb #55fc6d59
-OfflineStripe.hooks |= {('subscription', 'create'): _sub_create, ('customer', 'delete'): _customer_delete, ('invoiceitem', 'create'): _ii_create, ('subscription', 'update'): _sub_update, ('subscription', 'delete'): _sub_cancel, ('subscription_item', 'update'): _si_update, ('subscription_item', 'create'): _si_create, ('subscription_item', 'delete'): _si_delete, ('invoice', 'create'): _inv_create, ('invoice', 'finalize'): _inv_finalize, ('invoice', 'pay'): _inv_pay, ('invoice', 'void'): _inv_void, ('invoice', 'mark_uncollectible'): _inv_uncollectible}
+def _by_subscription(st, objs, params):
+    "`GET /v1/invoices?subscription=sub_...`: the subscription is named in the invoice's `parent` (since API version 2025-03-31.basil)"
+    return [o for o in objs if inv_sub_id(o) == params['subscription']] if params.get('subscription') else objs
+
+OfflineStripe.list_filters['invoice'] = _by_subscription
+OfflineStripe.hooks |= {('subscription', 'create'): _sub_create, ('customer', 'delete'): _customer_delete, ('invoiceitem', 'create'): _ii_create, ('subscription', 'update'): _sub_update, ('subscription', 'delete'): _sub_cancel, ('subscription_item', 'update'): _si_update, ('subscription_item', 'create'): _si_create, ('subscription_item', 'delete'): _si_delete, ('invoice', 'create'): _inv_create, ('invoice', 'finalize'): _inv_finalize, ('invoice', 'pay'): _inv_pay, ('invoice', 'void'): _inv_void, ('invoice', 'mark_uncollectible'): _inv_uncollectible, ('invoice', 'send'): _inv_send, ('invoice', 'delete'): _inv_delete}

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/offline/00_engine.ipynb #177d7d8c
 from __future__ import annotations
-import json, re, time, random, string, threading, difflib, hashlib, argparse, socket
+import json, re, time, random, string, threading, difflib, hashlib, argparse, socket, heapq
 from urllib.parse import parse_qsl, urlsplit
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 from functools import cache
@@ -296,7 +296,7 @@ class Router:
 # %% ../../nbs/offline/00_engine.ipynb #36b23e59
 class OfflineStripe:
     "A stateful, in-memory Stripe generated from a spec snapshot"
-    def __init__(self, spec=None, seed=0):
+    def __init__(self, spec=None, seed=0, clock=None):
         self.spec = resolve_spec(spec)
         self.router, self.templates = Router(self.spec.ops), Templates(self.spec)
         self.rng, self.lock = random.Random(seed), threading.RLock()
@@ -307,6 +307,8 @@ class OfflineStripe:
         self._clock, self._owners, self._children, self._outbox = 0, {}, {}, None
         self.webhook_secrets, self.deliveries = {}, []  # webhook endpoints' signing secrets; attempted deliveries
         self.magic_of = {}  # payment methods made from a magic test id (`pm_card_visa`): that id
+        self.clock = time.time if clock is None else clock  # the account's time: a callable giving seconds, or a number
+        self._at, self._domain, self._seq, self.timers, self.domain_of = None, None, 0, {}, {}
 
     def __repr__(self): return f'OfflineStripe({self.spec.version}, {len(self.objs)} objects)'
 
@@ -315,9 +317,53 @@ class OfflineStripe:
         return f"{id_prefix(name)}_{''.join(self.rng.choices(_alnum, k=24 if name == 'checkout.session' else 14))}"
 
     def now(self):
-        "Seconds since the epoch; never goes backwards between two objects, so ordering by `created` is stable"
-        self._clock = max(int(time.time()), self._clock)
+        "Seconds since the epoch: the time being run (`at`), else `clock`'s; the latter never goes backwards, so ordering by `created` is stable"
+        if self._at is not None: return self._at
+        c = self.clock
+        self._clock = max(int(c() if callable(c) else c), self._clock)
         return self._clock
+
+# %% ../../nbs/offline/00_engine.ipynb #30aec82d
+class _At:
+    "The block run by `OfflineStripe.at`"
+    def __init__(self, st, t, domain): self.st, self.t, self.domain = st, t, domain
+    def __enter__(self):
+        st = self.st
+        self.prev, st._at, st._domain = (st._at, st._domain), self.t, self.domain if self.domain is not None else st._domain
+        return self.t
+    def __exit__(self, *a): self.st._at, self.st._domain = self.prev
+
+@patch
+def at(self:OfflineStripe, t, domain=None):
+    "A context in which `now()` is `t` (and new objects live on the test clock `domain`, if given)"
+    return _At(self, t, domain)
+
+OfflineStripe.timer_kinds = {}  # name -> f(stripe, object id, time): what a timer does when its time comes
+
+@patch
+def schedule(self:OfflineStripe, t, kind, oid, domain=None):
+    "Run `timer_kinds[kind](self, oid, t)` at time `t` of `domain` (a test clock's id; None: the account's time)"
+    self._seq += 1
+    heapq.heappush(self.timers.setdefault(domain, []), (t, self._seq, kind, oid))
+
+@patch
+def run_timers(self:OfflineStripe, domain=None, until=None):
+    "Run the timers of `domain` due by `until` (default: now) in time order, each at its own time; how many ran"
+    h, n = self.timers.get(domain), 0
+    until = self.now() if until is None else until
+    while h and h[0][0] <= until:
+        t, _, kind, oid = heapq.heappop(h)
+        with self.at(t, domain): self.timer_kinds[kind](self, oid, t)
+        n += 1
+    return n
+
+_domain_params = ('customer', 'subscription', 'invoice', 'test_clock', 'schedule', 'quote')
+
+@patch
+def request_domain(self:OfflineStripe, pv, params):
+    "The test clock a request lives on: that of an object its path or its parameters (`customer`, ...) name, else None"
+    for v in (*pv.values(), *(params.get(k) for k in _domain_params)):
+        if isinstance(v, str) and (d := self.domain_of.get(v)): return d
 
 # %% ../../nbs/offline/00_engine.ipynb #2fa67c1f
 def _fill(o, st, now):
@@ -414,6 +460,7 @@ def store(self:OfflineStripe, o, schema, parent=None, event=True):
     self.kinds[o['id']] = schema
     self.by_schema.setdefault(schema, {})[o['id']] = None
     if parent: self.parent[o['id']] = parent
+    if self._domain is not None and schema != 'event': self.domain_of[o['id']] = self._domain
     if event: self.emit(schema, 'created', o)
     return o
 
@@ -545,11 +592,14 @@ def child_list_op(self:OfflineStripe, schema, field):
         self._children[key] = next(filter(fits, self.spec.ops), None)
     return self._children[key]
 
+OfflineStripe.includables = {}  # (schema, field) -> f(stripe, object): fields Stripe shows only when expanded (`invoice.confirmation_secret`)
+
 @patch
 def include_list(self:OfflineStripe, o, field):
     "The includable list `field` of (a copy of) the stored object `o` (a customer's `subscriptions`): its children's first page, or None"
     oid = o.get('id')
     if not isinstance(oid, str) or not (schema := self.schema_of(oid)): return None
+    if (f := self.includables.get((schema, field))): return f(self, o)  # a flow's own includable field
     sc = self.spec.schema(schema)
     if field not in sc.get('x', ()) or not _is_list_env(sc.get('p', {}).get(field, {})): return None
     if (op := self.child_list_op(schema, field)) is None: return None
@@ -759,6 +809,8 @@ def singleton(self:OfflineStripe, op, main, params, path):
     if op['verb'] == 'post': self.echo(o, main, params)
     return o
 
+OfflineStripe.list_filters = {}  # schema -> f(stripe, objects, params): filters on what is not a field (`invoices?subscription=`)
+
 @patch
 def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
     "A page of the stored objects of `schemas` (children of `parent`, when given)"
@@ -772,6 +824,7 @@ def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
     if len(schemas) > 1: objs.sort(key=lambda o: o.get('created', 0))  # several kinds: merge by creation time
     if schemas != ['line_item']: objs = objs[::-1]  # newest first, but an invoice's lines in their order on the invoice
     objs = list_filter(objs, params, self.spec.schema(schemas[0]).get('p', {}) if schemas else {})
+    if schemas and (f := self.list_filters.get(schemas[0])): objs = f(self, objs, params)  # a flow's own filters
     if schemas and schemas[0] == 'subscription' and 'status' not in params:  # Stripe lists canceled ones on request only
         objs = [o for o in objs if o.get('status') != 'canceled']
     if op.get('lk') == 'v2list': return self.v2_page(objs, params, path)
@@ -857,6 +910,7 @@ _complete_re = re.compile(r'/v1/test_helpers/checkout/sessions/([^/]+)/complete'
 @patch
 def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, rh):
     if (e := _auth_error(headers)): raise e
+    if (h := self.timers.get(None)) and h[0][0] <= self.now(): self.run_timers()  # the account's billing boundaries, due by now
     if method == 'POST' and (m := _complete_re.fullmatch(path)): return 200, self.complete_checkout(m.group(1))
     op, pv = self.router.match(method, path)
     if op is None: raise OfflineError(404, f'Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs '
@@ -877,13 +931,18 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
             rh['idempotent-replayed'] = 'true'
             return status, res
     self._req_id, self._idem_key = rid, key
+    d = self.request_domain(pv, params) if self.domain_of else None
+    prev_time = self._at, self._domain
+    if d: self._at, self._domain = self.objs[d]['frozen_time'], d  # a test clock's objects live on its time
     try:
         res = self.dispatch(op, pv, params, path)
         if params.get('expand'):  # expansion edits a copy, so stored objects keep their ids
             res = self.expand(fast_copy(res), params['expand'], None if op.get('lk') else (self.op_schemas(op) or [None])[0])
         status = 200
     except OfflineError as e: status, res = e.status, e.body
-    finally: self._req_id = self._idem_key = None
+    finally:
+        self._req_id = self._idem_key = None
+        self._at, self._domain = prev_time
     if key: self.idem[key] = (fp, status, fast_copy(res), path)
     return status, res
 

@@ -26,7 +26,8 @@ def _min_str(currency): return f"{fmt_money(min_charge[currency.lower()], curren
 # %% ../../nbs/offline/20_payments.ipynb #92e51ab9
 declines = {'pm_card_chargeDeclined': 'generic_decline', 'tok_chargeDeclined': 'generic_decline',
             'pm_card_visa_chargeDeclinedInsufficientFunds': 'insufficient_funds',
-            'tok_chargeDeclinedInsufficientFunds': 'insufficient_funds'}
+            'tok_chargeDeclinedInsufficientFunds': 'insufficient_funds',
+            'pm_card_chargeCustomerFail': 'generic_decline', 'tok_chargeCustomerFail': 'generic_decline'}  # attaches, then every charge fails
 decline_messages = {'insufficient_funds': 'Your card has insufficient funds.'}  # else 'Your card was declined.'
 
 @patch
@@ -175,8 +176,9 @@ def _pm_create(st, params, **kw):
 # %% ../../nbs/offline/20_payments.ipynb #9a021e7f
 magic_cards = {'visa': '4242424242424242', 'visa_debit': '4000056655665556', 'mastercard': '5555555555554444',
     'amex': '378282246310005', 'discover': '6011111111111117', 'chargeDeclined': '4000000000000002',
-    'visa_chargeDeclinedInsufficientFunds': '4000000000009995', 'authenticationRequired': '4000002760003184',
-    'authenticationRequiredOnSetup': '4000002500003155', 'threeDSecure2Required': '4000000000003220'}
+    'visa_chargeDeclinedInsufficientFunds': '4000000000009995', 'chargeCustomerFail': '4000000000000341',
+    'authenticationRequired': '4000002760003184', 'authenticationRequiredOnSetup': '4000002500003155',
+    'threeDSecure2Required': '4000000000003220'}
 test_card_ids = {n: f'pm_card_{k}' for k,n in magic_cards.items()}  # a test card number -> the magic id it stands for
 
 @patch
