@@ -887,8 +887,19 @@ def _params(self:OfflineStripe, op, query_pairs, body, headers):
             else: params |= form_decode(body)
         except (ValueError, TypeError): raise _bad(None, None, 'Invalid request body: expected form encoding'
                                                    + (' or JSON' if op['ct'] == 'json' else '') + ' in UTF-8')
+    if (ver := headers.get('stripe-version')) and ver != self.spec.version: params = self.accept(params, op, ver)
     props = op['b'] | op['q'] if op['q'] else op['b']
     return check_params(params, props, op['rb'] + op['rq'])
+
+@patch
+def accept(self:OfflineStripe, params, op, version):
+    "The decoded `params` of a request to `op` sent with API `version`, in the spec's version (the versions part translates)"
+    return params
+
+@patch
+def render(self:OfflineStripe, obj, version, headers=None):
+    "`obj` as API `version` shows it (the versions part renders; here: as it is)"
+    return obj
 
 @patch
 def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', headers=None, raw=False):
@@ -898,10 +909,12 @@ def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', hea
     query_pairs = list(query_pairs or ()) + parse_qsl(u.query, keep_blank_values=True)
     with self.lock:
         rid = 'req_' + ''.join(self.rng.choices(_alnum, k=14))
-        rh = {'request-id': rid, 'stripe-version': headers.get('stripe-version', self.spec.version)}
+        ver = headers.get('stripe-version')
+        rh = {'request-id': rid, 'stripe-version': ver or self.spec.version}
         try: status, res = self._handle(method.upper(), u.path, query_pairs, body_bytes, headers, rid, rh)
         except OfflineError as e: status, res = e.status, e.body
         except Exception as e: status, res = 500, {'error': {'type': 'api_error', 'message': f'Offline Stripe bug: {type(e).__name__}: {e}'}}
+        if ver and ver != self.spec.version and status < 400: res = self.render(res, ver, rh)  # an older (or unknown) version's shape
         res = json.dumps(res).encode() if raw else fast_copy(res)  # still under the lock: `res` may share stored objects
     return status, rh, res
 

@@ -41,8 +41,11 @@ def deliver(self:OfflineStripe, ev):
     ends = [e for e in ends if e.get('status') == 'enabled' and {'*', ev['type']} & set(e.get('enabled_events') or ())]
     if not ends: return
     ev['pending_webhooks'] = len(ends)
-    payload = json.dumps(ev).encode()
-    for e in ends: self.outbox.put((e['url'], self.webhook_secrets.get(e['id'], ''), ev['type'], payload))
+    payloads = {}  # one rendering per API version: each endpoint gets the event in its `api_version`'s shape
+    for e in ends:
+        v = e.get('api_version') or self.spec.version
+        if v not in payloads: payloads[v] = json.dumps(self.render(ev, v)).encode()
+        self.outbox.put((e['url'], self.webhook_secrets.get(e['id'], ''), ev['type'], payloads[v]))
 
 @patch(as_prop=True)
 def outbox(self:OfflineStripe):
