@@ -14,5 +14,6 @@ from .cycles import *
 from .test_clocks import *
 from .checkout import *
 from .webhooks import *
+from .pages import *
 from .versions import *
 from .server import *

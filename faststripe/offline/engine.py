@@ -13,8 +13,8 @@ from ..spec import bundled_spec, resolve_spec
 
 # %% auto #0
 __all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status',
-           'form_decode', 'OfflineError', 'is_metadata', 'check_metadata', 'coerce', 'check_params', 'id_prefix',
-           'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate', 'parse_query',
+           'stripe_hosts', 'form_decode', 'OfflineError', 'is_metadata', 'check_metadata', 'coerce', 'check_params',
+           'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate', 'parse_query',
            'search_filter', 'last_param', 'magic_test_id']
 
 # %% ../../nbs/offline/00_engine.ipynb #af69dd6c
@@ -990,3 +990,13 @@ def request(self:OfflineStripe, method, path, body='', query='', **headers):
 def events_about(self:OfflineStripe, oid):
     "The types of the events recorded about the object `oid`, oldest first"
     return [self.objs[e]['type'] for e in self.by_schema.get('event', {}) if self.objs[e]['data']['object'].get('id') == oid]
+
+# %% ../../nbs/offline/00_engine.ipynb #b7e1a0c2
+stripe_hosts = dict(checkout='https://checkout.stripe.com', buy='https://buy.stripe.com', billing='https://billing.stripe.com',
+                    hooks='https://hooks.stripe.com')
+OfflineStripe.base_url = None  # set by the server serving this engine
+
+@patch
+def page_url(self:OfflineStripe, host, path):
+    "URL of the hosted page at `path`: on the server serving this engine (its `base_url`), else on Stripe's `host`"
+    return (self.base_url or stripe_hosts[host]).rstrip('/') + path

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 from fastcore.basics import patch
 from .engine import *
+from .pages import hosted_page
 
 # %% auto #0
 __all__ = ['offline_key', 'offline_commands', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_parser',
@@ -49,10 +50,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self):
         n = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(n) if n else b''
-        status, hdrs, data = self.server.stripe.handle(self.command, self.path, (), body, dict(self.headers.items()), raw=True)
+        st = self.server.stripe
+        page = None if self.path.startswith('/v1/') else hosted_page(st, self.command, self.path, body)  # Checkout, links, portal
+        status, hdrs, data = page or st.handle(self.command, self.path, (), body, dict(self.headers.items()), raw=True)
         self.send_response(status)
-        for k,v in hdrs.items(): self.send_header(k, v)
-        self.send_header('Content-Type', 'application/json')
+        for k,v in hdrs.items():
+            if k != 'content-type': self.send_header(k, v)
+        self.send_header('Content-Type', hdrs.get('content-type', 'application/json'))
         self.send_header('Content-Length', str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -70,6 +74,7 @@ class OfflineServer(ThreadingHTTPServer):
         self.stripe, self.thread = stripe or OfflineStripe(), None
         super().__init__((host, port), _Handler)
         self.url = f"http://{f'[{host}]' if ':' in host else host}:{self.server_port}"
+        self.stripe.base_url = self.url  # the engine's hosted pages are served here
     def start(self):
         "Serve in a daemon thread"
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
@@ -79,6 +84,7 @@ class OfflineServer(ThreadingHTTPServer):
         "Stop serving (if serving in a thread) and close the socket"
         if self.thread: super().shutdown()
         self.server_close()
+        if self.stripe.base_url == self.url: self.stripe.base_url = None  # nothing serves its pages any more
     def __enter__(self): return self
     def __exit__(self, *a): self.shutdown()
     def __repr__(self): return f'OfflineServer({self.url})'
