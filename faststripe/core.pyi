@@ -672,6 +672,8 @@ class StripeApi(_ApiBase):
         """The active price of `product` charging exactly `amount_cents` `currency` (every `interval`, if recurring); or None"""
     def find_product(self, name: str, metadata: dict | None = ...) -> Product | None:
         """The active product named `name` (with every item of `metadata`), searching all pages; None if there is none"""
+    def for_customer(self, customer: Any, *, coupons: bool = ..., read_only: bool = ..., cache_ttl: float = ..., allowed_access_until: Any = ...) -> Any:
+        """A client with the same methods, limited to what `customer` (an id or a customer) owns and the public catalogue"""
     def is_subscribed(self, customer: Any, product: Any = ..., statuses: Any = ...) -> bool:
         """Whether `customer` has an active (or trialing) subscription, to `product` if given"""
     def one_time_payment(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> CheckoutSession:
@@ -1129,6 +1131,8 @@ class AsyncStripeApi(_ApiBase):
         """The active price of `product` charging exactly `amount_cents` `currency` (every `interval`, if recurring); or None"""
     async def find_product(self, name: str, metadata: dict | None = ...) -> Product | None:
         """The active product named `name` (with every item of `metadata`), searching all pages; None if there is none"""
+    def for_customer(self, customer: Any, *, coupons: bool = ..., read_only: bool = ..., cache_ttl: float = ..., allowed_access_until: Any = ...) -> Any:
+        """A client with the same methods, limited to what `customer` (an id or a customer) owns and the public catalogue"""
     async def is_subscribed(self, customer: Any, product: Any = ..., statuses: Any = ...) -> bool:
         """Whether `customer` has an active (or trialing) subscription, to `product` if given"""
     async def one_time_payment(self, product_name: str, amount_cents: int, success_url: str, cancel_url: str, currency: str = ..., quantity: int = ..., lookup_key: str | None = ..., **kwargs: Any) -> CheckoutSession:

@@ -30,7 +30,7 @@ def test_create_list_retrieve(client):
     with pytest.raises(stripe.InvalidRequestError) as e: client.v1.customers.retrieve(ids[1])
     assert e.value.http_status == 404 and e.value.code == 'resource_missing'
 
-def test_tutorial_flow(client):
+def test_tutorial_flow(client, offline_url):
     prod = client.v1.products.create(params={'name': 'Official Pro'})
     price = client.v1.prices.create(params={'product': prod.id, 'unit_amount': 1999, 'currency': 'usd',
                                             'recurring': {'interval': 'month'}})
@@ -38,11 +38,11 @@ def test_tutorial_flow(client):
     session = client.v1.checkout.sessions.create(params={'mode': 'subscription', 'success_url': 'https://example.com/ok',
         'line_items': [{'price': price.id, 'quantity': 1}], 'customer_email': 'buyer@example.com'})
     assert isinstance(session, stripe.checkout.Session)
-    assert session.status == 'open' and session.url.startswith('https://') and session.customer_email == 'buyer@example.com'
+    assert session.status == 'open' and session.url.startswith(offline_url + '/c/pay/cs_test_') and session.customer_email == 'buyer@example.com'  # served: its page is there
     items = client.v1.checkout.sessions.line_items.list(session.id)
     assert items.data[0].price.id == price.id
     link = client.v1.payment_links.create(params={'line_items': [{'price': price.id, 'quantity': 1}]})
-    assert link.url.startswith('https://')
+    assert link.url.startswith(offline_url + '/test_')
     expanded = client.v1.prices.retrieve(price.id, params={'expand': ['product']})
     assert isinstance(expanded.product, stripe.Product) and expanded.product.name == 'Official Pro'
 

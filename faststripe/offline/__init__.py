@@ -15,4 +15,6 @@ from .prorations import *
 from .test_clocks import *
 from .checkout import *
 from .webhooks import *
+from .pages import *
+from .versions import *
 from .server import *

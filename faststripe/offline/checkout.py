@@ -4,15 +4,16 @@
 
 # %% ../../nbs/offline/40_checkout.ipynb #56cb9232
 from __future__ import annotations
+import json, base64
 from fastcore.basics import patch
 from .engine import *
-from .engine import _bad
+from .engine import _bad, _id_of
 from .catalog import _amount, _recurring
-from .payments import _min_str, _pi_create, too_small
+from .payments import _min_str, _pi_create, _pi_confirm, too_small, declines, decline_messages
 from .billing import _sub_create
 
 # %% auto #0
-__all__ = []
+__all__ = ['default_portal_features']
 
 # %% ../../nbs/offline/40_checkout.ipynb #56702e29
 @patch
@@ -42,11 +43,18 @@ def _session_create(st, params, **kw):
                       currency=prices[0][0].get('currency') if prices else params.get('currency'))
     s['expires_at'] = params.get('expires_at', s['created'] + 24*3600)
     if params.get('ui_mode') in ('embedded', 'custom'): s['client_secret'] = f"{s['id']}_secret_{st.new_id('x')[2:]}"
-    else: s['url'] = f"https://checkout.stripe.com/c/pay/{s['id']}"
+    else: s['url'] = st.page_url('checkout', f"/c/pay/{s['id']}#{_fragment(s)}")
     if mode == 'setup': s['payment_status'] = 'no_payment_required'
     st.store(s, 'checkout.session')
     st.line_item_objects(prices, s['id'])
+    st.checkout_extras[s['id']] = {k: params[k] for k in ('subscription_data', 'payment_intent_data', 'setup_intent_data') if k in params}
+    if (promo := next((d.get('promotion_code') for d in params.get('discounts') or () if d.get('promotion_code')), None)):
+        st.apply_promotion_code(s, st.objs[promo]['code'])
     return s
+
+def _fragment(s):
+    "The `#...` part of a Checkout URL: Stripe's encodes data for its page script; ours just names the session"
+    return base64.urlsafe_b64encode(json.dumps({'session': s['id'], 'offline': True}).encode()).decode().rstrip('=')
 
 def _session_expire(st, s, params, op=None):
     if s['status'] != 'open': raise _bad(None, None, f"Only Checkout Sessions with a status in [\"open\"] can be expired. "
@@ -58,7 +66,7 @@ def _link_create(st, params, **kw):
     params = dict(params)
     prices = st.line_prices(params.pop('line_items'))
     link = st.new_object('payment_link', params, currency=prices[0][0].get('currency', 'usd'))
-    link['url'] = f"https://buy.stripe.com/test_{link['id'].split('_', 1)[1]}"
+    link['url'] = st.page_url('buy', f"/test_{link['id'].split('_', 1)[1]}")
     st.store(link, 'payment_link')
     st.line_item_objects(prices, link['id'])
     return link
@@ -67,35 +75,121 @@ def _portal_create(st, params, **kw):
     if not params.get('customer') and not params.get('customer_account'):
         raise _bad('parameter_missing', 'customer', 'Missing required param: customer.')
     st.refs_exist('billing_portal.session', params)
-    s = st.new_object('billing_portal.session', params)
-    s['url'] = f"https://billing.stripe.com/p/session/test_{s['id'].split('_', 1)[1]}"
+    s = st.new_object('billing_portal.session', params | {'configuration': params.get('configuration') or st.default_portal_configuration()['id']})
+    if not s.get('return_url'): s['return_url'] = st.objs[s['configuration']].get('default_return_url')
+    s['url'] = st.page_url('billing', f"/p/session/test_{s['id'].split('_', 1)[1]}")
     return st.store(s, 'billing_portal.session')
+@patch(as_prop=True)
+def checkout_extras(self:OfflineStripe):
+    "Request-only parameters of each Checkout Session (`subscription_data`, `payment_intent_data`), used when it completes"
+    return self.__dict__.setdefault('_checkout_extras', {})
+
+default_portal_features = {'invoice_history': {'enabled': True}, 'payment_method_update': {'enabled': True},
+    'customer_update': {'enabled': True, 'allowed_updates': ['email', 'address']},
+    'subscription_cancel': {'enabled': True, 'mode': 'at_period_end', 'proration_behavior': 'none',
+                            'cancellation_reason': {'enabled': True, 'options': ['too_expensive', 'missing_features', 'switched_service', 'unused', 'other']}},
+    'subscription_update': {'enabled': False, 'default_allowed_updates': [], 'products': [], 'proration_behavior': 'none'}}
+
+@patch
+def default_portal_configuration(self:OfflineStripe):
+    "The account's default portal configuration (`is_default`), made on first use with the features of Stripe's default settings"
+    for i in self.by_schema.get('billing_portal.configuration', {}):
+        if self.objs[i].get('is_default'): return self.objs[i]
+    cfg = self.new_object('billing_portal.configuration', {'features': default_portal_features}, is_default=True, active=True)
+    return self.store(cfg, 'billing_portal.configuration', event=False)
+
 
 # %% ../../nbs/offline/40_checkout.ipynb #c440604d
 @patch
-def complete_checkout(self:OfflineStripe, session_id, email=None):
-    "Complete the open Checkout Session `session_id` as a paying customer would (with `email` if it has none)"
+def complete_checkout(self:OfflineStripe, session_id, email=None, payment_method='pm_card_visa', name=None):
+    "Complete the open Checkout Session `session_id` as its customer does: pay (or save) `payment_method`, typed `email` and `name`"
     with self.lock:
         s = self.lookup(session_id, ['checkout.session'])
         if s['status'] != 'open': raise _bad(None, None, f"This Checkout Session is {s['status']}, not open.")
-        cus = s.get('customer') or _cus_create_for(self, s.get('customer_email') or email or 'customer@example.com')
-        items = [self.objs[i] for i in self.by_schema.get('item', {}) if self.parent.get(i) == s['id']]
-        prev = {k: s.get(k) for k in ('status', 'payment_status', 'customer')}
-        if s['mode'] == 'subscription':
-            pm = self.magic_pm('pm_card_visa', cus)['id']  # the card the customer entered on the payment page
-            sub = _sub_create(self, {'customer': cus, 'default_payment_method': pm, 'items': [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items
-                                                                 if _recurring(it['price'])]})
-            s['subscription'], s['invoice'] = sub['id'], sub.get('latest_invoice')
-        elif s['mode'] == 'payment':
-            pi = _pi_create(self, {'amount': s['amount_total'] or 0, 'currency': s['currency'] or 'usd', 'customer': cus,
-                                   'payment_method': 'pm_card_visa', 'confirm': True})
-            s['payment_intent'] = pi['id']
-        s.update(status='complete', payment_status='paid' if s['mode'] != 'setup' else 'no_payment_required', customer=cus,
-                 url=None, customer_details=(s.get('customer_details') or {}) | {'email': self.objs[cus].get('email')})
-        self.emit('checkout.session', 'completed', s, prev)
+        email = s.get('customer_email') or email or (self.objs.get(s.get('customer') or '') or {}).get('email') or 'customer@example.com'
+        pi = self.objs.get(s.get('payment_intent') or '')
+        if s['mode'] == 'payment':
+            if not (pi and pi['status'] == 'succeeded'):
+                pi = _checkout_payment(self, s, self.lookup(payment_method, ['payment_method'])['id'], email, name)
+                if pi['status'] != 'succeeded': return fast_copy(s)  # waiting for 3D Secure
+            cus, status = _id_of(pi.get('customer')), 'paid'
+        else:
+            pm = self.lookup(payment_method, ['payment_method'])['id']
+            if (err := _card_error(self, pm)): raise err
+            make = s['mode'] == 'subscription' or s.get('customer_creation') == 'always'
+            cus = s.get('customer') or (_cus_create_for(self, email, name) if make else None)
+            if cus: _attach(self, pm, cus)
+            status = _checkout_subscription(self, s, cus, pm) if s['mode'] == 'subscription' else _checkout_setup(self, s, cus, pm)
+        s.update(status='complete', payment_status=status, customer=cus, url=None,
+                 customer_details=(s.get('customer_details') or {}) | {'email': email, 'name': name})
+        self.emit('checkout.session', 'completed', s)
         return fast_copy(s)
 
-def _cus_create_for(st, email): return st.create('customer', {'email': email})['id']
+def _cus_create_for(st, email, name=None): return st.create('customer', {'email': email} | ({'name': name} if name else {}))['id']
+
+def _card_error(st, pm):
+    "The card error paying with `pm` would end in (a declining test card, an unauthenticated 3D Secure card), else None"
+    if (code := declines.get(st.magic_of.get(pm, pm))): return OfflineError(402, decline_messages.get(code, 'Your card was declined.'),
+        type='card_error', code='card_declined', decline_code=code)
+    if st.needs_authentication(pm): return OfflineError(402, 'Your card was declined. This transaction requires authentication.',
+        type='card_error', code='authentication_required', decline_code='authentication_required')
+
+def _attach(st, pm, cus):
+    "Attach the payment method `pm` to the customer `cus` (`payment_method.attached`)"
+    o = st.objs[pm]
+    if o.get('customer') != cus:
+        o['customer'] = cus
+        st.emit('payment_method', 'attached', o)
+
+def _checkout_payment(st, s, pm, email, name):
+    "Confirm the session's payment intent (made on the first attempt) with `pm`: succeeded, waiting for 3D Secure, or a card error"
+    pi = st.objs.get(s.get('payment_intent') or '')
+    if pi is None:
+        cus = s.get('customer') or (_cus_create_for(st, email, name) if s.get('customer_creation') == 'always' else None)
+        extra = st.checkout_extras.get(s['id'], {}).get('payment_intent_data') or {}
+        pi = _pi_create(st, {k: v for k,v in extra.items() if k in ('metadata', 'description', 'receipt_email', 'statement_descriptor')}
+                        | {'amount': s['amount_total'], 'currency': s['currency'] or 'usd', 'payment_method': pm} | ({'customer': cus} if cus else {}))
+        s['payment_intent'] = pi['id']
+    return _pi_confirm(st, pi, {'payment_method': pm})
+
+def _checkout_subscription(st, s, cus, pm):
+    "Subscribe `cus` to the session's recurring prices, paying with `pm`: the session's `payment_status`"
+    items = [st.objs[i] for i in st.by_schema.get('item', {}) if st.parent.get(i) == s['id']]
+    sd = st.checkout_extras.get(s['id'], {}).get('subscription_data') or {}
+    params = {k: v for k,v in sd.items() if k in ('metadata', 'description', 'trial_period_days', 'trial_end')}
+    if (promo := next((d['promotion_code'] for d in s.get('discounts') or () if d.get('promotion_code')), None)):
+        params['discounts'] = [{'promotion_code': promo}]
+    sub = _sub_create(st, params | {'customer': cus, 'default_payment_method': pm,
+        'items': [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items if _recurring(it['price'])]})
+    s['subscription'], s['invoice'] = sub['id'], sub.get('latest_invoice')
+    inv = st.objs.get(sub.get('latest_invoice') or '') or {}
+    return 'paid' if inv.get('status') == 'paid' and inv.get('amount_paid') else 'no_payment_required'
+
+def _checkout_setup(st, s, cus, pm):
+    "A succeeded SetupIntent saving `pm` (for `cus`, if any): the session's `payment_status`"
+    seti = st.new_object('setup_intent', ({'customer': cus} if cus else {}) | {'payment_method': pm, 'usage': 'off_session'},
+                         status='requires_confirmation')
+    seti['client_secret'] = f"{seti['id']}_secret_{st.new_id('x')[2:]}"
+    st.store(seti, 'setup_intent')
+    st.transition(seti, 'confirm')
+    s['setup_intent'] = seti['id']
+    return 'no_payment_required'
+
+@patch
+def apply_promotion_code(self:OfflineStripe, s, code):
+    "Apply the promotion code `code`, typed by the customer, to the open session `s`: its `discounts` and new total"
+    code = (code or '').strip().lower()
+    promo = next((p for i in self.by_schema.get('promotion_code', {}) if (p := self.objs[i]).get('code', '').lower() == code), None)
+    cp = self.objs.get(_id_of((promo or {}).get('promotion', {}).get('coupon')) or '') or {}
+    full = promo and promo.get('max_redemptions') and (promo.get('times_redeemed') or 0) >= promo['max_redemptions']
+    if (not code or not cp or not promo.get('active', True) or full or (promo.get('expires_at') or float('inf')) < self.now()
+        or cp.get('amount_off') and cp.get('currency') != s.get('currency')): raise _bad(None, 'promotion_code', 'This code is invalid.')
+    sub = s['amount_subtotal'] or 0
+    off = round(sub * cp['percent_off'] / 100) if cp.get('percent_off') else min(cp.get('amount_off') or 0, sub)
+    s['discounts'] = [{'coupon': cp['id'], 'promotion_code': promo['id']}]
+    s['total_details'] = (s.get('total_details') or {}) | {'amount_discount': off}
+    s['amount_total'] = sub - off
+    return s
 
 # %% ../../nbs/offline/40_checkout.ipynb #d549833d
 OfflineStripe.hooks |= {('checkout.session', 'create'): _session_create, ('checkout.session', 'expire'): _session_expire, ('payment_link', 'create'): _link_create, ('billing_portal.session', 'create'): _portal_create}

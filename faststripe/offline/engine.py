@@ -13,8 +13,8 @@ from ..spec import bundled_spec, resolve_spec
 
 # %% auto #0
 __all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status',
-           'form_decode', 'OfflineError', 'is_metadata', 'check_metadata', 'coerce', 'check_params', 'id_prefix',
-           'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate', 'parse_query',
+           'stripe_hosts', 'form_decode', 'OfflineError', 'is_metadata', 'check_metadata', 'coerce', 'check_params',
+           'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate', 'parse_query',
            'search_filter', 'last_param', 'magic_test_id']
 
 # %% ../../nbs/offline/00_engine.ipynb #af69dd6c
@@ -888,8 +888,25 @@ def _params(self:OfflineStripe, op, query_pairs, body, headers):
             else: params |= form_decode(body)
         except (ValueError, TypeError): raise _bad(None, None, 'Invalid request body: expected form encoding'
                                                    + (' or JSON' if op['ct'] == 'json' else '') + ' in UTF-8')
+    if (ver := headers.get('stripe-version')) and ver != self.spec.version: params = self.accept(params, op, ver)
     props = op['b'] | op['q'] if op['q'] else op['b']
     return check_params(params, props, op['rb'] + op['rq'])
+
+@patch
+def _body(self:OfflineStripe, body, headers):
+    "A request body, form-encoded or JSON, as a dict"
+    try: return json.loads(body) if headers.get('content-type', '').startswith('application/json') else form_decode(body)
+    except (ValueError, TypeError): raise _bad(None, None, 'Invalid request body: expected form encoding or JSON in UTF-8')
+
+@patch
+def accept(self:OfflineStripe, params, op, version):
+    "The decoded `params` of a request to `op` sent with API `version`, in the spec's version (the versions part translates)"
+    return params
+
+@patch
+def render(self:OfflineStripe, obj, version, headers=None):
+    "`obj` as API `version` shows it (the versions part renders; here: as it is)"
+    return obj
 
 @patch
 def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', headers=None, raw=False):
@@ -899,10 +916,12 @@ def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', hea
     query_pairs = list(query_pairs or ()) + parse_qsl(u.query, keep_blank_values=True)
     with self.lock:
         rid = 'req_' + ''.join(self.rng.choices(_alnum, k=14))
-        rh = {'request-id': rid, 'stripe-version': headers.get('stripe-version', self.spec.version)}
+        ver = headers.get('stripe-version')
+        rh = {'request-id': rid, 'stripe-version': ver or self.spec.version}
         try: status, res = self._handle(method.upper(), u.path, query_pairs, body_bytes, headers, rid, rh)
         except OfflineError as e: status, res = e.status, e.body
         except Exception as e: status, res = 500, {'error': {'type': 'api_error', 'message': f'Offline Stripe bug: {type(e).__name__}: {e}'}}
+        if ver and ver != self.spec.version and status < 400: res = self.render(res, ver, rh)  # an older (or unknown) version's shape
         res = json.dumps(res).encode() if raw else fast_copy(res)  # still under the lock: `res` may share stored objects
     return status, rh, res
 
@@ -912,6 +931,8 @@ _complete_re = re.compile(r'/v1/test_helpers/checkout/sessions/([^/]+)/complete'
 def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, rh):
     if (e := _auth_error(headers)): raise e
     if (h := self.timers.get(None)) and h[0][0] <= self.now(): self.run_timers()  # the account's billing boundaries, due by now
+    for verb, rx, fn in self.routes:  # paths outside Stripe's spec (the Stripe CLI's checkout page API, the offline Stripe's own)
+        if verb == method and (m := rx.fullmatch(path)): return 200, fn(self, m, form_decode(query_pairs) | (self._body(body, headers) if body else {}), headers)
     if method == 'POST' and (m := _complete_re.fullmatch(path)): return 200, self.complete_checkout(m.group(1))
     op, pv = self.router.match(method, path)
     if op is None: raise OfflineError(404, f'Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs '
@@ -948,7 +969,7 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
     return status, res
 
 # %% ../../nbs/offline/00_engine.ipynb #57fd4c2e
-OfflineStripe.hooks, OfflineStripe.sinks = {}, {}
+OfflineStripe.hooks, OfflineStripe.sinks, OfflineStripe.routes = {}, {}, []
 
 @patch(as_prop=True)
 def creatable(self:OfflineStripe):
@@ -970,3 +991,13 @@ def request(self:OfflineStripe, method, path, body='', query='', **headers):
 def events_about(self:OfflineStripe, oid):
     "The types of the events recorded about the object `oid`, oldest first"
     return [self.objs[e]['type'] for e in self.by_schema.get('event', {}) if self.objs[e]['data']['object'].get('id') == oid]
+
+# %% ../../nbs/offline/00_engine.ipynb #b7e1a0c2
+stripe_hosts = dict(checkout='https://checkout.stripe.com', buy='https://buy.stripe.com', billing='https://billing.stripe.com',
+                    hooks='https://hooks.stripe.com')
+OfflineStripe.base_url = None  # set by the server serving this engine
+
+@patch
+def page_url(self:OfflineStripe, host, path):
+    "URL of the hosted page at `path`: on the server serving this engine (its `base_url`), else on Stripe's `host`"
+    return (self.base_url or stripe_hosts[host]).rstrip('/') + path

@@ -10,7 +10,8 @@ from .engine import *
 from .engine import _bad, _id_of, _missing
 
 # %% auto #0
-__all__ = ['min_charge', 'declines', 'cancelable', 'zero_decimal', 'magic_cards', 'too_small', 'fmt_money', 'card_brand']
+__all__ = ['min_charge', 'declines', 'decline_messages', 'cancelable', 'zero_decimal', 'magic_cards', 'test_card_ids',
+           'three_d_secure', 'authentication_failure', 'too_small', 'fmt_money', 'card_brand']
 
 # %% ../../nbs/offline/20_payments.ipynb #6d5d3a87
 min_charge = dict(usd=50, aed=200, aud=50, bgn=100, brl=50, cad=50, chf=50, czk=1500, dkk=250, eur=50, gbp=30, hkd=400, huf=17500,
@@ -27,6 +28,7 @@ declines = {'pm_card_chargeDeclined': 'generic_decline', 'tok_chargeDeclined': '
             'pm_card_visa_chargeDeclinedInsufficientFunds': 'insufficient_funds',
             'tok_chargeDeclinedInsufficientFunds': 'insufficient_funds',
             'pm_card_chargeCustomerFail': 'generic_decline', 'tok_chargeCustomerFail': 'generic_decline'}  # attaches, then every charge fails
+decline_messages = {'insufficient_funds': 'Your card has insufficient funds.'}  # else 'Your card was declined.'
 
 @patch
 def charge_pi(self:OfflineStripe, pi):
@@ -34,12 +36,15 @@ def charge_pi(self:OfflineStripe, pi):
     pm = _id_of(pi.get('payment_method'))
     if not pm: raise OfflineError(400, "You cannot confirm this PaymentIntent because it's missing a payment method. To "
         'confirm the PaymentIntent with a payment method, pass `payment_method`.', code='payment_intent_unexpected_state')
+    if self.needs_authentication(pm): return self.require_action(pi, pm)  # 3D Secure first (see below)
+    self.authenticated.discard(pm)
     manual, amt = pi.get('capture_method') == 'manual', pi['amount']
     prev = {k: pi.get(k) for k in ('status', 'latest_charge', 'amount_received', 'amount_capturable', 'last_payment_error', 'payment_method')}
     ch = self.new_object('charge', amount=amt, currency=pi['currency'], payment_intent=pi['id'], customer=pi.get('customer'),
                          payment_method=pm, status='succeeded', paid=True, captured=not manual, amount_captured=0 if manual else amt)
     if (magic := self.magic_of.get(pm, pm)) in declines:
-        err = OfflineError(402, 'Your card was declined.', type='card_error', code='card_declined', decline_code=declines[magic])
+        err = OfflineError(402, decline_messages.get(declines[magic], 'Your card was declined.'), type='card_error',
+                           code='card_declined', decline_code=declines[magic])
         ch.update(status='failed', paid=False, captured=False, amount_captured=0, failure_code='card_declined', failure_message=err.message)
         self.store(ch, 'charge')
         self.emit('charge', 'failed', ch)
@@ -63,6 +68,7 @@ def _pi_create(st, params, **kw):
     pi['client_secret'] = f"{pi['id']}_secret_{st.new_id('x')[2:]}"
     pi['amount_capturable'] = pi['amount_received'] = 0
     if pi.get('payment_method'): pi['status'] = 'requires_confirmation'
+    if params.get('return_url'): st.return_urls[pi['id']] = params['return_url']  # where 3D Secure sends the customer back
     if params.get('confirm'): st.charge_pi(pi)  # a decline leaves it stored, `requires_payment_method`
     return pi
 
@@ -71,6 +77,7 @@ def _pi_confirm(st, pi, params, op=None):
         raise OfflineError(400, f"This PaymentIntent's status is {pi['status']}, so it cannot be confirmed.",
                            code='payment_intent_unexpected_state', param=None)
     st.echo(pi, 'payment_intent', params)
+    if params.get('return_url'): st.return_urls[pi['id']] = params['return_url']
     return st.charge_pi(pi)
 
 def _pi_capture(st, pi, params, op=None):
@@ -163,12 +170,16 @@ def _pm_create(st, params, **kw):
         pm['card'] = st.merge(st.spec.schema('payment_method')['p']['card'], None,
             {'brand': card_brand(n), 'last4': n[-4:], 'exp_month': card.get('exp_month'), 'exp_year': card.get('exp_year'),
              'funding': 'credit', 'country': 'US', 'display_brand': card_brand(n), 'fingerprint': hashlib.sha1(n.encode()).hexdigest()[:16]})
+        if (magic := test_card_ids.get(n)): st.magic_of[pm['id']] = magic  # a test card number behaves as its magic id
     return pm
 
 # %% ../../nbs/offline/20_payments.ipynb #9a021e7f
 magic_cards = {'visa': '4242424242424242', 'visa_debit': '4000056655665556', 'mastercard': '5555555555554444',
     'amex': '378282246310005', 'discover': '6011111111111117', 'chargeDeclined': '4000000000000002',
-    'visa_chargeDeclinedInsufficientFunds': '4000000000009995', 'chargeCustomerFail': '4000000000000341'}
+    'visa_chargeDeclinedInsufficientFunds': '4000000000009995', 'chargeCustomerFail': '4000000000000341',
+    'authenticationRequired': '4000002760003184', 'authenticationRequiredOnSetup': '4000002500003155',
+    'threeDSecure2Required': '4000000000003220'}
+test_card_ids = {n: f'pm_card_{k}' for k,n in magic_cards.items()}  # a test card number -> the magic id it stands for
 
 @patch
 def magic_pm(self:OfflineStripe, name, customer=None):
@@ -178,6 +189,56 @@ def magic_pm(self:OfflineStripe, name, customer=None):
                     | ({'customer': customer} if customer else {}))
     self.magic_of[pm['id']] = name
     return pm
+
+# %% ../../nbs/offline/20_payments.ipynb #c3d5e0a2
+three_d_secure = {'pm_card_authenticationRequired', 'pm_card_authenticationRequiredOnSetup', 'pm_card_threeDSecure2Required'}
+authentication_failure = ('The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new '
+                          'PaymentMethod to attempt to fulfill this PaymentIntent again.')
+
+@patch(as_prop=True)
+def authenticated(self:OfflineStripe):
+    "Payment methods whose holder just authenticated: the next charge with one goes through without asking again"
+    return self.__dict__.setdefault('_authenticated', set())
+
+@patch(as_prop=True)
+def return_urls(self:OfflineStripe):
+    "The `return_url` each payment intent was confirmed with (a confirm parameter, not a field of the object)"
+    return self.__dict__.setdefault('_return_urls', {})
+
+@patch
+def needs_authentication(self:OfflineStripe, pm):
+    "Must the holder of the payment method `pm` authenticate (3D Secure) before it is charged?"
+    return self.magic_of.get(pm, pm) in three_d_secure and pm not in self.authenticated
+
+@patch
+def require_action(self:OfflineStripe, pi, pm):
+    "Leave the payment intent `pi` waiting for its customer to authenticate `pm` on the authentication page"
+    prev = {k: pi.get(k) for k in ('status', 'next_action', 'payment_method')}
+    url = self.page_url('hooks', f"/3d_secure_2/hosted?payment_intent={pi['id']}")
+    ret = self.return_urls.get(pi['id'])
+    nxt = ({'type': 'redirect_to_url', 'redirect_to_url': {'url': url, 'return_url': ret}} if ret else
+           {'type': 'use_stripe_sdk', 'use_stripe_sdk': {'type': 'three_d_secure_redirect', 'stripe_js': url}})
+    pi.update(status='requires_action', payment_method=pm, next_action=nxt)
+    self.emit('payment_intent', 'requires_action', pi, {k: v for k,v in prev.items() if pi.get(k) != v})
+    return pi
+
+@patch
+def authenticate_payment(self:OfflineStripe, pi, ok=True):
+    "The customer completes (`ok`) or fails the 3D Secure authentication the payment intent `pi` waits for"
+    if pi['status'] != 'requires_action': raise _bad('payment_intent_unexpected_state', None,
+        f"This PaymentIntent's status is {pi['status']}: only one that requires action can be authenticated.")
+    pm = _id_of(pi['payment_method'])
+    pi['next_action'] = None
+    if ok:
+        self.authenticated.add(pm)
+        return self.charge_pi(pi)  # a declining card still declines (raises the card error)
+    prev = {k: pi.get(k) for k in ('status', 'payment_method', 'last_payment_error')}
+    pm_obj = fast_copy(self.objs.get(pm) or {'id': pm, 'object': 'payment_method', 'type': 'card'})
+    pi.update(status='requires_payment_method', payment_method=None, last_payment_error={'type': 'invalid_request_error',
+        'code': 'payment_intent_authentication_failure', 'message': authentication_failure, 'payment_method': pm_obj,
+        'doc_url': 'https://stripe.com/docs/error-codes/payment-intent-authentication-failure'})
+    self.emit('payment_intent', 'payment_failed', pi, {k: v for k,v in prev.items() if pi.get(k) != v})
+    return pi
 
 # %% ../../nbs/offline/20_payments.ipynb #2c6ccc89
 OfflineStripe.hooks |= {('payment_intent', 'create'): _pi_create, ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture, ('payment_intent', 'cancel'): _pi_cancel, ('payment_method', 'create'): _pm_create, ('refund', 'create'): _refund_create}
