@@ -119,3 +119,18 @@ def test_webhook_endpoint_on_old_version_receives_payment_intent(server):
         stripe.Webhook.construct_event(by_path['/new'][1], by_path['/new'][0], new_we.secret)
     finally:
         rcv.shutdown(); rcv.server_close()
+
+def test_2022_sample_app_default_incomplete_flow(old_client):
+    "Stripe's 2022 subscription sample: default_incomplete, `expand=['latest_invoice.payment_intent']`, confirm its client secret"
+    prod = old_client.v1.products.create(params={'name': 'Sample'})
+    price = old_client.v1.prices.create(params={'product': prod.id, 'unit_amount': 900, 'currency': 'usd', 'recurring': {'interval': 'month'}})
+    cus = old_client.v1.customers.create(params={'email': 'sample@example.com'})
+    sub = old_client.v1.subscriptions.create(params={'customer': cus.id, 'items': [{'price': price.id}],
+        'payment_behavior': 'default_incomplete', 'expand': ['latest_invoice.payment_intent']})
+    pi = sub.latest_invoice.payment_intent
+    assert sub.status == 'incomplete' and isinstance(pi, stripe.PaymentIntent) and pi.client_secret.startswith(pi.id)
+    assert pi.invoice == sub.latest_invoice.id
+    done = old_client.v1.payment_intents.confirm(pi.id, params={'payment_method': 'pm_card_visa'})
+    assert done.status == 'succeeded'
+    again = old_client.v1.subscriptions.retrieve(sub.id, params={'expand': ['latest_invoice']})
+    assert again.status == 'active' and again.latest_invoice.paid is True and again.latest_invoice.payment_intent == pi.id

@@ -892,6 +892,12 @@ def _params(self:OfflineStripe, op, query_pairs, body, headers):
     return check_params(params, props, op['rb'] + op['rq'])
 
 @patch
+def _body(self:OfflineStripe, body, headers):
+    "A request body, form-encoded or JSON, as a dict"
+    try: return json.loads(body) if headers.get('content-type', '').startswith('application/json') else form_decode(body)
+    except (ValueError, TypeError): raise _bad(None, None, 'Invalid request body: expected form encoding or JSON in UTF-8')
+
+@patch
 def accept(self:OfflineStripe, params, op, version):
     "The decoded `params` of a request to `op` sent with API `version`, in the spec's version (the versions part translates)"
     return params
@@ -924,6 +930,8 @@ _complete_re = re.compile(r'/v1/test_helpers/checkout/sessions/([^/]+)/complete'
 def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, rh):
     if (e := _auth_error(headers)): raise e
     if (h := self.timers.get(None)) and h[0][0] <= self.now(): self.run_timers()  # the account's billing boundaries, due by now
+    for verb, rx, fn in self.routes:  # paths outside Stripe's spec (the Stripe CLI's checkout page API, the offline Stripe's own)
+        if verb == method and (m := rx.fullmatch(path)): return 200, fn(self, m, form_decode(query_pairs) | (self._body(body, headers) if body else {}), headers)
     if method == 'POST' and (m := _complete_re.fullmatch(path)): return 200, self.complete_checkout(m.group(1))
     op, pv = self.router.match(method, path)
     if op is None: raise OfflineError(404, f'Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs '
@@ -960,7 +968,7 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
     return status, res
 
 # %% ../../nbs/offline/00_engine.ipynb #57fd4c2e
-OfflineStripe.hooks, OfflineStripe.sinks = {}, {}
+OfflineStripe.hooks, OfflineStripe.sinks, OfflineStripe.routes = {}, {}, []
 
 @patch(as_prop=True)
 def creatable(self:OfflineStripe):

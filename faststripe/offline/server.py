@@ -12,7 +12,8 @@ from .engine import *
 from .pages import hosted_page
 
 # %% auto #0
-__all__ = ['offline_key', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_parser', 'offline_main']
+__all__ = ['offline_key', 'offline_commands', 'OfflineTransport', 'offline_api', 'OfflineServer', 'serve', 'offline_parser',
+           'offline_main']
 
 # %% ../../nbs/offline/90_server.ipynb #4830e4a5
 import httpx
@@ -93,19 +94,41 @@ def serve(port=0, host='127.0.0.1', stripe=None):
     return OfflineServer(stripe, port, host).start()
 
 # %% ../../nbs/offline/90_server.ipynb #5a6538d6
+offline_commands = {'trigger': 'faststripe.offline.fixtures:trigger_main', 'fixtures': 'faststripe.offline.fixtures:fixtures_main',
+                    'deliveries': 'faststripe.offline.webhooks:deliveries_main'}  # subcommands, each in the part it belongs to
+
 def offline_parser():
     "The command line of `faststripe_offline`; its help shows the defaults"
     p = argparse.ArgumentParser(prog='faststripe_offline', description='A stateful offline Stripe on loopback, for tests and docs',
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                epilog='Subcommands (each has --help): ' + ', '.join(offline_commands))
     p.add_argument('--port', type=int, default=12111, help='port to listen on (0 picks a free one)')
     p.add_argument('--host', default='127.0.0.1', help='loopback address to bind (127.0.0.1, localhost or ::1)')
+    p.add_argument('--forward-to', metavar='URL', help='send every event to URL, signed, as `stripe listen --forward-to` does')
+    p.add_argument('--events', help='with --forward-to: only these event types, comma-separated')
+    p.add_argument('--print-secret', action='store_true', help='print the signing secret of --forward-to and exit')
+    p.add_argument('--retries', default='test', choices=['test', 'live', 'none'], help="retry schedule of failed deliveries (Stripe's)")
+    p.add_argument('--time-scale', type=float, default=1.0, help='multiply the waits between retries (0.001: 3 days in 4 minutes)')
+    p.add_argument('--chaos', default='', help='duplicate=P,reorder=P,delay=SECONDS,burst_every=N,seed=N (see the webhooks docs)')
     return p
 
 def offline_main(args=None):
-    "Command line: run the offline Stripe on 127.0.0.1 until interrupted"
+    "Command line: run the offline Stripe on 127.0.0.1 until interrupted, or one of the subcommands"
+    import sys, importlib
+    from faststripe.offline.webhooks import listen_secret, listen_printers
+    args = sys.argv[1:] if args is None else list(args)
+    if args and args[0] in offline_commands:
+        mod, fn = offline_commands[args[0]].split(':')
+        return getattr(importlib.import_module(mod), fn)(args[1:])
     a = offline_parser().parse_args(args)
+    if a.print_secret: return print(listen_secret())
     srv = OfflineServer(port=a.port, host=a.host)
-    print(f'Offline Stripe (API {srv.stripe.spec.version}) on {srv.url} -- test keys only, data in memory; Ctrl-C stops it', flush=True)
+    st = srv.stripe.configure_webhooks(None if a.retries == 'none' else a.retries, a.time_scale, chaos=a.chaos)
+    print(f'Offline Stripe (API {st.spec.version}) on {srv.url} -- test keys only, data in memory; Ctrl-C stops it', flush=True)
+    if a.forward_to:
+        on_event, on_attempt = listen_printers()
+        st.listen(a.forward_to, a.events, on_event=on_event, on_attempt=on_attempt)
+        print(f'Ready! You are using Stripe API Version [{st.spec.version}]. Your webhook signing secret is {listen_secret()} (^C to quit)', flush=True)
     try: srv.serve_forever()
     except KeyboardInterrupt: pass
     finally: srv.server_close()

@@ -8,7 +8,7 @@ import re, logging
 from decimal import Decimal
 from fastcore.basics import patch, store_attr
 from .engine import *
-from .engine import _bad, _id_of
+from .engine import _bad, _id_of, _is_list_env, _ref_schemas
 
 # %% auto #0
 __all__ = ['oldest_rendered', 'changes', 'Change', 'breaking']
@@ -58,13 +58,17 @@ class Change:
     "A breaking change that came with API `version` (documented at `url`): its `down` renderings and `up` translations"
     def __init__(self, version, title, url):
         store_attr()
-        self.downs, self.ups = {}, {}
+        self.downs, self.ups, self.expands = {}, {}, {}
     def down(self, *objects):
         "Register `f(st, obj, again)` rendering `objects` (object types) of the new shape in the shape before `version`"
         def deco(f):
             for o in objects: self.downs[o] = f
             return f
         return deco
+    def expandable(self, obj, **fields):
+        "Fields of `obj` (object type) that existed before `version` and could be expanded, with the schema each names"
+        self.expands.setdefault(obj, {}).update(fields)
+        return self
     def up(self, *ops):
         "Register `f(st, params, op)` turning the parameters of `ops` (`'post /v1/...'`) sent before `version` into the new ones"
         def deco(f):
@@ -132,6 +136,50 @@ def _render_event(st, ev, downs, version):
     return ev
 
 @patch
+def old_fields_for(self:OfflineStripe, target):
+    "Object type -> {field: schema} of the expandable fields a `target` version has and the spec's version does not"
+    cache = self.__dict__.setdefault('_old_fields', {})
+    if target not in cache:
+        res = {}
+        for c in changes:
+            if _before(target, c):
+                for o,fs in c.expands.items(): res.setdefault(o, {}).update(fs)
+        cache[target] = res
+    return cache[target]
+
+def _step(st, schema, seg):
+    "The component schema that field `seg` of an object of `schema` names (through lists), or None"
+    sc = st.spec.schema(schema).get('p', {}).get(seg) if schema else None
+    if sc is None: return None
+    if _is_list_env(sc): sc = sc['p']['data'].get('i', {})
+    refs = st.alts(_ref_schemas(sc))
+    return refs[0] if refs else None
+
+def _names_old_field(st, op, path, olds):
+    "Does the expand `path` of a request to `op` go through a field only older versions have?"
+    schemas = st.op_schemas(op)
+    schema = schemas[0] if schemas else None
+    segs = path.split('.')
+    if op.get('lk') and segs[0] == 'data': segs = segs[1:]
+    for seg in segs:
+        if schema is None: return False
+        if seg in olds.get(schema, {}): return True
+        schema = _step(st, schema, seg)
+    return False
+
+def _expand_rendered(st, o, segs, downs):
+    "Expand the path `segs` in the rendered answer `o`: ids become their stored objects, rendered"
+    if not segs: return
+    if isinstance(o, dict) and o.get('object') in ('list', 'search_result'):
+        for it in o.get('data') or []: _expand_rendered(st, it, segs[1:] if segs[0] == 'data' else segs, downs)
+        return
+    if not isinstance(o, dict): return
+    head, rest = segs[0], segs[1:]
+    v = o.get(head)
+    if isinstance(v, str) and v in st.objs: v = o[head] = _walk(st, fast_copy(st.objs[v]), downs)
+    if rest: _expand_rendered(st, v, rest, downs)
+
+@patch
 def render(self:OfflineStripe, obj, version, headers=None):
     """`obj` as API `version` shows it: a rendered copy, or `obj` itself at the spec's version. With `headers` (the
     response's, which get the notes), `obj` is an answer, and the events in it keep their version; without, an event
@@ -143,13 +191,22 @@ def render(self:OfflineStripe, obj, version, headers=None):
     downs = self.downs_for(target)
     obj = fast_copy(obj)
     if headers is None and isinstance(obj, dict) and obj.get('object') == 'event': return _render_event(self, obj, downs, target)
-    return _walk(self, obj, downs) if downs else obj
+    obj = _walk(self, obj, downs) if downs else obj
+    later = self.__dict__.pop('_later_expand', None) if headers is not None else None
+    for p in later or (): _expand_rendered(self, obj, p.split('.'), downs)
+    return obj
 
 @patch
 def accept(self:OfflineStripe, params, op, version):
     "The decoded `params` of a request to `op` sent with API `version`, translated to the spec's version (400 for a version that does not exist)"
     target, _ = self.version_target(version)
+    self._later_expand = None
     for f in self.ups_for(target).get(f"{op['verb']} {op['path']}", ()): params = f(self, params, op)
+    if isinstance(ex := params.get('expand'), list) and (olds := self.old_fields_for(target)):
+        later = [p for p in ex if isinstance(p, str) and _names_old_field(self, op, p, olds)]
+        if later:  # expanded after rendering, where the old fields are
+            self._later_expand = later
+            params = params | {'expand': [p for p in ex if p not in later]}
     return params
 
 # %% ../../nbs/offline/80_versions.ipynb #0677517b
@@ -270,6 +327,8 @@ def _invoice_payment_intent(st, inv):
     pay = next((p for p in pays if p.get('is_default')), pays[-1] if pays else None)
     return _id_of(((pay or {}).get('payment') or {}).get('payment_intent'))
 
+_invoice_payments.expandable('invoice', payment_intent='payment_intent', charge='charge', subscription='subscription', quote='quote')
+
 @_invoice_payments.down('invoice')
 def _(st, o, again):
     pi = _invoice_payment_intent(st, o)
@@ -337,6 +396,8 @@ def _parent_details(o):
     p = o.get('parent') or {}
     kind = p.get('type')
     return kind, (p.get(kind) or {}) if kind else {}
+
+_pricing_and_parent.expandable('invoiceitem', subscription='subscription').expandable('line_item', subscription_item='subscription_item', invoice_item='invoiceitem')
 
 @_pricing_and_parent.down('line_item')
 def _(st, o, again):
@@ -412,6 +473,8 @@ def _(st, o, again):
 
 _payment_invoice = breaking('2025-03-31.basil', 'invoice removed from PaymentIntent and Charge', 'https://docs.stripe.com/changelog/basil')
 
+_payment_invoice.expandable('payment_intent', invoice='invoice').expandable('charge', invoice='invoice')
+
 @_payment_invoice.down('payment_intent')
 def _(st, o, again): o['invoice'] = _invoice_paid_by(st, o.get('id'))
 
@@ -422,6 +485,8 @@ _basil_moves = breaking('2025-03-31.basil', 'Checkout shipping_details, credit n
 
 @_basil_moves.down('checkout.session')
 def _(st, o, again): o['shipping_details'] = (o.get('collected_information') or {}).get('shipping_details')
+
+_basil_moves.expandable('credit_note', refund='refund')
 
 @_basil_moves.down('credit_note')
 def _(st, o, again): o['refund'] = _id_of(_first(o.get('refunds'), 'refund'))
