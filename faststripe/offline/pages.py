@@ -16,11 +16,12 @@ from .checkout import _attach
 
 # %% auto #0
 __all__ = ['three_decimal', 'money_symbols', 'page_css', 'merchant', 'csp', 'test_card_hint', 'submit_labels', 'auth_failed',
-           'page_routes', 'money', 'interval_text', 'e', 'safe_href', 'page', 'redirect', 'not_found', 'luhn_ok',
-           'read_card', 'field', 'card_fields', 'checkout_summary', 'submit_label', 'checkout_form', 'checkout_page',
-           'email_error', 'success_target', 'card_payment_method', 'checkout_post', 'finish_checkout',
-           'confirmation_page', 'expired_page', 'auth_page', 'checkout_route', 'checkout_auth_route', 'link_route',
-           'three_ds_route', 'hosted_page']
+           'status_words', 'cancel_reasons', 'page_routes', 'money', 'interval_text', 'e', 'safe_href', 'page',
+           'redirect', 'not_found', 'luhn_ok', 'read_card', 'field', 'card_fields', 'checkout_summary', 'submit_label',
+           'checkout_form', 'checkout_page', 'email_error', 'success_target', 'card_payment_method', 'checkout_post',
+           'finish_checkout', 'confirmation_page', 'expired_page', 'auth_page', 'checkout_route', 'checkout_auth_route',
+           'link_route', 'period_end', 'price_text', 'portal_home', 'portal_cancel', 'portal_update',
+           'portal_card_form', 'portal_new_card', 'portal_card_auth', 'portal_route', 'three_ds_route', 'hosted_page']
 
 # %% ../../nbs/offline/70_pages.ipynb #a35a65c4
 three_decimal = {'bhd', 'jod', 'kwd', 'omr', 'tnd'}
@@ -352,6 +353,234 @@ def link_route(st, method, token, form, query):
     s = st.session_for_link(link)
     return redirect(s['url'])
 
+# %% ../../nbs/offline/70_pages.ipynb #ce445e98
+from urllib.parse import urlencode
+
+def _date(t):
+    "`June 3, 2026`"
+    if not t: return ''
+    g = time.gmtime(t)
+    return f"{time.strftime('%B', g)} {g.tm_mday}, {g.tm_year}"
+
+def _sub_items(sub): return ((sub.get('items') or {}).get('data') or [])
+
+def period_end(sub):
+    "When the current period of `sub` ends (on its items since API version 2025-03-31.basil, else on it)"
+    return sub.get('current_period_end') or next((it.get('current_period_end') for it in _sub_items(sub)), None)
+
+def _product_name(st, price): return (st.objs.get(_id_of(price.get('product')) or '') or {}).get('name') or price.get('nickname') or price.get('id')
+
+def price_text(st, price, q=1):
+    "`Pro Plan · $19.99 per month` for `price` (times `q`)"
+    return f"{_product_name(st, price)}{f' × {q}' if q != 1 else ''} · {money(_amount(price)*q, price.get('currency'))} {interval_text(price)}".rstrip()
+
+@patch
+def portal_features(self:OfflineStripe, ps):
+    "The `features` of the configuration the portal session `ps` uses"
+    return (self.objs.get(_id_of(ps.get('configuration')) or '') or self.default_portal_configuration()).get('features') or {}
+
+def _on(feats, name): return bool((feats.get(name) or {}).get('enabled'))
+
+def _api(st, method, path, **params):
+    "A request to the engine's own API on the customer's behalf: its answer, or an `OfflineError` with Stripe's message"
+    status, res = st.request(method, path, urlencode(params))
+    if status != 200: raise OfflineError(status, (res.get('error') or {}).get('message') or 'Something went wrong.')
+    return res
+
+def _portal_subs(st, cus):
+    return [s for i in st.by_schema.get('subscription', {}) if _id_of((s := st.objs[i]).get('customer')) == cus and s.get('status') not in ('canceled', 'incomplete_expired')][::-1]
+
+def _cards(st, cus):
+    return [p for i in st.by_schema.get('payment_method', {}) if _id_of((p := st.objs[i]).get('customer')) == cus and p.get('type') == 'card']
+
+def _default_pm(st, cus):
+    "The card the customer's invoices charge: its default payment method, else the one its subscription charges"
+    return (_id_of(((st.objs.get(cus) or {}).get('invoice_settings') or {}).get('default_payment_method'))
+            or next((_id_of(s.get('default_payment_method')) for s in _portal_subs(st, cus) if s.get('default_payment_method')), None))
+
+def _update_prices(st, ps, sub):
+    "The prices the portal offers `sub` to switch to (none unless plan updates are enabled for a one-item subscription)"
+    u = st.portal_features(ps).get('subscription_update') or {}
+    its = _sub_items(sub)
+    if not u.get('enabled') or 'price' not in (u.get('default_allowed_updates') or ()) or len(its) != 1: return []
+    ids = [p for prod in u.get('products') or () for p in prod.get('prices') or ()]
+    return [p for i in ids if (p := st.objs.get(i)) and p.get('active', True) and p.get('currency') == sub.get('currency') and _recurring(p)]
+
+status_words = dict(active='Active', trialing='Trial', past_due='Past due', unpaid='Unpaid', incomplete='Incomplete', paused='Paused')
+
+def _sub_card(st, ps, tok, sub):
+    feats, its = st.portal_features(ps), _sub_items(sub)
+    what = ''.join(f'<p><strong>{e(price_text(st, it["price"], it.get("quantity") or 1))}</strong></p>' for it in its)
+    end = period_end(sub)
+    if sub.get('cancel_at_period_end') or sub.get('cancel_at'): when = f'Your plan will be canceled on {_date(sub.get("cancel_at") or end)}.'
+    elif sub['status'] == 'trialing': when = f'Your trial ends on {_date(sub.get("trial_end"))}.'
+    else: when = f'Your plan renews on {_date(end)}.'
+    base = f'/p/session/{e(tok)}/subscriptions/{e(sub["id"])}'
+    acts = []
+    if _update_prices(st, ps, sub) and not sub.get('cancel_at_period_end'): acts.append(f'<a href="{base}/update">Update subscription</a>')
+    if _on(feats, 'subscription_cancel'):
+        if sub.get('cancel_at_period_end'): acts.append(f'<form method="post" action="{base}/renew"><button type="submit">Renew subscription</button></form>')
+        else: acts.append(f'<a href="{base}/cancel">Cancel subscription</a>')
+    badge = 'Canceling' if sub.get('cancel_at_period_end') else status_words.get(sub['status'], sub['status'])
+    return (f'<div class="card" aria-label="Subscription {e(sub["id"])}">{what}<p class="muted">{e(when)}<span class="badge">{e(badge)}</span></p>'
+            f'<div class="actions">{"".join(acts)}</div></div>')
+
+def _pm_row(st, tok, pm, default, editable):
+    c = pm.get('card') or {}
+    acts = ''
+    if editable and pm['id'] != default:
+        base = f'/p/session/{e(tok)}/payment-methods/{e(pm["id"])}'
+        acts = (f'<div class="actions"><form method="post" action="{base}/default"><button type="submit">Make default</button></form>'
+                f'<form method="post" action="{base}/delete"><button type="submit">Delete</button></form></div>')
+    return (f'<div class="card">{e((c.get("brand") or "card").title())} •••• {e(c.get("last4"))} <span class="muted">Expires {e(c.get("exp_month"))}/{e(c.get("exp_year"))}</span>'
+            + ('<span class="badge">Default</span>' if pm['id'] == default else '') + acts + '</div>')
+
+def portal_home(st, ps, tok, flash=None):
+    "The portal's page for the session `ps`"
+    cus, feats = _id_of(ps['customer']), st.portal_features(ps)
+    c = st.objs.get(cus) or {}
+    ret = f'<a class="back" href="{e(u)}"><span aria-hidden="true">←</span>Return</a>' if (u := safe_href(ps.get('return_url'))) else ''
+    subs = _portal_subs(st, cus)
+    body = [ret, f'<p class="muted">{e(merchant)} <span class="badge">TEST MODE</span></p><h1>Manage your billing</h1>',
+            f'<div class="ok" role="status">{e(flash)}</div>' if flash else '',
+            '<h2>Current subscription' + ('s' if len(subs) > 1 else '') + '</h2>',
+            ''.join(_sub_card(st, ps, tok, s) for s in subs) or '<p class="muted">No subscriptions.</p>']
+    default, editable = _default_pm(st, cus), _on(feats, 'payment_method_update')
+    body += ['<h2>Payment methods</h2>', ''.join(_pm_row(st, tok, p, default, editable) for p in _cards(st, cus)) or '<p class="muted">No payment methods.</p>']
+    if editable: body.append(f'<p><a href="/p/session/{e(tok)}/payment-methods/new">Add payment method</a></p>')
+    body.append(f'<h2>Billing information</h2><p>{e(c.get("name") or "")}<br>{e(c.get("email") or "")}</p>')
+    if _on(feats, 'invoice_history'):
+        invs = [inv for i in st.by_schema.get('invoice', {}) if _id_of((inv := st.objs[i]).get('customer')) == cus and inv.get('status') not in ('draft', None)][::-1]
+        rows = ''.join(f'<tr><td>{e(_date(inv.get("status_transitions", {}).get("finalized_at") or inv.get("created")))}</td><td>{e(inv.get("number") or "")}</td>'
+                       f'<td class="n">{e(money(inv.get("total") or inv.get("amount_due") or 0, inv.get("currency")))}</td><td class="n">{e(inv["status"].title())}</td></tr>' for inv in invs[:24])
+        body.append('<h2>Invoice history</h2>' + (f'<table aria-label="Invoices">{rows}</table>' if rows else '<p class="muted">No invoices yet.</p>'))
+    return page(f'{merchant} · Billing', '<section>' + ''.join(body) + '</section>')
+
+# %% ../../nbs/offline/70_pages.ipynb #5624b445
+cancel_reasons = dict(too_expensive="It's too expensive", missing_features='Some features are missing', switched_service="I'm switching to a different service",
+                      unused="I don't use the service enough", customer_service='Customer service was less than expected', too_complex='Ease of use was less than expected',
+                      low_quality='Quality was less than expected', other='Other reason')
+
+def portal_cancel(st, ps, tok, sub, method, form):
+    "Cancel `sub`: the confirmation page, and the cancellation itself (at the period's end, or now, as configured)"
+    cfg = st.portal_features(ps).get('subscription_cancel') or {}
+    if not cfg.get('enabled') or sub.get('cancel_at_period_end'): return redirect(f'/p/session/{tok}')
+    now = cfg.get('mode') == 'immediately'
+    reason = cfg.get('cancellation_reason') or {}
+    if method == 'POST':
+        fb = {'cancellation_details[feedback]': form['reason']} if form.get('reason') in cancel_reasons else {}
+        if now: _api(st, 'DELETE', f"/v1/subscriptions/{sub['id']}", **fb, **({'prorate': 'true'} if cfg.get('proration_behavior') == 'create_prorations' else {}))
+        else: _api(st, 'POST', f"/v1/subscriptions/{sub['id']}", cancel_at_period_end='true', **fb)
+        st.page_state[ps['id']] = {'flash': 'Your subscription has been canceled.' if now else f'Your subscription will be canceled on {_date(period_end(sub))}.'}
+        return redirect(f'/p/session/{tok}')
+    what = ('Your subscription will be canceled immediately.' if now else
+            f'Your subscription will be canceled, but is still available until the end of your billing period on {_date(period_end(sub))}.')
+    opts = ''
+    if reason.get('enabled'):
+        opts = ('<fieldset><legend>Tell us why you are canceling (optional)</legend>' + ''.join(
+            f'<label><input type="radio" name="reason" value="{e(o)}"> {e(cancel_reasons[o])}</label>' for o in reason.get('options') or () if o in cancel_reasons) + '</fieldset>')
+    body = (f'<section><a class="back" href="/p/session/{e(tok)}"><span aria-hidden="true">←</span>Go back</a><h1>Cancel your subscription</h1>'
+            f'<p>{e(" · ".join(price_text(st, it["price"], it.get("quantity") or 1) for it in _sub_items(sub)))}</p><p>{e(what)}</p>'
+            f'<form method="post">{opts}<button type="submit" class="primary danger">Confirm cancellation</button></form></section>')
+    return page('Cancel subscription', body)
+
+def portal_update(st, ps, tok, sub, method, form, query):
+    "Switch `sub` to another configured price: choose, review, confirm"
+    prices, base = _update_prices(st, ps, sub), f'/p/session/{tok}/subscriptions/{sub["id"]}/update'
+    if not prices: return redirect(f'/p/session/{tok}')
+    it = _sub_items(sub)[0]
+    cur = it['price']['id']
+    new = next((p for p in prices if p['id'] == (form or query).get('price')), None)
+    if method == 'POST' and new:
+        u = st.portal_features(ps).get('subscription_update') or {}
+        _api(st, 'POST', f"/v1/subscriptions/{sub['id']}", **{'items[0][id]': it['id'], 'items[0][price]': new['id'],
+             'proration_behavior': u.get('proration_behavior') or 'create_prorations'})
+        st.page_state[ps['id']] = {'flash': f'Your plan was changed to {price_text(st, new)}.'}
+        return redirect(f'/p/session/{tok}')
+    if new and new['id'] != cur:
+        body = (f'<section><a class="back" href="{e(base)}"><span aria-hidden="true">←</span>Go back</a><h1>Confirm your new plan</h1>'
+                f'<p class="muted">Current: {e(price_text(st, it["price"]))}</p><p><strong>New: {e(price_text(st, new))}</strong></p>'
+                f'<form method="post" action="{e(base)}"><input type="hidden" name="price" value="{e(new["id"])}"><button type="submit" class="primary">Confirm</button></form></section>')
+        return page('Confirm your new plan', body)
+    opts = ''.join(f'<label><input type="radio" name="price" value="{e(p["id"])}"{" checked" if p["id"] == cur else ""}> {e(price_text(st, p))}'
+                   f'{" (current plan)" if p["id"] == cur else ""}</label>' for p in prices)
+    body = (f'<section><a class="back" href="/p/session/{e(tok)}"><span aria-hidden="true">←</span>Go back</a><h1>Update your plan</h1>'
+            f'<form method="get" action="{e(base)}"><fieldset><legend>Choose a plan</legend>{opts}</fieldset><button type="submit" class="primary">Continue</button></form></section>')
+    return page('Update your plan', body)
+
+def portal_card_form(tok, form=None, errs=None, alert=None, status=200):
+    body = (f'<section><a class="back" href="/p/session/{e(tok)}"><span aria-hidden="true">←</span>Go back</a><h1>Add payment method</h1>'
+            f'<form method="post" action="/p/session/{e(tok)}/payment-methods/new" novalidate>{card_fields(form or {}, errs or {})}'
+            + (f'<div class="alert" role="alert">{e(alert)}</div>' if alert else '')
+            + f'<button type="submit" class="primary">Add</button></form>{test_card_hint}</section>')
+    return page('Add payment method', body, status=status)
+
+def _save_card(st, ps, pm):
+    "Attach `pm` to the session's customer and make it the default of the customer and of its subscriptions"
+    cus = _id_of(ps['customer'])
+    _api(st, 'POST', f'/v1/payment_methods/{pm}/attach', customer=cus)
+    _api(st, 'POST', f'/v1/customers/{cus}', **{'invoice_settings[default_payment_method]': pm})
+    for s in _portal_subs(st, cus): _api(st, 'POST', f"/v1/subscriptions/{s['id']}", default_payment_method=pm)
+    st.page_state[ps['id']] = {'flash': 'Your payment method has been added.'}
+
+def portal_new_card(st, ps, tok, method, form):
+    "The new card form; a valid card is saved (after 3D Secure when it asks for it)"
+    if not _on(st.portal_features(ps), 'payment_method_update'): return redirect(f'/p/session/{tok}')
+    if method == 'GET': return portal_card_form(tok)
+    card, errs = read_card(form)
+    if errs: return portal_card_form(tok, form, errs, status=400)
+    pm = card_payment_method(st, card, form, (st.objs.get(_id_of(ps['customer'])) or {}).get('email'))['id']
+    if (err := _card_decline(st, pm)): return portal_card_form(tok, form, alert=err, status=402)
+    if st.needs_authentication(pm):
+        st.page_state[ps['id']] = {'pm': pm}
+        return redirect(f'/p/session/{tok}/payment-methods/authenticate')
+    _save_card(st, ps, pm)
+    return redirect(f'/p/session/{tok}')
+
+def _card_decline(st, pm):
+    "The message a declining test card gets when it is saved, else None"
+    from faststripe.offline.checkout import _card_error
+    err = _card_error(st, pm)
+    return err.message if err and err.code == 'card_declined' else None
+
+def portal_card_auth(st, ps, tok, method, form):
+    pm = (st.page_state.get(ps['id']) or {}).get('pm')
+    if not pm: return redirect(f'/p/session/{tok}')
+    if method == 'GET': return auth_page(st, 0, None, pm, f'/p/session/{tok}/payment-methods/authenticate')
+    st.page_state.pop(ps['id'], None)
+    if form.get('action') != 'complete': return portal_card_form(tok, alert=auth_failed, status=402)
+    st.authenticated.add(pm)
+    _save_card(st, ps, pm)
+    return redirect(f'/p/session/{tok}')
+
+def portal_route(st, method, path, form, query):
+    "`/p/session/{token}[/...]`: the portal pages of a billing portal session"
+    tok, _, rest = path.partition('/')
+    ps = st.objs.get('bps_' + tok.removeprefix('test_'))
+    if ps is None or st.schema_of(ps['id']) != 'billing_portal.session': return not_found('session')
+    cus = _id_of(ps['customer'])
+    try:
+        if not rest and method == 'GET': return portal_home(st, ps, tok, (st.page_state.pop(ps['id'], None) or {}).get('flash'))
+        if (m := re.fullmatch(r'subscriptions/(sub_\w+)/(cancel|renew|update)', rest)):
+            sub = st.objs.get(m.group(1))
+            if sub is None or _id_of(sub.get('customer')) != cus: return not_found('subscription')
+            if m.group(2) == 'cancel': return portal_cancel(st, ps, tok, sub, method, form)
+            if m.group(2) == 'update': return portal_update(st, ps, tok, sub, method, form, query)
+            if method == 'POST' and sub.get('cancel_at_period_end'):
+                _api(st, 'POST', f"/v1/subscriptions/{sub['id']}", cancel_at_period_end='false')
+                st.page_state[ps['id']] = {'flash': 'Your subscription has been renewed.'}
+            return redirect(f'/p/session/{tok}')
+        if rest == 'payment-methods/new': return portal_new_card(st, ps, tok, method, form)
+        if rest == 'payment-methods/authenticate': return portal_card_auth(st, ps, tok, method, form)
+        if (m := re.fullmatch(r'payment-methods/(pm_\w+)/(default|delete)', rest)) and method == 'POST':
+            pm = st.objs.get(m.group(1))
+            if pm is None or _id_of(pm.get('customer')) != cus or not _on(st.portal_features(ps), 'payment_method_update'): return not_found('payment method')
+            if m.group(2) == 'default': _save_card(st, ps, pm['id']); st.page_state[ps['id']] = {'flash': 'Your default payment method was changed.'}
+            elif pm['id'] != _default_pm(st, cus): _api(st, 'POST', f"/v1/payment_methods/{pm['id']}/detach"); st.page_state[ps['id']] = {'flash': 'Your payment method was removed.'}
+            return redirect(f'/p/session/{tok}')
+    except OfflineError as err: return page('Something went wrong', f'<section><h1>Something went wrong</h1><p>{e(err.message)}</p><p><a href="/p/session/{e(tok)}">Go back</a></p></section>', status=err.status)
+    return not_found()
+
 # %% ../../nbs/offline/70_pages.ipynb #9627cf50
 def three_ds_route(st, method, _, form, query):
     "`/3d_secure_2/hosted?payment_intent=pi_…`: authenticate a payment intent that requires action"
@@ -371,7 +600,8 @@ def three_ds_route(st, method, _, form, query):
 
 # %% ../../nbs/offline/70_pages.ipynb #bc27879c
 page_routes = [(re.compile(r'/c/pay/(cs_\w+)'), checkout_route), (re.compile(r'/c/pay/(cs_\w+)/authenticate'), checkout_auth_route),
-               (re.compile(r'/(test_[A-Za-z0-9]+)'), link_route), (re.compile(r'/3d_secure_2/hosted()'), three_ds_route)]
+               (re.compile(r'/(test_[A-Za-z0-9]+)'), link_route), (re.compile(r'/3d_secure_2/hosted()'), three_ds_route),
+               (re.compile(r'/p/session/(test_[A-Za-z0-9]+(?:/[\w/-]+)?)'), portal_route)]
 
 def hosted_page(st, method, path, body=b'', headers=None):
     "A browser's request for a hosted page: `(status, headers, html bytes)`, or None when `path` is not a page"
