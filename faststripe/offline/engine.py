@@ -357,7 +357,7 @@ def run_timers(self:OfflineStripe, domain=None, until=None):
         n += 1
     return n
 
-_domain_params = ('customer', 'subscription', 'invoice', 'test_clock', 'schedule', 'quote')
+_domain_params = ('customer', 'subscription', 'invoice', 'test_clock', 'schedule', 'quote', 'from_subscription')
 
 @patch
 def request_domain(self:OfflineStripe, pv, params):
