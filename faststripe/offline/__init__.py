@@ -14,6 +14,7 @@ from .cycles import *
 from .prorations import *
 from .test_clocks import *
 from .schedules import *
+from .credit_notes import *
 from .checkout import *
 from .webhooks import *
 from .pages import *
