@@ -13,6 +13,7 @@ from .billing import *
 from .cycles import *
 from .prorations import *
 from .test_clocks import *
+from .schedules import *
 from .checkout import *
 from .webhooks import *
 from .pages import *
