@@ -15,6 +15,7 @@ from .prorations import *
 from .test_clocks import *
 from .checkout import *
 from .webhooks import *
+from .fixtures import *
 from .pages import *
 from .versions import *
 from .server import *
