@@ -13,6 +13,8 @@ from .billing import *
 from .cycles import *
 from .prorations import *
 from .test_clocks import *
+from .schedules import *
+from .credit_notes import *
 from .checkout import *
 from .webhooks import *
 from .fixtures import *
