@@ -366,8 +366,6 @@ known_gaps |= {
     'customer.subscription.pending_update_applied': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
     'customer.subscription.pending_update_expired': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
     'customer.subscription.resumed': 'resuming a paused subscription emits no customer.subscription.resumed',
-    'subscription_schedule.completed': 'schedules do not move through their phases on a clock yet',
-    'subscription_schedule.expiring': 'schedules do not move through their phases on a clock yet',
     'subscription_schedule.aborted': 'a schedule does not start its subscription yet',
     'credit_note.voided': 'voiding a credit note emits no credit_note.voided',
     'quote.finalized': 'finalizing a quote emits no quote.finalized',
