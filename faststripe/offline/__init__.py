@@ -12,6 +12,7 @@ from .payments import *
 from .billing import *
 from .cycles import *
 from .prorations import *
+from .pauses import *
 from .test_clocks import *
 from .schedules import *
 from .credit_notes import *
