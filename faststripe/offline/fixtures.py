@@ -365,7 +365,6 @@ known_gaps |= {
     'invoice.payment_attempt_required': 'invoice.payment_attempt_required is not emitted',
     'customer.subscription.pending_update_applied': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
     'customer.subscription.pending_update_expired': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
-    'customer.subscription.resumed': 'resuming a paused subscription emits no customer.subscription.resumed',
     'subscription_schedule.aborted': 'a schedule does not start its subscription yet',
     'credit_note.voided': 'voiding a credit note emits no credit_note.voided',
     'quote.finalized': 'finalizing a quote emits no quote.finalized',
