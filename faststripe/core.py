@@ -330,23 +330,33 @@ class FetchOp(StripeOp):
 
 # %% ../nbs/01_core.ipynb #58f767a8
 class OpGroup:
-    "The operations of one resource (or path-style group), made on first use"
-    def __init__(self, api, name, ops):
-        "`ops` maps each name to the operation's number in `api.spec.index`"
-        self._api, self._name, self._ops, self._made = api, name, ops, {}
-        if 'fetch' not in ops and ('list' in ops or 'retrieve' in ops): self._ops = {**ops, 'fetch': None}
+    "The operations of one resource (or path-style group, or official-SDK service), made on first use"
+    def __init__(self, api, name, ops, node=None):
+        "`ops` maps each name to the operation's number in `api.spec.index`; `node`: the SDK-style service path, if any"
+        self._api, self._name, self._node, self._made, self._callop = api, name, node, {}, None
+        mine, self._subs = api._tree[node] if node is not None else ({}, ())
+        self._ops = {**ops, **mine}
+        self._shown = list(mine) if node is not None else list(ops)
+        if 'fetch' not in self._ops and ('list' in self._ops or 'retrieve' in self._ops): self._ops['fetch'] = None
+        if 'fetch' in self._ops and ('list' in self._shown or 'retrieve' in self._shown): self._shown.append('fetch')
     def _op(self, k): return None if self._ops.get(k) is None else self._api.spec.op(self._ops[k])
     def __getattr__(self, k):
         if k.startswith('_'): raise AttributeError(k)
         if k not in self._made:
-            if k not in self._ops: raise AttributeError(f"{self._name} has no operation {k!r}" + did_you_mean(k, self._ops))
-            op = self._op(k)
-            self._made[k] = FetchOp(self._api, self._op('list'), self._op('retrieve'), self._name) if op is None else StripeOp(self._api, op, self._name, k)
+            if k in self._subs: self._made[k] = self._api._service(self._node + (k,), self._ops.get(k))
+            elif k not in self._ops: raise AttributeError(f"{self._name} has no operation {k!r}" + did_you_mean(k, [*self._ops, *self._subs]))
+            else:
+                op = self._op(k)
+                self._made[k] = FetchOp(self._api, self._op('list'), self._op('retrieve'), self._name) if op is None else StripeOp(self._api, op, self._name, k)
         return self._made[k]
-    def __dir__(self): return [*super().__dir__(), *self._ops]
+    def __call__(self, *args, **kwargs):
+        if self._callop is None: raise TypeError(f"{self._name} is a group of operations, not one: call one of {', '.join(self._shown)}")
+        return self._callop(*args, **kwargs)
+    def __dir__(self): return [*super().__dir__(), *self._shown, *self._subs]
     def __iter__(self): return (getattr(self, k) for k in self._ops)
-    def _repr_markdown_(self): return '\n'.join(f'- {getattr(self, k)._repr_markdown_()}' for k in self._ops)
-    def __repr__(self): return f"{self._name}: {', '.join(self._ops)}"
+    def _repr_markdown_(self):
+        return '\n'.join([*(f'- {getattr(self, k)._repr_markdown_()}' for k in self._shown), *(f'- `{self._name}.{k}`: a service' for k in self._subs)])
+    def __repr__(self): return f"{self._name}: {', '.join([*self._shown, *(k + '.…' for k in self._subs)])}"
 
 # %% ../nbs/01_core.ipynb #e0eba54d
 logger = logging.getLogger('faststripe')
@@ -410,14 +420,37 @@ class StripeApi:
         return f'{type(self).__name__}({mode}, {where}, API {self.stripe_version})'
 
 # %% ../nbs/01_core.ipynb #d76a231a
+def _tree(index):
+    "`{service path: ({method: op number}, (sub-service names))}` of the SDK-style names (`sn`, the last index column)"
+    tree = {(): ({}, set())}
+    for i,row in enumerate(index):
+        *svc, m = row[-1].split('.')
+        for k in range(len(svc)):
+            tree.setdefault(tuple(svc[:k+1]), ({}, set()))
+            tree[tuple(svc[:k])][1].add(svc[k])
+        tree[tuple(svc)][0][m] = i
+    tree[('v1',)] = ({}, {k for k in tree[()][1] if k != 'v2'})
+    tree[()][1].add('v1')
+    return {k: (dict(sorted(ops.items())), tuple(sorted(subs))) for k,(ops,subs) in tree.items()}
+
 def _groups(self):
     if self._groups is None:
-        res = {}
-        for i,(path,verb,g,n,rg,rn) in enumerate(self.spec.index):
+        res, self._tree, self._services = {}, _tree(self.spec.index), {}
+        for i,(path,verb,g,n,rg,rn,sn) in enumerate(self.spec.index):
             res.setdefault(g, {})[n] = i
             res.setdefault(rg, {})[rn] = i
-        self._groups = {k: OpGroup(self, k, v) for k,v in sorted(res.items())}
+        top = self._tree[()][1]
+        self._groups = {k: OpGroup(self, k, res.get(k, {}), (k,) if k in top else None) for k in sorted({*res, *top})}
     return self._groups
+
+def _service(self, node, flat=None):
+    "The `OpGroup` of SDK-style service `node` (a tuple); `api.v1.x` is `api.x`; callable when `flat` (an op number) is the resource-style operation of that name"
+    if node[0] == 'v1': return self.groups[node[1]] if len(node) == 2 else self._service(node[1:], flat)
+    if len(node) == 1: return self.groups[node[0]]
+    if node not in self._services:
+        g = self._services[node] = OpGroup(self, '.'.join(node), {}, node)
+        if flat is not None: g._callop = StripeOp(self, self.spec.op(flat), node[0], node[-1])
+    return self._services[node]
 
 def _getattr(self, k):
     if k.startswith('_'): raise AttributeError(k)
@@ -432,17 +465,19 @@ def _getitem(self, pv):
     if op is None: raise KeyError(f'no operation {verb.upper()} {path} in the spec')
     return getattr(self.groups[op['rg']], op['rn'])
 
+def _dir(self):
+    self.groups
+    return list(dict.fromkeys([*object.__dir__(self), *self._tree[()][1]]))
+
 StripeApi.groups = property(_groups, doc='All operation groups, by name')
-StripeApi.__getattr__ = _getattr
-StripeApi.__getitem__ = _getitem
-StripeApi.__dir__ = lambda self: [*object.__dir__(self), *self.groups]
+StripeApi._service, StripeApi.__getattr__, StripeApi.__getitem__, StripeApi.__dir__ = _service, _getattr, _getitem, _dir
 
 # %% ../nbs/01_core.ipynb #c20bf5dd
 def reference(self):
-    "Markdown table of every operation: resource-style name, path-style name, HTTP verb and path, summary"
-    rows = ['| resource style | path style | request | summary |', '|---|---|---|---|']
-    for o in sorted(self.spec.ops, key=lambda o: (o['rg'], o['rn'])):
-        rows.append(f"| [`{o['rg']}.{o['rn']}`]({o['doc']}) | `{o['g']}.{o['n']}` | `{o['verb'].upper()} {o['path']}` | {o['s']} |")
+    "Markdown table of every operation: the official SDK's name, the resource-style and path-style names, HTTP verb and path, summary"
+    rows = ['| official SDK style | resource style | path style | request | summary |', '|---|---|---|---|---|']
+    for o in sorted(self.spec.ops, key=lambda o: o['sn']):
+        rows.append(f"| [`{o['sn']}`]({o['doc']}) | `{o['rg']}.{o['rn']}` | `{o['g']}.{o['n']}` | `{o['verb'].upper()} {o['path']}` | {o['s']} |")
     return '\n'.join(rows)
 StripeApi.reference = reference
 
