@@ -399,3 +399,59 @@ def test_portal_switch_plan_and_update_card(stripe, page):
     assert stripe.api.subscriptions.retrieve(s.subscription.id).status == 'canceled'
     evs = events_once(stripe, 'customer.subscription.deleted')
     assert about(evs, new_pm) == ['payment_method.attached']
+
+def _read_until(fd, want, timeout=60):
+    "Read the terminal `fd` until `want` has appeared (or the program ended, or `timeout` passed): all that was read"
+    import os, select, time
+    out, deadline = b'', time.monotonic() + timeout
+    while want.encode() not in out and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0, deadline - time.monotonic()))
+        if not ready: break
+        try: chunk = os.read(fd, 4096)
+        except OSError: break  # the program closed the terminal
+        if not chunk: break
+        out += chunk
+    return out.decode(errors='replace').replace('\r\n', '\n')
+
+def test_readme_main_command_at_a_terminal(page):
+    "The README's main command, run at a terminal with no key: it says so, prints a link, serves it until Ctrl-C; the link pays with 4242"
+    import os, pty, signal, shutil, subprocess
+    readme = (Path(__file__).parents[1]/'README.md').read_text()
+    assert 'pip install -e . && faststripe_demo' in readme
+    exe = shutil.which('faststripe_demo')
+    _need(exe, 'the faststripe_demo command (pip install -e .)')
+    env = {k: v for k, v in os.environ.items() if k not in ('STRIPE_SECRET_KEY', 'CI')}  # a newcomer's terminal
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([exe], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    try:
+        out = _read_until(master, 'until you press Ctrl-C.')
+        lines = out.strip().splitlines()
+        assert lines[0].startswith("No STRIPE_SECRET_KEY set: using faststripe's offline Stripe on http://127.0.0.1:"), out
+        link = next(l.strip() for l in lines if re.fullmatch(r'http://127\.0\.0\.1:\d+/test_\w+', l.strip()))
+        assert 'Pay with the test card 4242 4242 4242 4242' in out and lines[-1].endswith('until you press Ctrl-C.'), out
+        page.goto(link)
+        assert 'faststripe sticker pack' in page.get_by_role('region', name='Order summary').inner_text()
+        fill_card(page)
+        button(page, 'Pay').click()
+        page.get_by_role('heading', name='Thanks for your payment').wait_for()
+        shot(page, 'readme_command_paid')
+        assert proc.poll() is None  # still serving
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        assert 'Stopped.' in _read_until(master, 'Stopped.', timeout=10)
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait()
+        os.close(master)
+
+def test_readme_main_command_without_a_terminal():
+    "Not at a terminal (a script, CI) the command prints the same link and exits at once"
+    import os, shutil, subprocess
+    exe = shutil.which('faststripe_demo')
+    _need(exe, 'the faststripe_demo command (pip install -e .)')
+    env = {k: v for k, v in os.environ.items() if k != 'STRIPE_SECRET_KEY'}
+    res = subprocess.run([exe], capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=60)
+    lines = res.stdout.splitlines()
+    assert res.returncode == 0, res.stderr
+    assert lines[0].startswith("No STRIPE_SECRET_KEY set: using faststripe's offline Stripe") and re.fullmatch(r'http://127\.0\.0\.1:\d+/test_\w+', lines[2])
+    assert lines[-1].startswith('Not run from a terminal, so exiting now')

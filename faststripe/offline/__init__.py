@@ -12,11 +12,13 @@ from .payments import *
 from .billing import *
 from .cycles import *
 from .prorations import *
+from .pauses import *
 from .test_clocks import *
 from .schedules import *
 from .credit_notes import *
 from .checkout import *
 from .webhooks import *
+from .fixtures import *
 from .pages import *
 from .versions import *
 from .server import *
