@@ -20,6 +20,7 @@ from .credit_notes import *
 from .checkout import *
 from .webhooks import *
 from .fixtures import *
+from .state import *
 from .pages import *
 from .versions import *
 from .server import *
