@@ -18,6 +18,7 @@ from .schedules import *
 from .credit_notes import *
 from .checkout import *
 from .webhooks import *
+from .fixtures import *
 from .pages import *
 from .versions import *
 from .server import *
