@@ -372,7 +372,9 @@ class CallOptions(TypedDict, total=False):
     """Per-call options every operation accepts"""
     idempotency_key: str | None
     stripe_account: str | None
+    stripe_context: str | None
     stripe_version: str | None
+    api_key: str | None
     timeout: Any
     max_retries: int | None
     headers: Mapping[str, str] | None
@@ -439,7 +441,8 @@ class _ApiBase:
     def __init__(self, api_key: str | None = None, base_url: str = 'https://api.stripe.com', *, spec: Spec | str | None = None,
                  stripe_version: str | None = None, transport: Any = None, timeout: Any = ..., max_retries: int = 2,
                  retry_delay: float = 0.5, max_retry_delay: float = 8.0, live_ok: bool = True,
-                 headers: Mapping[str, str] | None = None) -> None: ...
+                 headers: Mapping[str, str] | None = None, stripe_context: str | None = None,
+                 base_addresses: Mapping[str, str] | None = None) -> None: ...
     @property
     def spec(self) -> Spec:
         """The `Spec` this client was generated from (loaded on first use)"""

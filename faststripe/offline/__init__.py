@@ -9,6 +9,7 @@ __all__ = []
 from .engine import *
 from .catalog import *
 from .payments import *
+from .payment_methods import *
 from .billing import *
 from .cycles import *
 from .prorations import *
@@ -18,6 +19,8 @@ from .schedules import *
 from .credit_notes import *
 from .checkout import *
 from .webhooks import *
+from .fixtures import *
+from .state import *
 from .pages import *
 from .versions import *
 from .server import *
