@@ -25,6 +25,7 @@ min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
 notebook_requirements = ['pandas>=1.5', 'ipywidgets>=8', 'segno>=1.5']  # reporting, forms, QR codes
+mirror_requirements = ['pandas>=1.5', 'pyarrow>=12', 'duckdb>=0.9']  # Mirror.to_parquet, Mirror.to_duckdb
 
 package_data = dict()
 pkg_data = cfg.get('package_data', None)
@@ -44,7 +45,7 @@ setuptools.setup(
     include_package_data = True,
     package_data = package_data,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements, 'notebook': notebook_requirements },
+    extras_require={ 'dev': dev_requirements, 'notebook': notebook_requirements, 'mirror': mirror_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

@@ -17,13 +17,19 @@ from . import __version__
 from .spec import Spec, resolve_spec
 
 # %% auto #0
-__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj',
-           'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError',
-           'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError',
-           'LiveModeError', 'error_from_response', 'unix_time', 'form_encode', 'did_you_mean', 'validate',
-           'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry',
-           'retry_wait', 'RedactSecrets', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged',
-           'pages', 'AsyncStripeApi', 'offline_api']
+__all__ = ['v2_errors', 'call_options', 'logger', 'user_agent', 'default_timeout', 'client_user_agent', 'default_bases',
+           'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError',
+           'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError',
+           'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'unix_time',
+           'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup',
+           'StripeApi', 'reference', 'should_retry', 'retry_wait', 'RedactSecrets', 'attempt_limit', 'close',
+           'MeterEventStream', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi', 'offline_api',
+           'AlreadyCanceledError', 'BlockedByStripeError', 'CannotProceedError', 'CapabilityNotEnabledError',
+           'ControlledByAlternateResourceError', 'FeatureNotEnabledError', 'FinancialAccountNotOpenError',
+           'FxQuoteNeedsRefreshError', 'InsufficientFundsError', 'InvalidPaymentMethodError',
+           'InvalidPayoutMethodError', 'InvalidVaultedCredentialError', 'NotCancelableError', 'QuotaExceededError',
+           'RecipientNotNotifiableError', 'TemporarySessionExpiredError', 'VerificationAttemptFailedError',
+           'VerificationExpiredError', 'VerificationNotInitiatedError']
 
 # %% ../nbs/01_core.ipynb #b27c7714
 _repr_skip = {'object', 'livemode'}
@@ -162,16 +168,32 @@ class APIConnectionError(StripeError): "Stripe could not be reached, or did not 
 class LiveModeError(StripeError): "A live key was used where this client was told to refuse live mode"
 
 # %% ../nbs/01_core.ipynb #1eba4c42
+_v2_types = ('already_canceled', 'blocked_by_stripe', 'cannot_proceed', 'capability_not_enabled', 'controlled_by_alternate_resource',
+             'feature_not_enabled', 'financial_account_not_open', 'fx_quote_needs_refresh', 'insufficient_funds',
+             'invalid_payment_method', 'invalid_payout_method', 'invalid_vaulted_credential', 'not_cancelable', 'quota_exceeded',
+             'recipient_not_notifiable', 'temporary_session_expired', 'verification_attempt_failed', 'verification_expired',
+             'verification_not_initiated')
+
+def _v2_error_class(typ):
+    return type(_camel(typ) + 'Error', (StripeError,), {'__doc__': f'A v2 API error of type `{typ}`', '__module__': __name__})
+
+v2_errors = {t: _v2_error_class(t) for t in _v2_types} | {'rate_limit': RateLimitError}
+globals().update({c.__name__: c for c in v2_errors.values()})  # TemporarySessionExpiredError, InsufficientFundsError, …
+_all_ = ['AlreadyCanceledError', 'BlockedByStripeError', 'CannotProceedError', 'CapabilityNotEnabledError', 'ControlledByAlternateResourceError', 'FeatureNotEnabledError', 'FinancialAccountNotOpenError', 'FxQuoteNeedsRefreshError', 'InsufficientFundsError', 'InvalidPaymentMethodError', 'InvalidPayoutMethodError', 'InvalidVaultedCredentialError', 'NotCancelableError', 'QuotaExceededError', 'RecipientNotNotifiableError', 'TemporarySessionExpiredError', 'VerificationAttemptFailedError', 'VerificationExpiredError', 'VerificationNotInitiatedError']
 _by_status = {400: InvalidRequestError, 401: AuthenticationError, 402: CardError, 403: StripePermissionError,
               404: InvalidRequestError, 429: RateLimitError}
 
-def error_from_response(status, headers, content, attempts=1):
-    "The `StripeError` for an error response"
+def error_from_response(status, headers, content, attempts=1, v2=False):
+    "The `StripeError` for an error response; `v2`: an answer of the v2 API, whose body `type` names the error"
     try: body = json.loads(content)
     except ValueError: body = {}
     err = body.get('error') if isinstance(body, dict) else None
     if not isinstance(err, dict): err = {'message': f"HTTP {status} with a non-Stripe body: {content[:200].decode('utf-8', 'replace')!r}"}
-    cls = IdempotencyError if err.get('type') == 'idempotency_error' else _by_status.get(status, APIError)
+    typ = err.get('type')
+    if typ == 'idempotency_error': cls = IdempotencyError
+    elif v2 and typ in v2_errors: cls = v2_errors[typ]
+    elif status == 400 and err.get('code') == 'rate_limit': cls = RateLimitError  # how Stripe once answered rate limits
+    else: cls = _by_status.get(status, APIError)
     return cls(err.get('message') or f'HTTP {status}', http_status=status, type=err.get('type'), code=err.get('code'),
                param=err.get('param'), decline_code=err.get('decline_code'), doc_url=err.get('doc_url'),
                request_id=headers.get('request-id'), json_body=body, headers=dict(headers), attempts=attempts)
@@ -261,7 +283,7 @@ def validate(op, kwargs, where=''):
     return {k: _check(v, params[k], k) for k,v in kwargs.items() if v is not None}
 
 # %% ../nbs/01_core.ipynb #07ffe29e
-call_options = ('idempotency_key', 'stripe_account', 'stripe_version', 'timeout', 'max_retries', 'headers')
+call_options = ('idempotency_key', 'stripe_account', 'stripe_context', 'stripe_version', 'api_key', 'timeout', 'max_retries', 'headers')
 _anno = dict(str=str, int=int, num=float, bool=bool, obj=dict, arr=list, any=Any)
 
 def _annotation(sc):
@@ -330,28 +352,54 @@ class FetchOp(StripeOp):
 
 # %% ../nbs/01_core.ipynb #58f767a8
 class OpGroup:
-    "The operations of one resource (or path-style group), made on first use"
-    def __init__(self, api, name, ops):
-        "`ops` maps each name to the operation's number in `api.spec.index`"
-        self._api, self._name, self._ops, self._made = api, name, ops, {}
-        if 'fetch' not in ops and ('list' in ops or 'retrieve' in ops): self._ops = {**ops, 'fetch': None}
+    "The operations of one resource (or path-style group, or official-SDK service), made on first use"
+    def __init__(self, api, name, ops, node=None):
+        "`ops` maps each name to the operation's number in `api.spec.index`; `node`: the SDK-style service path, if any"
+        self._api, self._name, self._node, self._made, self._callop = api, name, node, {}, None
+        mine, self._subs = api._tree[node] if node is not None else ({}, ())
+        self._ops = {**ops, **mine}
+        self._shown = list(mine) if node is not None else list(ops)
+        if 'fetch' not in self._ops and ('list' in self._ops or 'retrieve' in self._ops): self._ops['fetch'] = None
+        if 'fetch' in self._ops and ('list' in self._shown or 'retrieve' in self._shown): self._shown.append('fetch')
     def _op(self, k): return None if self._ops.get(k) is None else self._api.spec.op(self._ops[k])
     def __getattr__(self, k):
         if k.startswith('_'): raise AttributeError(k)
         if k not in self._made:
-            if k not in self._ops: raise AttributeError(f"{self._name} has no operation {k!r}" + did_you_mean(k, self._ops))
-            op = self._op(k)
-            self._made[k] = FetchOp(self._api, self._op('list'), self._op('retrieve'), self._name) if op is None else StripeOp(self._api, op, self._name, k)
+            if k in self._subs: self._made[k] = self._api._service(self._node + (k,), self._ops.get(k))
+            elif k not in self._ops: raise AttributeError(f"{self._name} has no operation {k!r}" + did_you_mean(k, [*self._ops, *self._subs]))
+            else:
+                op = self._op(k)
+                self._made[k] = FetchOp(self._api, self._op('list'), self._op('retrieve'), self._name) if op is None else StripeOp(self._api, op, self._name, k)
         return self._made[k]
-    def __dir__(self): return [*super().__dir__(), *self._ops]
+    def __call__(self, *args, **kwargs):
+        if self._callop is None: raise TypeError(f"{self._name} is a group of operations, not one: call one of {', '.join(self._shown)}")
+        return self._callop(*args, **kwargs)
+    def __dir__(self): return [*super().__dir__(), *self._shown, *self._subs]
     def __iter__(self): return (getattr(self, k) for k in self._ops)
-    def _repr_markdown_(self): return '\n'.join(f'- {getattr(self, k)._repr_markdown_()}' for k in self._ops)
-    def __repr__(self): return f"{self._name}: {', '.join(self._ops)}"
+    def _repr_markdown_(self):
+        return '\n'.join([*(f'- {getattr(self, k)._repr_markdown_()}' for k in self._shown), *(f'- `{self._name}.{k}`: a service' for k in self._subs)])
+    def __repr__(self): return f"{self._name}: {', '.join([*self._shown, *(k + '.…' for k in self._subs)])}"
 
 # %% ../nbs/01_core.ipynb #e0eba54d
 logger = logging.getLogger('faststripe')
 user_agent = f'faststripe/{__version__} httpx/{httpx.__version__} python/{".".join(map(str, sys.version_info[:3]))}'
 default_timeout = httpx.Timeout(80.0, connect=30.0)
+client_user_agent = json.dumps({'bindings_version': __version__, 'lang': 'python', 'publisher': 'faststripe', 'httplib': 'httpx',
+                                'httplib_version': httpx.__version__, 'lang_version': '.'.join(map(str, sys.version_info[:3]))})
+
+default_bases = dict(api='https://api.stripe.com', files='https://files.stripe.com', meter_events='https://meter-events.stripe.com',
+                     connect='https://connect.stripe.com')
+_host_kinds = {v: k for k,v in default_bases.items()}
+
+def _bases(base_url, base_addresses):
+    "Where each of Stripe's hosts is reached: all at `base_url` when it is not Stripe's, then as `base_addresses` says"
+    ba = base_addresses or {}
+    if not isinstance(ba, dict): raise TypeError(f'base_addresses must be a dict such as {{"files": "https://…"}}, not {type(ba).__name__}')
+    for k,v in ba.items():
+        if k not in default_bases: raise ValueError(f"base_addresses: unknown host {k!r} (one of {', '.join(map(repr, default_bases))})" + did_you_mean(k, default_bases, 1))
+        if not isinstance(v, str) or not re.match(r'https?://', v): raise ValueError(f"base_addresses[{k!r}] must be an http(s) URL, not {v!r}")
+    custom = base_url.rstrip('/') != default_bases['api']
+    return {k: (base_url.rstrip('/') if custom else v) for k,v in default_bases.items()} | {k: v.rstrip('/') for k,v in ba.items()}
 
 def _check_key(key):
     "`key` if an HTTP header can carry it; the error says where the bad character is, never what the key is"
@@ -378,10 +426,14 @@ class StripeApi:
                  max_retry_delay:float=8.0, # longest backoff delay, in seconds
                  live_ok:bool=True, # False: helpers that create objects refuse a live key
                  headers:dict=None, # extra headers sent with every request
+                 stripe_context:str=None, # the `Stripe-Context` sent (v2: the account acted for, e.g. 'acct_1')
+                 base_addresses:dict=None, # each host by name ('api', 'files', 'meter_events', 'connect'), as in the official client
                 ):
         key = api_key or os.environ.get('STRIPE_SECRET_KEY') or os.environ.get('STRIPE_API_KEY')
         self._key = _check_key(key.strip() if isinstance(key, str) else key)  # a key read from a file often ends in a newline
-        self.base_url = base_url.rstrip('/')
+        self._bases = _bases(base_url, base_addresses)
+        self.base_url = self._bases['api']
+        self._context = stripe_context
         self._spec_src, self._client, self._groups = spec, None, None
         store_attr('transport,timeout,max_retries,retry_delay,max_retry_delay,live_ok', store_args=False)
         self._version, self._headers = stripe_version, headers or {}
@@ -410,14 +462,37 @@ class StripeApi:
         return f'{type(self).__name__}({mode}, {where}, API {self.stripe_version})'
 
 # %% ../nbs/01_core.ipynb #d76a231a
+def _tree(index):
+    "`{service path: ({method: op number}, (sub-service names))}` of the SDK-style names (`sn`, the last index column)"
+    tree = {(): ({}, set())}
+    for i,row in enumerate(index):
+        *svc, m = row[-1].split('.')
+        for k in range(len(svc)):
+            tree.setdefault(tuple(svc[:k+1]), ({}, set()))
+            tree[tuple(svc[:k])][1].add(svc[k])
+        tree[tuple(svc)][0][m] = i
+    tree[('v1',)] = ({}, {k for k in tree[()][1] if k != 'v2'})
+    tree[()][1].add('v1')
+    return {k: (dict(sorted(ops.items())), tuple(sorted(subs))) for k,(ops,subs) in tree.items()}
+
 def _groups(self):
     if self._groups is None:
-        res = {}
-        for i,(path,verb,g,n,rg,rn) in enumerate(self.spec.index):
+        res, self._tree, self._services = {}, _tree(self.spec.index), {}
+        for i,(path,verb,g,n,rg,rn,sn) in enumerate(self.spec.index):
             res.setdefault(g, {})[n] = i
             res.setdefault(rg, {})[rn] = i
-        self._groups = {k: OpGroup(self, k, v) for k,v in sorted(res.items())}
+        top = self._tree[()][1]
+        self._groups = {k: OpGroup(self, k, res.get(k, {}), (k,) if k in top else None) for k in sorted({*res, *top})}
     return self._groups
+
+def _service(self, node, flat=None):
+    "The `OpGroup` of SDK-style service `node` (a tuple); `api.v1.x` is `api.x`; callable when `flat` (an op number) is the resource-style operation of that name"
+    if node[0] == 'v1': return self.groups[node[1]] if len(node) == 2 else self._service(node[1:], flat)
+    if len(node) == 1: return self.groups[node[0]]
+    if node not in self._services:
+        g = self._services[node] = OpGroup(self, '.'.join(node), {}, node)
+        if flat is not None: g._callop = StripeOp(self, self.spec.op(flat), node[0], node[-1])
+    return self._services[node]
 
 def _getattr(self, k):
     if k.startswith('_'): raise AttributeError(k)
@@ -432,25 +507,28 @@ def _getitem(self, pv):
     if op is None: raise KeyError(f'no operation {verb.upper()} {path} in the spec')
     return getattr(self.groups[op['rg']], op['rn'])
 
+def _dir(self):
+    self.groups
+    return list(dict.fromkeys([*object.__dir__(self), *self._tree[()][1]]))
+
 StripeApi.groups = property(_groups, doc='All operation groups, by name')
-StripeApi.__getattr__ = _getattr
-StripeApi.__getitem__ = _getitem
-StripeApi.__dir__ = lambda self: [*object.__dir__(self), *self.groups]
+StripeApi._service, StripeApi.__getattr__, StripeApi.__getitem__, StripeApi.__dir__ = _service, _getattr, _getitem, _dir
 
 # %% ../nbs/01_core.ipynb #c20bf5dd
 def reference(self):
-    "Markdown table of every operation: resource-style name, path-style name, HTTP verb and path, summary"
-    rows = ['| resource style | path style | request | summary |', '|---|---|---|---|']
-    for o in sorted(self.spec.ops, key=lambda o: (o['rg'], o['rn'])):
-        rows.append(f"| [`{o['rg']}.{o['rn']}`]({o['doc']}) | `{o['g']}.{o['n']}` | `{o['verb'].upper()} {o['path']}` | {o['s']} |")
+    "Markdown table of every operation: the official SDK's name, the resource-style and path-style names, HTTP verb and path, summary"
+    rows = ['| official SDK style | resource style | path style | request | summary |', '|---|---|---|---|---|']
+    for o in sorted(self.spec.ops, key=lambda o: o['sn']):
+        rows.append(f"| [`{o['sn']}`]({o['doc']}) | `{o['rg']}.{o['rn']}` | `{o['g']}.{o['n']}` | `{o['verb'].upper()} {o['path']}` | {o['s']} |")
     return '\n'.join(rows)
 StripeApi.reference = reference
 
 # %% ../nbs/01_core.ipynb #85de3f28
 class _Req:
-    __slots__ = ('method', 'path', 'params', 'content', 'headers', 'opts', 'where')
-    def __init__(self, method, path, params, content, headers, opts, where):
+    __slots__ = ('method', 'path', 'params', 'content', 'headers', 'opts', 'where', 'url')
+    def __init__(self, method, path, params, content, headers, opts, where, url=None):
         self.method, self.path, self.params, self.content, self.headers, self.opts, self.where = method, path, params, content, headers, opts, where
+        self.url = url or path  # absolute when the operation lives on another host than `base_url`
 
 def _fill_path(op, args, where):
     pp = op['pp']
@@ -470,12 +548,21 @@ def _prepare(self, op, args, kwargs, where=''):
         if n in kwargs: args.append(kwargs.pop(n))
     path = _fill_path(op, args, where)
     params = validate(op, kwargs, f'{where}(): ' if where else '')
-    return self._build(op['verb'].upper(), path, params, opts, where, json_body=op['ct'] == 'json')
+    return self._build(op['verb'].upper(), path, params, opts, where, json_body=op['ct'] == 'json', host=op.get('h'))
 
-def _build(self, method, path, params, opts, where='', json_body=False):
-    if not self._key: raise AuthenticationError('No API key: pass StripeApi(api_key=...) or set STRIPE_SECRET_KEY')
-    hdrs = {'Authorization': f'Bearer {self._key}', 'Stripe-Version': opts.get('stripe_version') or self.stripe_version,
-            'User-Agent': user_agent, **self._headers}
+def _base_for(self, host):
+    "The base URL an operation on Stripe's `host` goes to: `base_addresses`, or `base_url` when that is not Stripe's"
+    if host is None: return self.base_url
+    kind = _host_kinds.get(host)
+    if kind: return self._bases[kind]
+    return host if self._bases['api'] == default_bases['api'] else self.base_url  # a host this faststripe does not know yet
+
+def _build(self, method, path, params, opts, where='', json_body=False, host=None):
+    key = _check_key(opts['api_key']) if opts.get('api_key') else self._key
+    if not key: raise AuthenticationError('No API key: pass StripeApi(api_key=...) or set STRIPE_SECRET_KEY')
+    hdrs = {'Authorization': f'Bearer {key}', 'Stripe-Version': opts.get('stripe_version') or self.stripe_version,
+            'User-Agent': user_agent, 'X-Stripe-Client-User-Agent': client_user_agent, **self._headers}
+    if (ctx := opts.get('stripe_context') or self._context): hdrs['Stripe-Context'] = str(ctx)
     is_v2 = path.startswith('/v2/')
     if method == 'POST' or (is_v2 and method == 'DELETE'): hdrs['Idempotency-Key'] = opts.get('idempotency_key') or str(uuid.uuid4())
     if opts.get('stripe_account'): hdrs['Stripe-Account'] = opts['stripe_account']
@@ -488,9 +575,10 @@ def _build(self, method, path, params, opts, where='', json_body=False):
         content = urlencode(form_encode(params)).encode()
         hdrs['Content-Type'] = 'application/x-www-form-urlencoded'
     elif params: query = form_encode(params)
-    return _Req(method, path, query, content, hdrs, opts, where)
+    base = self._base_for(host)
+    return _Req(method, path, query, content, hdrs, opts, where, None if base == self.base_url else base + path)
 
-StripeApi._prepare, StripeApi._build = _prepare, _build
+StripeApi._prepare, StripeApi._build, StripeApi._base_for = _prepare, _build, _base_for
 
 # %% ../nbs/01_core.ipynb #e50a6fca
 def should_retry(status, headers):
@@ -562,7 +650,7 @@ def _outcome(self, req, r, err, attempt, last, start):
         return 'retry', retry_wait(attempt, None, self.retry_delay, self.max_retry_delay)
     _log(req, r.status_code, attempt, start, r.headers.get('request-id'))
     if r.status_code < 300: return 'ok', _parse(r)
-    if last or not should_retry(r.status_code, r.headers): raise error_from_response(r.status_code, r.headers, r.content, attempt)
+    if last or not should_retry(r.status_code, r.headers): raise error_from_response(r.status_code, r.headers, r.content, attempt, req.path.startswith('/v2/'))
     return 'retry', retry_wait(attempt, r.headers, self.retry_delay, self.max_retry_delay)
 
 StripeApi._attempts, StripeApi._outcome = _attempts, _outcome
@@ -664,7 +752,7 @@ def _send(self, req):
     for attempt, last in self._attempts(req):
         start, r, err = time.perf_counter(), None, None
         try:
-            with _attempt_deadline(start, limit), client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
+            with _attempt_deadline(start, limit), client.stream(req.method, req.url, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
                 r = _read(resp, limit, start)
         except _conn_errors as e: err = e
         kind, val = self._outcome(req, r, err, attempt, last, start)
@@ -695,15 +783,48 @@ StripeApi.__exit__ = lambda self, *a: self.close()
 # %% ../nbs/01_core.ipynb #58013903
 @patch
 def with_options(self:StripeApi, stripe_account:str=None, stripe_version:str=None, timeout=None, max_retries:int=None,
-                 headers:dict=None)->Self:
+                 headers:dict=None, stripe_context:str=None)->Self:
     "A client like this one whose every request carries these options (it sends through this client's connection pool)"
     view = copy.copy(self)
     view._groups, view._http, view._client = None, self._http, None  # sends through our pool; closing the view leaves it open
     view._headers = {**self._headers, **({'Stripe-Account': stripe_account} if stripe_account else {}), **(headers or {})}
     if stripe_version: view._version = stripe_version
+    if stripe_context: view._context = stripe_context
     if timeout is not None: view.timeout = timeout
     if max_retries is not None: view.max_retries = max_retries
     return view
+
+# %% ../nbs/01_core.ipynb #d8bf4cd6
+def _expires_in(session, now):
+    "Seconds until meter event session `session` expires (its `expires_at` is an ISO time, or a Unix one)"
+    at = session.get('expires_at')
+    if isinstance(at, str): at = dt.datetime.fromisoformat(at.replace('Z', '+00:00')).timestamp()
+    return (at or 0) - now
+
+class MeterEventStream:
+    "Sends meter events on Stripe's high-throughput stream, with a meter event session it creates and renews"
+    def __init__(self, api, renew_before=60, clock=time.time):
+        "`renew_before`: seconds before the session's expiry to make a new one; `clock`: the current Unix time"
+        self.api, self.renew_before, self.clock, self.session = api, renew_before, clock, None
+    def _fresh(self): return self.session is not None and _expires_in(self.session, self.clock()) > self.renew_before
+    def token(self):
+        "The current session's token, after making a new session if there is none or it is about to expire"
+        if not self._fresh(): self.session = self.api.v2.billing.meter_event_session.create()
+        return self.session['authentication_token']
+    def send(self, events):
+        "Send `events` (dicts of `event_name`, `payload`, `identifier`, `timestamp`); renews an expired session once"
+        if self.api._is_async: return self._asend(events)
+        try: return self.api.v2.billing.meter_event_stream.create(events=events, api_key=self.token())
+        except TemporarySessionExpiredError: self.session = None
+        return self.api.v2.billing.meter_event_stream.create(events=events, api_key=self.token())
+    async def _atoken(self):
+        if not self._fresh(): self.session = await self.api.v2.billing.meter_event_session.create()
+        return self.session['authentication_token']
+    async def _asend(self, events):
+        try: return await self.api.v2.billing.meter_event_stream.create(events=events, api_key=await self._atoken())
+        except TemporarySessionExpiredError: self.session = None
+        return await self.api.v2.billing.meter_event_stream.create(events=events, api_key=await self._atoken())
+    def __repr__(self): return f"MeterEventStream({'session until ' + str(self.session.get('expires_at')) if self.session else 'no session yet'})"
 
 # %% ../nbs/01_core.ipynb #81b52869
 def _in_notebook():
@@ -874,7 +995,7 @@ class AsyncStripeApi(StripeApi):
             await _asleep(val)
     async def _attempt(self, client, req, timeout, limit, start):
         with _attempt_deadline(start, limit):
-            async with client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
+            async with client.stream(req.method, req.url, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
                 return await _aread(resp, limit, start)
     async def aclose(self):
         "Close the pooled HTTP connections (a later call opens new ones)"

@@ -11,9 +11,9 @@ from .core import (StripeApi, AsyncStripeApi, StripeObject, InvalidRequestError,
 
 # %% auto #0
 __all__ = ['merchant_only', 'catalogue', 'coupon_catalogue', 'new_payment_details', 'clone_creates', 'not_ids',
-           'customer_search_paths', 'logger', 'allowed_hint', 'live_statuses', 'Ownership', 'ownership_table', 'OpRule',
-           'describe_rule', 'scope_table', 'OutOfScopeError', 'not_found', 'ScopedStripeApi', 'AsyncScopedStripeApi',
-           'SubscriptionInfo']
+           'customer_search_paths', 'logger', 'allowed_hint', 'search_scan_limit', 'live_statuses', 'Ownership',
+           'ownership_table', 'OpRule', 'describe_rule', 'scope_table', 'OutOfScopeError', 'not_found',
+           'ScopedStripeApi', 'AsyncScopedStripeApi', 'SubscriptionInfo']
 
 # %% ../nbs/11_scoped.ipynb #883d7f14
 merchant_only = {  # linked to a customer by a field, but the merchant's own records, not the customer's
@@ -304,9 +304,14 @@ def _warn(self, where, noun, oid, owner):
     else: logger.warning('customer scope %s: %s refused %s %s, which belongs to %s', self._customer, where, noun,
                          _show(oid), owner or 'no customer')
 
+def _noun(self, schemas):
+    "The kind of object Stripe's \"No such ...\" message names for an id that may be any of `schemas`"
+    if {'card', 'source'} <= set(schemas): return 'payment_source'  # a customer's sources: "No such source"
+    return next((s for s in schemas if self.ownership.kind(s) != 'merchant'), schemas[0] if schemas else 'object')
+
 def _missing(self, schema, oid, param, status):
     return not_found(_nouns.get(schema, self.ownership.schemas.get(schema, {}).get('id', schema)), oid, param, status)
-_Scoped._warn, _Scoped._missing = _warn, _missing
+_Scoped._warn, _Scoped._missing, _Scoped._noun = _warn, _missing, _noun
 
 # %% ../nbs/11_scoped.ipynb #bc563fe3
 def _steps(self, op, args, kwargs, where):
@@ -335,26 +340,22 @@ def _steps(self, op, args, kwargs, where):
             if v != self._customer: self._warn(where, 'customer', v, v if _customer_re.fullmatch(str(v)) else None); raise self._missing('customer', v, 'id', 404)
         elif k in ('direct', 'parent'):
             if p == r.target and r.kind == 'retrieve' and how == 'get' and _shape(getter['path']) == _shape(op['path']):
-                deferred = (schemas, v); continue  # the answer itself is checked
+                deferred = ([self._noun(schemas)], v); continue  # the answer itself is checked
             new = p == r.target and r.takes_customer and any(x in new_payment_details for x in schemas)  # attach: a new payment method
             if new and self.mode == 'test' and _magic_re.match(v): continue
             yield from self._verify(schemas, v, 'id', 404, where, opts, getter=(getter, how, args[:i+1]), unowned_ok=new)
     yield from self._check_ids(r, params, where, opts)
     if r.kind == 'list': yield from self._check_cursors(r, op, args, params, where, opts)
     if params.get('expand'): self._check_expand(r, params['expand'], where)
-    if r.kind == 'search' and params.get('query'): kwargs['query'] = self._narrow(op, params['query'])
     if r.subject == 'customer' and r.kind == 'list': return (yield from self._customer_list(params, where, opts))
     if r.kind == 'list' and 'promotion_code' in r.res and not params.get('code'):
         raise OutOfScopeError(f'{where}: a customer-scoped client looks promotion codes up by code: pass code=', 'code')
-    for _ in range(10 if r.kind == 'search' else 1):  # a search page whose results are all someone else's: the next page
+    if r.kind == 'search': res = yield from self._search(r, op, args, kwargs, params, where)
+    else:
         try: res = yield _do(_raw, self, op, args, kwargs, where)
         except InvalidRequestError as e:
             if deferred and _is_missing(e): raise self._missing(deferred[0][0], deferred[1], 'id', 404) from None
             raise
-        if r.kind != 'search': break
-        res['data'] = [it for it in res.get('data') or [] if self._keep(it, r, ())]
-        if res['data'] or not res.get('has_more') or not res.get('next_page'): break
-        kwargs['page'] = res['next_page']
     return (yield from self._vet(r, res, params, pv, deferred, where, opts))
 _Scoped._steps = _steps
 
@@ -403,14 +404,14 @@ def _check_cursors(self, r, op, args, params, where, opts):
         v = params.get(c)
         if v is None or v in self._seen or r.subject in ('public', 'customer'): continue
         getter = self.ownership.getter(op['path'] + '/{x}', 'x') if r.path else (None, None)
-        if getter[0] is not None and getter[1] == 'get': yield from self._verify(r.res, v, c, 400, where, opts, getter=(*getter, [*args, v]))
+        if getter[0] is not None: yield from self._verify(r.res, v, c, 400, where, opts, getter=(*getter, [*args, v]))
         else: yield from self._verify(r.res, v, c, 400, where, opts)
 _Scoped._check_cursors = _check_cursors
 
 # %% ../nbs/11_scoped.ipynb #f789801c
 def _verify(self, schemas, oid, param, status, where, opts, getter=None, unowned_ok=False):
     "Steps: the object `oid` (one of `schemas`) if this customer owns it, else Stripe's answer for an id that names nothing"
-    noun = next((s for s in schemas if self.ownership.kind(s) != 'merchant'), schemas[0] if schemas else 'object')
+    noun = self._noun(schemas)
     obj = (yield from self._fetch(schemas, oid, opts, getter)) if isinstance(oid, str) and oid else None
     if obj is not None:
         owner = yield from self._owner(obj, opts)
@@ -482,14 +483,48 @@ def _check_expand(self, r, paths, where):
 
 def _narrow(self, op, q):
     "The search query `q` restricted to this customer where Stripe's query language allows it (no `OR` in `q`)"
-    if op['path'] in customer_search_paths and isinstance(q, str) and not re.search(r'\bor\b', q, re.I):
+    if op['path'] in customer_search_paths and isinstance(q, str) and not re.search(r'(?<![a-z])or(?![a-z])', q, re.I):
         return f"customer:'{self._customer}' AND {q}"
     return q
 
+search_scan_limit = 1000  # objects a scanned search reads at most (10 pages of 100) before asking for a narrower query
+
+def _search(self, r, op, args, kwargs, params, where):
+    "Steps: a search answered with this customer's results only, and nothing about anyone else's (see above)"
+    q = params.get('query')
+    narrowed = self._narrow(op, q)
+    if narrowed != q:
+        res = yield _do(_raw, self, op, args, {**kwargs, 'query': narrowed}, where)
+        data = res.get('data') or []
+        if all(self._keep(it, r, ()) for it in data): return res
+        logger.warning('customer scope %s: %s: the narrowed query answered another customer\'s objects; scanning instead', self._customer, where)
+    expand = params.get('expand')
+    expand = [expand] if isinstance(expand, str) else list(expand or [])
+    kw = {**kwargs, 'limit': min(100, search_scan_limit)}
+    kw.pop('expand', None)
+    if [e for e in expand if e != 'total_count']: kw['expand'] = [e for e in expand if e != 'total_count']
+    kept, read = [], 0
+    while True:
+        res = yield _do(_raw, self, op, args, kw, where)
+        data = res.get('data') or []
+        read += len(data)
+        kept += [it for it in data if self._keep(it, r, ())]
+        if not res.get('has_more') or not res.get('next_page') or not data: break
+        if read >= search_scan_limit:
+            raise OutOfScopeError(f"{where}: the query matches more than {search_scan_limit} objects, too many to filter for one "
+                                  "customer; narrow it (by created, status or metadata)", 'query')
+        kw['page'] = res['next_page']
+    res['data'], res['has_more'], res['next_page'] = kept, False, None
+    if 'total_count' in expand: res['total_count'] = len(kept)
+    elif 'total_count' in res: del res['total_count']
+    return res
+
 def _customer_list(self, params, where, opts):
     "Steps: `customers.list` answered for a customer-scoped client: this customer, if it passes the filters"
+    ex = params.get('expand') or []
+    ex = [e.removeprefix('data.') for e in ([ex] if isinstance(ex, str) else ex) if isinstance(e, str) and e.startswith('data.')]  # the list's paths, for one customer
     c = yield _do(_raw, self, self.spec.op_for('/v1/customers/{customer}', 'get'), [self._customer],
-                  {k: v for k,v in {'expand': params.get('expand'), **opts}.items() if v is not None}, where)
+                  {k: v for k,v in {'expand': ex or None, **opts}.items() if v is not None}, where)
     for k in ('starting_after', 'ending_before'):
         if params.get(k) not in (None, self._customer):
             self._warn(where, 'customer', params[k], None)
@@ -502,7 +537,7 @@ def _customer_list(self, params, where, opts):
     res = stripe_obj({'object': 'list', 'data': [c.to_dict()] if keep else [], 'has_more': False, 'url': '/v1/customers'})
     if keep: self._seen_add(self._customer)
     return res
-_Scoped._readable, _Scoped._check_expand, _Scoped._narrow, _Scoped._customer_list = _readable, _check_expand, _narrow, _customer_list
+_Scoped._readable, _Scoped._check_expand, _Scoped._narrow, _Scoped._search, _Scoped._customer_list = _readable, _check_expand, _narrow, _search, _customer_list
 
 # %% ../nbs/11_scoped.ipynb #c67db582
 _compare = {'gt': lambda a,b: a > b, 'gte': lambda a,b: a >= b, 'lt': lambda a,b: a < b, 'lte': lambda a,b: a <= b}
@@ -545,8 +580,9 @@ def _vet(self, r, res, params, pv, deferred, where, opts):
             raise self._missing(deferred[0][0], deferred[1], 'id', 404)
     if _foreign(res, self._customer):
         if r.target and r.path[-1][1] != 'customer':
-            self._warn(where, r.path[-1][2][0], pv[r.target], 'another customer')
-            raise self._missing(r.path[-1][2][0], pv[r.target], 'id', 404)
+            noun = self._noun(r.path[-1][2])
+            self._warn(where, noun, pv[r.target], 'another customer')
+            raise self._missing(noun, pv[r.target], 'id', 404)
         logger.warning('customer scope %s: %s answered with another customer\'s object; it was withheld', self._customer, where)
         raise OutOfScopeError(f"{where}: Stripe's answer holds another customer's object, so it is withheld")
     return res

@@ -9,10 +9,11 @@ from pathlib import Path
 from functools import cache
 
 # %% auto #0
-__all__ = ['stripe_names', 'docs_base', 'stripe_docs', 'snapshot_path', 'latest_spec_url', 'simplify_param', 'simplify_response',
-           'path_name', 'resource_name', 'doc_url', 'SpecError', 'check_spec', 'build_snapshot', 'dump_snapshot',
-           'write_atomic', 'read_snapshot', 'Spec', 'bundled_spec', 'parse_spec', 'fetch_spec', 'cache_dir',
-           'latest_spec', 'resolve_spec', 'spec_version', 'set_package_version', 'faststripe_update', 'update_main']
+__all__ = ['stripe_names', 'sdk_names', 'docs_base', 'stripe_docs', 'snapshot_path', 'latest_spec_url', 'simplify_param',
+           'simplify_response', 'path_name', 'resource_name', 'sdk_name', 'doc_url', 'SpecError', 'check_spec',
+           'build_snapshot', 'dump_snapshot', 'write_atomic', 'read_snapshot', 'Spec', 'bundled_spec', 'parse_spec',
+           'fetch_spec', 'cache_dir', 'latest_spec', 'resolve_spec', 'spec_version', 'set_package_version',
+           'faststripe_update', 'update_main']
 
 # %% ../nbs/00_spec.ipynb #4f581281
 _types = dict(string='str', integer='int', number='num', boolean='bool', object='obj', array='arr')
@@ -111,6 +112,61 @@ def resource_name(path, verb, paths):
     if verb == 'post': return grp(static), 'create' if 'get' not in verbs or kind else 'update'
     return grp(static), 'delete'
 
+# %% ../nbs/00_spec.ipynb #681c82ca
+sdk_names = {  # stripe-python's (services.method) where the path would name an operation otherwise
+    ('/v1/account', 'get'): 'accounts.retrieve_current',
+    ('/v1/accounts/{account}/login_links', 'post'): 'accounts.login_links.create',
+    ('/v1/apple_pay/domains', 'get'): 'apple_pay_domains.list',
+    ('/v1/apple_pay/domains', 'post'): 'apple_pay_domains.create',
+    ('/v1/apple_pay/domains/{domain}', 'delete'): 'apple_pay_domains.delete',
+    ('/v1/apple_pay/domains/{domain}', 'get'): 'apple_pay_domains.retrieve',
+    ('/v1/apps/secrets/delete', 'post'): 'apps.secrets.delete_where',
+    ('/v1/billing/credit_grants/{id}/void', 'post'): 'billing.credit_grants.void_grant',
+    ('/v1/credit_notes/preview/lines', 'get'): 'credit_notes.preview_lines.list',
+    ('/v1/credit_notes/{credit_note}/lines', 'get'): 'credit_notes.line_items.list',
+    ('/v1/credit_notes/{id}/void', 'post'): 'credit_notes.void_credit_note',
+    ('/v1/customers/{customer}/funding_instructions', 'post'): 'customers.funding_instructions.create',
+    ('/v1/customers/{customer}/sources', 'get'): 'customers.payment_sources.list',
+    ('/v1/customers/{customer}/sources', 'post'): 'customers.payment_sources.create',
+    ('/v1/customers/{customer}/sources/{id}', 'delete'): 'customers.payment_sources.delete',
+    ('/v1/customers/{customer}/sources/{id}', 'get'): 'customers.payment_sources.retrieve',
+    ('/v1/customers/{customer}/sources/{id}', 'post'): 'customers.payment_sources.update',
+    ('/v1/customers/{customer}/sources/{id}/verify', 'post'): 'customers.payment_sources.verify',
+    ('/v1/invoiceitems', 'get'): 'invoice_items.list',
+    ('/v1/invoiceitems', 'post'): 'invoice_items.create',
+    ('/v1/invoiceitems/{invoiceitem}', 'delete'): 'invoice_items.delete',
+    ('/v1/invoiceitems/{invoiceitem}', 'get'): 'invoice_items.retrieve',
+    ('/v1/invoiceitems/{invoiceitem}', 'post'): 'invoice_items.update',
+    ('/v1/invoices/{invoice}/finalize', 'post'): 'invoices.finalize_invoice',
+    ('/v1/invoices/{invoice}/lines', 'get'): 'invoices.line_items.list',
+    ('/v1/invoices/{invoice}/lines/{line_item_id}', 'post'): 'invoices.line_items.update',
+    ('/v1/invoices/{invoice}/send', 'post'): 'invoices.send_invoice',
+    ('/v1/invoices/{invoice}/void', 'post'): 'invoices.void_invoice',
+    ('/v1/quotes/{quote}/finalize', 'post'): 'quotes.finalize_quote',
+    ('/v1/sources/{source}/source_transactions', 'get'): 'sources.transactions.list',
+    ('/v1/tax/associations/find', 'get'): 'tax.associations.find',
+    ('/v1/test_helpers/issuing/authorizations/{authorization}/fraud_challenges/respond', 'post'): 'test_helpers.issuing.authorizations.respond',
+    ('/v1/test_helpers/issuing/cards/{card}/shipping/deliver', 'post'): 'test_helpers.issuing.cards.deliver_card',
+    ('/v1/test_helpers/issuing/cards/{card}/shipping/fail', 'post'): 'test_helpers.issuing.cards.fail_card',
+    ('/v1/test_helpers/issuing/cards/{card}/shipping/return', 'post'): 'test_helpers.issuing.cards.return_card',
+    ('/v1/test_helpers/issuing/cards/{card}/shipping/ship', 'post'): 'test_helpers.issuing.cards.ship_card',
+    ('/v1/test_helpers/issuing/cards/{card}/shipping/submit', 'post'): 'test_helpers.issuing.cards.submit_card',
+    ('/v1/test_helpers/treasury/inbound_transfers/{id}/return', 'post'): 'test_helpers.treasury.inbound_transfers.return_inbound_transfer',
+    ('/v1/test_helpers/treasury/outbound_payments/{id}/return', 'post'): 'test_helpers.treasury.outbound_payments.return_outbound_payment',
+    ('/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}/return', 'post'): 'test_helpers.treasury.outbound_transfers.return_outbound_transfer',
+}
+
+def sdk_name(path, verb, rg, rn):
+    "The official SDK's dotted name of an operation (`checkout.sessions.create`), from its resource-style `rg`/`rn`"
+    if (path, verb) in sdk_names: return sdk_names[path, verb]
+    ver, *sg = _segs(path)
+    grp, parts = (rg if ver == 'v1' else rg[len(ver)+1:]), []
+    for s in (s for s in sg if not _is_param(s)):
+        parts.append(s)
+        if '_'.join(parts) == grp: break
+    if '_'.join(parts) != grp: parts = [grp]  # a group named by `stripe_names`, not by the path
+    return '.'.join(([] if ver == 'v1' else [ver]) + parts + [rn])
+
 # %% ../nbs/00_spec.ipynb #c3583c5f
 docs_base = 'https://docs.stripe.com/api'
 
@@ -139,7 +195,12 @@ def _body(op):
         if ct in content: return short, content[ct].get('schema', {})
     return 'form', {}
 
-def _op_record(path, verb, op, paths, comps):
+def _host(op, default):
+    "The operation's own server (`https://files.stripe.com`), when it has one other than the spec's"
+    url = (op.get('servers') or [{}])[0].get('url', '').rstrip('/')
+    return url if url and url != default else None
+
+def _op_record(path, verb, op, paths, comps, default_host=''):
     "The snapshot's record of one operation"
     ct, body = _body(op)
     if '$ref' in body: body = comps[_ref_name(body['$ref'])]
@@ -157,7 +218,9 @@ def _op_record(path, verb, op, paths, comps):
                rq=[p['name'] for p in qs if p.get('required')],
                b={k: simplify_param(v, comps) for k,v in props.items()}, rb=body.get('required', []),
                d=desc, ct='json' if path.startswith('/v2/') else ct, res=simplify_response(res))
+    rec['sn'] = sdk_name(path, verb, rg, rn)
     if (lk := _list_kind(op)): rec['lk'] = lk
+    if (h := _host(op, default_host)): rec['h'] = h
     return rec
 
 def _schema_record(sc):
@@ -177,19 +240,38 @@ def check_spec(spec, source='spec'):
     if 'version' not in spec.get('info', {}): raise SpecError(f"{source}: OpenAPI document has no 'info.version'")
     return spec
 
+def _check_sdk_names(ops, source):
+    "Raise `SpecError` if an SDK-style name is taken twice, or is a service and a method, or means another operation than a flat name"
+    nodes, flat = {}, {}
+    for i,o in enumerate(ops):
+        *svc, m = o['sn'].split('.')
+        for k in range(1, len(svc)): nodes.setdefault(tuple(svc[:k]), {}).setdefault(svc[k], ('svc',))
+        node = nodes.setdefault(tuple(svc), {})
+        if m in node: raise SpecError(f"{source}: SDK-style name {o['sn']} is taken twice")
+        node[m] = ('op', i)
+        for g,n in ((o['g'], o['n']), (o['rg'], o['rn'])): flat.setdefault(g, {})[n] = i
+    for svc,kids in nodes.items():
+        for k,v in kids.items():
+            if v[0] == 'op' and svc+(k,) in nodes: raise SpecError(f"{source}: {'.'.join(svc+(k,))} is a service and a method")
+            f = flat.get(svc[0], {}).get(k) if len(svc) == 1 else None
+            callable_svc = v[0] == 'svc' and ('op', f) in nodes[svc+(k,)].values()  # `accounts.login_links(acct)` and `….create(acct)`
+            if f is not None and v != ('op', f) and not callable_svc: raise SpecError(f"{source}: {'.'.join(svc+(k,))} means another operation than its flat name")
+
 def build_snapshot(spec, source='spec'):
     "The compact snapshot of an OpenAPI `spec` (a dict)"
     check_spec(spec, source)
     paths, comps = spec['paths'], spec.get('components', {}).get('schemas', {})
-    ops = [_op_record(p, v, op, paths, comps) for p,vs in paths.items() for v,op in vs.items() if v in ('get', 'post', 'delete')]
+    host = (spec.get('servers') or [{}])[0].get('url', '').rstrip('/')
+    ops = [_op_record(p, v, op, paths, comps, host) for p,vs in paths.items() for v,op in vs.items() if v in ('get', 'post', 'delete')]
     ops.sort(key=lambda o: (o['path'], o['verb']))
     for key in (('g', 'n'), ('rg', 'rn')):
         names = [tuple(o[k] for k in key) for o in ops]
         if len(set(names)) != len(names): raise SpecError(f"{source}: names {key} collide")
+    _check_sdk_names(ops, source)
     return dict(version=spec['info']['version'], ops=ops, schemas={k: _schema_record(v) for k,v in sorted(comps.items())})
 
 # %% ../nbs/00_spec.ipynb #14603f57
-_index_keys = ('path', 'verb', 'g', 'n', 'rg', 'rn')
+_index_keys = ('path', 'verb', 'g', 'n', 'rg', 'rn', 'sn')
 _member_size = 1 << 17  # uncompressed bytes of operation lines per gzip member
 def _dumps(o): return json.dumps(o, sort_keys=True, separators=(',', ':'))
 def _gz(text):
@@ -250,7 +332,7 @@ class Spec:
         d = zlib.decompressobj(31)  # one gzip member: the header
         try: head = json.loads(d.decompress(data))
         except (zlib.error, ValueError) as e: raise SpecError(f'{source}: not a faststripe snapshot ({e})') from None
-        if 'members' not in head: raise SpecError(f'{source}: a snapshot in an older format: rebuild it with faststripe_update')
+        if 'members' not in head or len(head['index'][0]) != len(_index_keys): raise SpecError(f'{source}: a snapshot in an older format: rebuild it with faststripe_update')
         self.version, self.source, self._schemas = head['version'], source, None
         self.index = [tuple(r) for r in head['index']]
         self._ops, self._lines = [None] * len(self.index), [None] * len(self.index)
@@ -331,7 +413,7 @@ def cache_dir():
     if os.environ.get('FASTSTRIPE_CACHE_DIR'): return Path(os.environ['FASTSTRIPE_CACHE_DIR'])
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'faststripe'
 
-_cache_format = 2  # bumped when the snapshot format changes, so a cache written by another version is not read
+_cache_format = 3  # bumped when the snapshot format changes, so a cache written by another version is not read
 
 def _cache_files(url):
     import hashlib

@@ -9,9 +9,9 @@ from pathlib import Path
 from .spec import Spec, write_atomic
 
 # %% auto #0
-__all__ = ['camel', 'group_class', 'api_groups', 'StubWriter', 'enum', 'typeddict', 'param', 'result', 'schema_class', 'sig',
-           'short_doc', 'method', 'fetch', 'group', 'def_stub', 'api_extras', 'module_extras', 'api_class', 'core_stub',
-           'write_stubs']
+__all__ = ['camel', 'group_class', 'api_groups', 'sdk_services', 'group_subs', 'StubWriter', 'enum', 'typeddict', 'param',
+           'result', 'schema_class', 'sig', 'short_doc', 'method', 'fetch', 'group', 'op_group', 'def_stub',
+           'api_extras', 'module_extras', 'api_class', 'core_stub', 'write_stubs']
 
 # %% ../nbs/07_stubs.ipynb #7dcd03ae
 def camel(name):
@@ -19,18 +19,41 @@ def camel(name):
     return ''.join(w[:1].upper()+w[1:] for w in re.split(r'[._]', name))
 
 def group_class(group, is_async=False):
-    "Name of the stub class of operation group `group`"
-    return ('Async' if is_async else '') + camel(group) + 'Group'
+    "Name of the stub class of operation group `group`; an official-SDK service below the top (`checkout.sessions`) is a `…Service`"
+    return ('Async' if is_async else '') + camel(group) + ('Service' if '.' in group else 'Group')
+
+def _with_fetch(ops):
+    if 'fetch' not in ops and ('list' in ops or 'retrieve' in ops): ops['fetch'] = None
+    return ops
 
 def api_groups(spec):
-    "`{group: {name: op}}` exactly as `StripeApi.groups` builds them; `None` marks the `fetch` shortcut"
-    res = {}
+    "`{group: {name: op}}` exactly as `StripeApi.groups` builds them (the SDK-style top-level names merged in); `None` marks the `fetch` shortcut"
+    from faststripe.core import _tree
+    res, tree = {}, _tree(spec.index)
     for o in spec.ops:
         res.setdefault(o['g'], {})[o['n']] = o
         res.setdefault(o['rg'], {})[o['rn']] = o
-    for ops in res.values():
-        if 'fetch' not in ops and ('list' in ops or 'retrieve' in ops): ops['fetch'] = None
-    return dict(sorted(res.items()))
+    for k in tree[()][1]: res.setdefault(k, {}).update({m: spec.op(i) for m,i in tree[(k,)][0].items()})
+    return {k: _with_fetch(ops) for k,ops in sorted(res.items())}
+
+def sdk_services(spec):
+    "`{'checkout.sessions': ({name: op}, sub-services, op or None)}`: the SDK-style services below the top level; the op when the service is callable"
+    from faststripe.core import _tree
+    tree, flat = _tree(spec.index), api_groups(spec)
+    res = {}
+    for node,(ops,subs) in tree.items():
+        if len(node) < 2 or node[0] == 'v1': continue
+        call = flat.get(node[0], {}).get(node[1]) if len(node) == 2 else None
+        res['.'.join(node)] = (_with_fetch({m: spec.op(i) for m,i in ops.items()}), subs, call)
+    return res
+
+def group_subs(spec):
+    "`{group: {sub-service: its class's group name}}` for the top-level groups that have SDK-style services"
+    from faststripe.core import _tree
+    tree = _tree(spec.index)
+    res = {k: {s: f'{k}.{s}' for s in tree[(k,)][1]} for k in tree[()][1] if k != 'v1'}
+    res['v1'] = {s: s for s in tree[('v1',)][1]}
+    return res
 
 # %% ../nbs/07_stubs.ipynb #1c9b3684
 def _split(t):
@@ -186,10 +209,10 @@ def short_doc(op):
     "Docstring of the path-style twin of an operation: its summary and where the full one is"
     return f"{op['s'] or op['id']}\n\nSame as `api.{op['rg']}.{op['rn']}` ({op['verb'].upper()} {op['path']}).\nDocs: {op['doc']}"
 
-def method(self:StubWriter, op, group, name, is_async):
-    "The stub of one operation method"
+def method(self:StubWriter, op, group, name, is_async, full=False):
+    "The stub of one operation method; `full`: with the whole docstring even when not named in the resource style"
     from faststripe.core import op_doc
-    doc = op_doc(op) if (group, name) == (op['rg'], op['rn']) else short_doc(op)
+    doc = op_doc(op) if full or (group, name) == (op['rg'], op['rn']) else short_doc(op)
     ret = self.result(op['res']) if op.get('res') else 'StripeObject'
     return f"    {'async def' if is_async else 'def'} {name}({self.sig(op, group)}) -> {ret}:\n        {_docstr(doc, 8)}"
 
@@ -203,16 +226,24 @@ def fetch(self:StubWriter, lst, get, group, is_async):
         res.append(('    @overload\n' if len(ops) > 1 else '') + f"    {kw} fetch({self.sig(op, group, pos_only=True)}) -> {self.result(op['res'])}:\n        {doc}")
     return '\n'.join(res)
 
-def group(self:StubWriter, group, ops, is_async):
-    "The stub class of operation group `group`"
+def group(self:StubWriter, group, ops, is_async, subs=None, call=None):
+    "The stub class of operation group `group`; `subs`: `{name: group}` of its SDK-style services; `call`: the op a callable service calls"
+    service = '.' in group
     lines = [f'class {group_class(group, is_async)}(OpGroup):', f"    {_docstr(f'The operations of `api.{group}`', 4)}"]
     aliases = []
     for n,op in ops.items():
-        if op is None: lines.append(self.fetch(ops.get('list'), ops.get('retrieve'), group, is_async)); continue
-        primary = op['rn'] if op['rg'] == group and ops.get(op['rn']) is op else n
+        if n in (subs or {}): continue  # a callable service (`accounts.login_links`) stands for the operation of its name
+        if op is None: lines.append(self.fetch(ops.get('list'), ops.get('retrieve'), op_group(ops) if service else group, is_async)); continue
+        primary = op['rn'] if not service and op['rg'] == group and ops.get(op['rn']) is op else n
         if primary != n: aliases.append(f'    {n} = {primary}')
-        else: lines.append(self.method(op, group, n, is_async))
+        else: lines.append(self.method(op, op['rg'] if service else group, n, is_async, full=service))
+    lines += [f'    @property\n    def {s}(self) -> {group_class(g, is_async)}: ...' for s,g in (subs or {}).items()]
+    if call is not None: lines.append(self.method(call, call['rg'], '__call__', is_async, full=True))
     return '\n'.join(lines + aliases)
+
+def op_group(ops):
+    "The resource-style group of a service's operations (the names its parameter types were made under)"
+    return next(o['rg'] for o in ops.values() if o is not None)
 
 StubWriter.sig, StubWriter.method, StubWriter.fetch, StubWriter.group = sig, method, fetch, group
 
@@ -341,7 +372,9 @@ class CallOptions(TypedDict, total=False):
     """Per-call options every operation accepts"""
     idempotency_key: str | None
     stripe_account: str | None
+    stripe_context: str | None
     stripe_version: str | None
+    api_key: str | None
     timeout: Any
     max_retries: int | None
     headers: Mapping[str, str] | None
@@ -408,7 +441,8 @@ class _ApiBase:
     def __init__(self, api_key: str | None = None, base_url: str = 'https://api.stripe.com', *, spec: Spec | str | None = None,
                  stripe_version: str | None = None, transport: Any = None, timeout: Any = ..., max_retries: int = 2,
                  retry_delay: float = 0.5, max_retry_delay: float = 8.0, live_ok: bool = True,
-                 headers: Mapping[str, str] | None = None) -> None: ...
+                 headers: Mapping[str, str] | None = None, stripe_context: str | None = None,
+                 base_addresses: Mapping[str, str] | None = None) -> None: ...
     @property
     def spec(self) -> Spec:
         """The `Spec` this client was generated from (loaded on first use)"""
@@ -528,10 +562,12 @@ def core_stub(spec):
     "The text of `faststripe/core.pyi` for `spec`"
     _import_all()
     from faststripe import core
-    w, groups = StubWriter(spec), api_groups(spec)
+    w, groups, subs, svcs = StubWriter(spec), api_groups(spec), group_subs(spec), sdk_services(spec)
     parts = [_header.format(version=spec.version, all_=repr(list(core.__all__))), *module_extras(core),
              api_class(groups, False, w.known), api_class(groups, True, w.known), '# ---- operation groups ----',
-             *[w.group(g, ops, False) for g,ops in groups.items()], *[w.group(g, ops, True) for g,ops in groups.items()],
+             *[w.group(g, ops, a, subs.get(g)) for a in (False, True) for g,ops in groups.items()],
+             "# ---- the official SDK's nested services ----",
+             *[w.group(s, ops, a, {k: f'{s}.{k}' for k in ks}, call) for a in (False, True) for s,(ops,ks,call) in svcs.items()],
              '# ---- Stripe objects (response types) ----', *[w.schema_class(n) for n in spec.schemas],
              '# ---- nested parameters ----', *w.defs]
     return '\n\n'.join(parts) + '\n'

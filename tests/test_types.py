@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from typing_extensions import assert_type
 from faststripe.core import StripeApi, AsyncStripeApi, StripeList, ItemList, pages, paged, CardError, StripeError
 if TYPE_CHECKING:
-    from faststripe.core import Customer, DeletedCustomer, PaymentIntent, CheckoutSession, Product, Subscription
+    from faststripe.core import Customer, DeletedCustomer, PaymentIntent, CheckoutSession, Product, Subscription, CustomerBalanceTransaction
 
 api = StripeApi('sk_test_123', 'http://127.0.0.1:12111', max_retries=0)
 cus = api.customers.create(email='ann@example.com', name='Ann', tax_exempt='none', metadata={'plan': 'pro'},
@@ -46,6 +46,13 @@ sess = api.checkout_sessions.create(mode='payment', success_url='http://127.0.0.
 assert_type(sess, 'CheckoutSession')
 api.subscriptions.create(customer='cus_1', items=[{'price': 'price_1'}], trial_end=datetime.datetime(2026, 12, 1))
 api.checkout.sessions_post(mode='subscription', line_items=[{'price': 'price_1', 'quantity': 1}])
+assert_type(api.checkout.sessions.create(mode='payment', success_url='http://127.0.0.1/ok'), 'CheckoutSession')  # the official SDK's names
+assert_type(api.v1.checkout.sessions.retrieve('cs_1'), 'CheckoutSession')
+assert_type(api.customers.balance_transactions.list('cus_1', limit=3), 'StripeList[CustomerBalanceTransaction]')
+api.test_helpers.test_clocks.advance('clock_1', frozen_time=1767225600)
+api.accounts.login_links('acct_1')  # a callable service: the resource style's name
+api.accounts.login_links.create('acct_1')
+api.v2.core.accounts.create(display_name='Ann')
 api.customers.delete(cus)
 raw = api('/v1/customers', 'POST', data={'email': 'x@example.com'})
 checkout = api.one_time_payment('Sticker', 500, 'http://127.0.0.1/ok', 'http://127.0.0.1/no')  # helpers are typed too
@@ -79,6 +86,8 @@ BAD = {
     'group': "api.custmers.list()",
     'method': "api.customers.craete(email='ann@example.com')",
     'sync_await': "async def f() -> None: await api.customers.create()",
+    'service': "api.checkout.sesions.create(mode='payment')",
+    'sdk_param': "api.checkout.sessions.create(mdoe='payment')",
 }
 BAD_SRC = 'from faststripe.core import StripeApi\napi = StripeApi("sk_test_123")\n' + '\n'.join(BAD.values()) + '\n'
 def bad_line(k): return 3 + list(BAD).index(k)

@@ -43,7 +43,7 @@ def period_containing(anchor:int, interval:str, count:int, t:int) -> tuple:
 # %% ../../nbs/offline/30_billing.ipynb #059ad47b
 no_payment_source = ('This customer has no attached payment source or default payment method. Please consider adding a default '
     'payment method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.')
-OfflineStripe.sub_watchers = {}  # name -> f(stripe, subscription, previous attributes, params), called in name order after each create and update
+OfflineStripe.sub_watchers = OfflineStripe.__dict__.get('sub_watchers', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, subscription, previous attributes, params), called in name order after each create and update
 
 @patch
 def watch_sub(self:OfflineStripe, s, before, params):
@@ -89,6 +89,11 @@ def _sub_create(st, params, **kw):
     s['items'] = {'object': 'list', 'data': items, 'has_more': False, 'total_count': len(items),
                   'url': f"/v1/subscription_items?subscription={s['id']}"}
     st.lifecycle_update(s, {k: params[k] for k in ('cancel_at', 'cancel_at_period_end') if params.get(k)}, now)
+    for a in params.get('add_invoice_items') or ():  # one-time prices billed on the first invoice (pages: Checkout's one-time items)
+        ii = _ii_create(st, {k: a[k] for k in ('price_data', 'quantity', 'metadata') if a.get(k) is not None}
+                        | ({'pricing': {'price': _id_of(a['price'])}} if a.get('price') else {}) | {'customer': cus['id']})
+        ii['parent'] = {'type': 'subscription_details', 'subscription_details': {'subscription': s['id']}}
+        if not ii.get('description'): ii['description'] = (st.objs.get(_id_of(((ii.get('pricing') or {}).get('price_details') or {}).get('product')) or '') or {}).get('name')
     inv = st.first_invoice(s, items, params.get('proration_behavior', 'create_prorations'))
     s['latest_invoice'] = inv['id']
     if inv['status'] == 'open' and auto:  # charged now, unless the customer pays afterwards (`default_incomplete`)
@@ -439,7 +444,7 @@ def invoice_status(self:OfflineStripe, inv, status, stamp, *events, **fields):
     for e in events: self.emit('invoice', e, inv)
     return inv
 
-OfflineStripe.invoice_watchers = {}  # name -> f(stripe, invoice, what): `finalized`, `paid`, `attempt_failed` (before its events), `payment_failed`
+OfflineStripe.invoice_watchers = OfflineStripe.__dict__.get('invoice_watchers', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, invoice, what): `finalized`, `paid`, `attempt_failed` (before its events), `payment_failed`
 
 @patch
 def watch_invoice(self:OfflineStripe, inv, what):

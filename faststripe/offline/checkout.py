@@ -159,7 +159,8 @@ def _checkout_subscription(st, s, cus, pm):
     params = {k: v for k,v in sd.items() if k in ('metadata', 'description', 'trial_period_days', 'trial_end')}
     if (promo := next((d['promotion_code'] for d in s.get('discounts') or () if d.get('promotion_code')), None)):
         params['discounts'] = [{'promotion_code': promo}]
-    sub = _sub_create(st, params | {'customer': cus, 'default_payment_method': pm,
+    once = [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items if not _recurring(it['price'])]
+    sub = _sub_create(st, params | {'customer': cus, 'default_payment_method': pm, **({'add_invoice_items': once} if once else {}),
         'items': [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items if _recurring(it['price'])]})
     s['subscription'], s['invoice'] = sub['id'], sub.get('latest_invoice')
     inv = st.objs.get(sub.get('latest_invoice') or '') or {}

@@ -15,7 +15,7 @@ from ..spec import bundled_spec, resolve_spec
 __all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status',
            'stripe_hosts', 'form_decode', 'OfflineError', 'is_metadata', 'check_metadata', 'coerce', 'check_params',
            'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate', 'parse_query',
-           'search_filter', 'last_param', 'magic_test_id']
+           'search_filter', 'last_param', 'magic_test_id', 'Journal']
 
 # %% ../../nbs/offline/00_engine.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -119,6 +119,7 @@ def coerce(v, sc, name):
     if t == 'str':
         if isinstance(v, (dict, list)): raise _bad('parameter_invalid_string', name, f'Invalid string: {name} must be a string')
         v = v if isinstance(v, str) else json.dumps(v) if isinstance(v, bool) else str(v)
+        if name.rstrip(']').endswith('currency'): v = v.lower()  # Stripe lowercases currencies (`USD` is `usd`)
     elif t == 'int':
         if isinstance(v, bool) or not (isinstance(v, int) or isinstance(v, str) and _ints.match(v)):
             raise _bad('parameter_invalid_integer', name, f'Invalid integer: {v}')
@@ -309,6 +310,7 @@ class OfflineStripe:
         self.magic_of = {}  # payment methods made from a magic test id (`pm_card_visa`): that id
         self.clock = time.time if clock is None else clock  # the account's time: a callable giving seconds, or a number
         self._at, self._domain, self._seq, self.timers, self.domain_of = None, None, 0, {}, {}
+        self._journal = None  # the `Journal` of the request being handled, if it can be undone
 
     def __repr__(self): return f'OfflineStripe({self.spec.version}, {len(self.objs)} objects)'
 
@@ -357,7 +359,7 @@ def run_timers(self:OfflineStripe, domain=None, until=None):
         n += 1
     return n
 
-_domain_params = ('customer', 'subscription', 'invoice', 'test_clock', 'schedule', 'quote')
+_domain_params = ('customer', 'subscription', 'invoice', 'test_clock', 'schedule', 'quote', 'from_subscription')
 
 @patch
 def request_domain(self:OfflineStripe, pv, params):
@@ -482,8 +484,11 @@ def emit(self:OfflineStripe, schema, action, o, previous=None):
     ev = self.new_object('event', type=typ, data=data, api_version=self.spec.version,
                          request={'id': getattr(self, '_req_id', None), 'idempotency_key': getattr(self, '_idem_key', None)})
     self.store(ev, 'event', event=False)
-    for f in self.listeners: f(ev)
-    for f in self.sinks.values(): f(self, ev)
+    if (j := self._journal) is not None: j.events.append(ev)  # listeners and deliveries see it once its request succeeded
+    else:
+        for f in self.listeners: f(ev)
+    for n,f in self.sinks.items():
+        if j is None or n not in self.deferred_sinks: f(self, ev)
     return ev
 
 # %% ../../nbs/offline/00_engine.ipynb #c653b6fe
@@ -957,9 +962,12 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
     prev_time = self._at, self._domain
     if d: self._at, self._domain = self.objs[d]['frozen_time'], d  # a test clock's objects live on its time
     try:
-        res = self.dispatch(op, pv, params, path)
-        if params.get('expand'):  # expansion edits a copy, so stored objects keep their ids
-            res = self.expand(fast_copy(res), params['expand'], None if op.get('lk') else (self.op_schemas(op) or [None])[0])
+        with self.atomic(method != 'GET'):  # a failed request changes nothing
+            if method == 'POST' and self.param_filters:
+                for f in self.param_filters.values(): params = f(self, op, params)
+            res = self.dispatch(op, pv, params, path)
+            if params.get('expand'):  # expansion edits a copy, so stored objects keep their ids
+                res = self.expand(fast_copy(res), params['expand'], None if op.get('lk') else (self.op_schemas(op) or [None])[0])
         status = 200
     except OfflineError as e: status, res = e.status, e.body
     finally:
@@ -968,8 +976,101 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
     if key: self.idem[key] = (fp, status, fast_copy(res), path)
     return status, res
 
+# %% ../../nbs/offline/00_engine.ipynb #2786ee3b
+_absent = object()
+
+class Journal:
+    "The store `base` as one request sees it: what the request reads, stores and deletes is noted, so it can be undone"
+    def __init__(self, st, base):
+        self.st, self.base, self.before, self.saved, self.new, self.gone, self.order, self.events = st, base, {}, {}, set(), {}, {}, []
+    def _seen(self, k, o):
+        if k not in self.before and k not in self.new: self.before[k] = o; self._save(o)
+        return o
+    def _save(self, o):
+        "Keep the contents of `o` and of every dict and list in it, each once (objects share some: a subscription's items)"
+        saved, todo = self.saved, [o]
+        while todo:
+            c = todo.pop()
+            if id(c) in saved: continue
+            saved[id(c)] = (c, dict(c) if isinstance(c, dict) else list(c))
+            todo += [v for v in (c.values() if isinstance(c, dict) else c) if isinstance(v, (dict, list))]
+    def get(self, k, d=None):
+        o = self.base.get(k, _absent)
+        return d if o is _absent else self._seen(k, o)
+    def __getitem__(self, k): return self._seen(k, self.base[k])
+    def __contains__(self, k): return k in self.base
+    def __len__(self): return len(self.base)
+    def __iter__(self): return iter(self.base)
+    def keys(self): return self.base.keys()
+    def values(self): return [self[k] for k in list(self.base)]
+    def items(self): return [(k, self[k]) for k in list(self.base)]
+    def __setitem__(self, k, o):
+        if k in self.base: self._seen(k, self.base[k])
+        elif k not in self.gone: self.new.add(k)
+        self.base[k] = o
+    def __delitem__(self, k): self.pop(k)
+    def pop(self, k, *d):
+        if k not in self.base: return self.base.pop(k, *d)
+        if k in self.new: self.new.discard(k)
+        else:
+            st, o = self.st, self._seen(k, self.base[k])
+            self.gone[k] = (st.kinds.get(k), st.parent.get(k), st.domain_of.get(k))
+            if (s := st.kinds.get(k)) is not None and s not in self.order: self.order[s] = dict(st.by_schema.get(s, {}))
+        return self.base.pop(k)
+
+    def rollback(self):
+        "Undo the request: remove what it stored, put back what it deleted, restore what it changed"
+        st, base = self.st, self.base
+        for k in self.new:
+            base.pop(k, None)
+            if (s := st.kinds.pop(k, None)) is not None: st.by_schema.get(s, {}).pop(k, None)
+            for t in (st.parent, st.domain_of, st.magic_of): t.pop(k, None)
+        for k,(s, parent, dom) in self.gone.items():
+            base[k] = self.before[k]
+            if s is not None: st.kinds[k] = s
+            if parent is not None: st.parent[k] = parent
+            if dom is not None: st.domain_of[k] = dom
+        for s,ids in self.order.items(): st.by_schema[s] = ids
+        for k,o in self.before.items():
+            if k in base and base.get(k) is not o: base[k] = o
+        for c,contents in self.saved.values():  # in place: whoever holds a part of an object sees it restored
+            if isinstance(c, dict): c.clear(); c.update(contents)
+            else: c[:] = contents
+        if self.new and st.timers:  # timers set for objects that are gone
+            for d,h in st.timers.items():
+                if any(t[3] in self.new for t in h): h[:] = [t for t in h if t[3] not in self.new]; heapq.heapify(h)
+
+OfflineStripe.deferred_sinks = {'webhooks'}  # sinks that deliver outside the engine: they see an event once its request succeeded
+
+class _Atomic:
+    "The block run by `OfflineStripe.atomic`"
+    def __init__(self, st, on): self.st, self.on = st, on
+    def __enter__(self):
+        if not self.on: return None
+        st = self.st
+        self.outer, self.j = st._journal, Journal(st, st.objs)
+        st.objs = st._journal = self.j
+        return self.j
+    def __exit__(self, typ, e, tb):
+        if not self.on: return False
+        st, j = self.st, self.j
+        st.objs, st._journal = j.base, self.outer
+        if typ is not None and not getattr(e, 'keep', False): j.rollback()  # a declined payment is kept (`keep`)
+        elif self.outer is not None: self.outer.events += j.events  # delivered when the outer request succeeds
+        else:
+            for ev in j.events:
+                for f in st.listeners: f(ev)
+                for n in st.deferred_sinks:
+                    if (f := st.sinks.get(n)): f(st, ev)
+        return False
+
+@patch
+def atomic(self:OfflineStripe, on=True):
+    "A block that changes everything or, if it raises (but an error marked `keep`: a recorded decline), nothing"
+    return _Atomic(self, on)
+
 # %% ../../nbs/offline/00_engine.ipynb #57fd4c2e
-OfflineStripe.hooks, OfflineStripe.sinks, OfflineStripe.routes = {}, {}, []
+OfflineStripe.hooks, OfflineStripe.sinks, OfflineStripe.routes, OfflineStripe.param_filters = {}, {}, [], {}
 
 @patch(as_prop=True)
 def creatable(self:OfflineStripe):

@@ -17,11 +17,12 @@ from .checkout import _attach
 # %% auto #0
 __all__ = ['three_decimal', 'money_symbols', 'page_css', 'merchant', 'csp', 'test_card_hint', 'submit_labels', 'auth_failed',
            'status_words', 'cancel_reasons', 'page_routes', 'money', 'interval_text', 'e', 'safe_href', 'page',
-           'redirect', 'not_found', 'luhn_ok', 'read_card', 'field', 'card_fields', 'checkout_summary', 'submit_label',
-           'checkout_form', 'checkout_page', 'email_error', 'success_target', 'card_payment_method', 'checkout_post',
-           'finish_checkout', 'confirmation_page', 'expired_page', 'auth_page', 'checkout_route', 'checkout_auth_route',
-           'link_route', 'period_end', 'price_text', 'portal_home', 'portal_cancel', 'portal_update',
-           'portal_card_form', 'portal_new_card', 'portal_card_auth', 'portal_route', 'three_ds_route', 'hosted_page']
+           'redirect', 'not_found', 'luhn_ok', 'read_card', 'field', 'card_fields', 'due_today', 'checkout_summary',
+           'submit_label', 'checkout_form', 'checkout_page', 'email_error', 'success_target', 'card_payment_method',
+           'checkout_post', 'finish_checkout', 'confirmation_page', 'expired_page', 'auth_page', 'checkout_route',
+           'checkout_auth_route', 'link_route', 'period_end', 'price_text', 'portal_home', 'portal_cancel',
+           'portal_update', 'portal_card_form', 'portal_new_card', 'portal_card_auth', 'portal_route', 'three_ds_route',
+           'hosted_page']
 
 # %% ../../nbs/offline/70_pages.ipynb #a35a65c4
 three_decimal = {'bhd', 'jod', 'kwd', 'omr', 'tnd'}
@@ -159,16 +160,21 @@ def page_state(self:OfflineStripe):
 
 def _items(st, parent): return [st.objs[i] for i in st.by_schema.get('item', {}) if st.parent.get(i) == parent]
 
-def _line_rows(st, s):
+def _line_rows(st, s, subscribing=False):
     rows = []
     for it in _items(st, s['id']):
         p, q = it['price'], it['quantity']
-        every = interval_text(p)
+        every = interval_text(p) or ('billed once' if subscribing else '')
         unit = f"{money(_amount(p), p.get('currency'))}{' ' + every if every else ''}"
         rows.append(f'<tr><td>{e(it.get("description") or p.get("nickname") or "Item")}<div class="sub">Qty {q}'
                     f'{" · " + e(unit) + " each" if q != 1 else (" · " + e(every) if every else "")}</div></td>'
                     f'<td class="n">{e(money(it["amount_total"], it.get("currency")))}</td></tr>')
     return rows
+
+def due_today(st, s):
+    "What the customer pays on completing `s`: its total; during a subscription's trial, only its one-time items"
+    if not _trial_days(st, s): return s['amount_total']
+    return sum(it['amount_total'] for it in _items(st, s['id']) if not _recurring(it['price']))
 
 def _trial_days(st, s):
     sd = st.checkout_extras.get(s['id'], {}).get('subscription_data') or {}
@@ -180,19 +186,20 @@ def checkout_summary(st, s):
     back = f'<a class="back" href="{e(u)}"><span aria-hidden="true">←</span>Back</a>' if (u := safe_href(s.get('cancel_url'))) else ''
     if s['mode'] == 'setup': head = f'<h1>Set up a card for future payments</h1><p class="muted">{e(merchant)} will save your card.</p>'
     elif s['mode'] == 'subscription':
-        rec = next((it['price'] for it in its if _recurring(it['price'])), {})
-        name = its[0].get('description') if len(its) == 1 else f'{len(its)} items'
+        recs = [it for it in its if _recurring(it['price'])]
+        rec, every = recs[0]['price'] if recs else {}, sum(it['amount_total'] for it in recs)
+        name = (recs[0].get('description') or 'your plan') + (f' and {len(recs) - 1} more' if len(recs) > 1 else '')
         days = _trial_days(st, s)
-        big = f'{days} days free' if days else e(money(s['amount_total'], cur))
-        then = f'<p class="muted">Then {e(money(s["amount_total"], cur))} {e(interval_text(rec))}</p>' if days else f'<p class="muted">{e(interval_text(rec))}</p>'
+        big = f'{days} days free' if days else e(money(every, cur))
+        then = f'<p class="muted">Then {e(money(every, cur))} {e(interval_text(rec))}</p>' if days else f'<p class="muted">{e(interval_text(rec))}</p>'
         head = f'<h1>Subscribe to {e(name)}</h1><p class="big">{big}</p>{then}'
     else: head = f'<h1>Pay {e(merchant)}</h1><p class="big">{e(money(s["amount_total"], cur))}</p>'
-    rows = _line_rows(st, s) if s['mode'] != 'setup' else []
+    rows = _line_rows(st, s, s['mode'] == 'subscription') if s['mode'] != 'setup' else []
     off = (s.get('total_details') or {}).get('amount_discount') or 0
     code = next((st.objs.get(d.get('promotion_code') or '', {}).get('code') for d in s.get('discounts') or ()), None)
     totals = '' if s['mode'] == 'setup' else ('<table class="totals"><tr><td>Subtotal</td><td class="n">' + e(money(s['amount_subtotal'], cur)) + '</td></tr>'
         + (f'<tr><td>Discount{f" ({e(code)})" if code else ""}</td><td class="n">-{e(money(off, cur))}</td></tr>' if off else '')
-        + f'<tr class="total"><td>Total due today</td><td class="n">{e(money(0 if _trial_days(st, s) else s["amount_total"], cur))}</td></tr></table>')
+        + f'<tr class="total"><td>Total due today</td><td class="n">{e(money(due_today(st, s), cur))}</td></tr></table>')
     return (f'<section aria-label="Order summary">{back}<p class="muted">{e(merchant)} <span class="badge">TEST MODE</span></p>{head}'
             + (f'<table aria-label="Items">{"".join(rows)}</table>' if rows else '') + totals + '</section>')
 
@@ -518,7 +525,7 @@ def portal_card_form(tok, form=None, errs=None, alert=None, status=200):
 def _save_card(st, ps, pm):
     "Attach `pm` to the session's customer and make it the default of the customer and of its subscriptions"
     cus = _id_of(ps['customer'])
-    _api(st, 'POST', f'/v1/payment_methods/{pm}/attach', customer=cus)
+    _attach(st, pm, cus)  # as Checkout attaches a card: `payment_method.attached`
     _api(st, 'POST', f'/v1/customers/{cus}', **{'invoice_settings[default_payment_method]': pm})
     for s in _portal_subs(st, cus): _api(st, 'POST', f"/v1/subscriptions/{s['id']}", default_payment_method=pm)
     st.page_state[ps['id']] = {'flash': 'Your payment method has been added.'}

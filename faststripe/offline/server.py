@@ -168,6 +168,13 @@ def serve(port=0, host='127.0.0.1', stripe=None):
 offline_commands = {'trigger': 'faststripe.offline.fixtures:trigger_main', 'fixtures': 'faststripe.offline.fixtures:fixtures_main',
                     'deliveries': 'faststripe.offline.webhooks:deliveries_main'}  # subcommands, each in the part it belongs to
 
+def _chaos_arg(s):
+    "`--chaos` checked as it is parsed, so a typo is a usage error naming the setting, not a traceback"
+    from faststripe.offline.webhooks import Chaos
+    try: Chaos.parse(s)
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
+    return s
+
 def offline_parser():
     "The command line of `faststripe_offline`; its help shows the defaults"
     p = argparse.ArgumentParser(prog='faststripe_offline', description='A stateful offline Stripe on loopback, for tests and docs',
@@ -180,7 +187,7 @@ def offline_parser():
     p.add_argument('--print-secret', action='store_true', help='print the signing secret of --forward-to and exit')
     p.add_argument('--retries', default='test', choices=['test', 'live', 'none'], help="retry schedule of failed deliveries (Stripe's)")
     p.add_argument('--time-scale', type=float, default=1.0, help='multiply the waits between retries (0.001: 3 days in 4 minutes)')
-    p.add_argument('--chaos', default='', help='duplicate=P,reorder=P,delay=SECONDS,burst_every=N,seed=N (see the webhooks docs)')
+    p.add_argument('--chaos', default='', type=_chaos_arg, help='duplicate=P,reorder=P,delay=SECONDS,burst_every=N,seed=N (see the webhooks docs)')
     return p
 
 def offline_main(args=None):

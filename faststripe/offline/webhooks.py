@@ -156,15 +156,16 @@ class Outbox:
         self.cond.notify_all()
 
     def clone(self, job, chaos):
-        new = dict(job, id='whdel_' + ''.join(self.ids.choices(_alnum, k=16)), attempt=0, state='pending', chaos=chaos, token=0)
+        new = dict(job, id='whdel_' + ''.join(self.ids.choices(_alnum, k=16)), attempt=0, state='pending', chaos=chaos, token=0, delayed=0)
         self.jobs[new['id']] = new
         return new
 
     def first(self, job):
         "Schedule a first attempt, as the chaos switch says: delayed, held back, duplicated, or followed by a burst"
         self.jobs[job['id']] = job
-        ch, tid, now = self.chaos, job['target'], time.monotonic()
-        due = now + (ch.rng.uniform(0, ch.delay) if ch.delay else 0)
+        ch, tid, now, job['queued'] = self.chaos, job['target'], time.monotonic(), time.time()
+        job['delayed'] = round(ch.rng.uniform(0, ch.delay), 6) if ch.delay else 0  # seconds of offline time
+        due = now + job['delayed'] * self.time_scale
         held = self.held.pop(tid, None)
         if ch.reorder and held is None and ch.rng.random() < ch.reorder:
             self.held[tid] = job  # sent after the next event for this target, or after `hold` seconds
@@ -223,7 +224,7 @@ class Outbox:
             return {}
         job['attempt'] += 1
         rec = dict(id=job['id'], event=job['event'], type=job['type'], target=tid, url=job['url'], attempt=job['attempt'],
-                   status=None, ok=False, error=None, skipped=None, chaos=job['chaos'], at=time.time(), duration=None, next_retry=None, retry_in=None)
+                   status=None, ok=False, error=None, skipped=None, chaos=job['chaos'], delayed=job.get('delayed', 0) if job['attempt'] == 1 else 0, queued_at=job['queued'], at=time.time(), duration=None, next_retry=None, retry_in=None)
         t0 = time.monotonic()
         if not _loopback_url(job['url']): rec['skipped'] = 'not a loopback URL'
         else:
