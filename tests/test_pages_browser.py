@@ -472,3 +472,20 @@ def test_guide_screenshots_tool(tmp_path):
         assert size(new)[0] == size(old)[0] == 960 and new.stat().st_size < 60_000, name
     guides = ' '.join((repo/'nbs'/'tutorials'/f'{g}.ipynb').read_text() for g in ('one_time_payments', 'subscriptions', 'customer_management'))
     assert all(f'images/{n}' in guides for n in made)
+
+@pytest.mark.parametrize('outcome', ['complete', 'fail'])
+def test_3d_secure_of_an_api_payment_intent(stripe, page, outcome):
+    "A PaymentIntent confirmed through the API with a 3D Secure card: its next_action URL opens the test page, which returns to return_url"
+    pi = stripe.api.payment_intents.create(amount=1500, currency='usd', payment_method='pm_card_authenticationRequired', confirm=True,
+                                           return_url=stripe.shop.url + '/order/42')
+    assert (pi.status, pi.next_action.type) == ('requires_action', 'redirect_to_url')
+    page.goto(pi.next_action.redirect_to_url.url)
+    assert '$15.00' in page.content()
+    button(page, f'{outcome.title()} authentication').click()
+    status = 'succeeded' if outcome == 'complete' else 'failed'
+    page.wait_for_url(f'{stripe.shop.url}/order/42?payment_intent={pi.id}&payment_intent_client_secret={pi.client_secret}&redirect_status={status}')
+    after = stripe.api.payment_intents.retrieve(pi.id)
+    if outcome == 'complete': assert (after.status, after.amount_received) == ('succeeded', 1500)
+    else: assert (after.status, after.last_payment_error.code) == ('requires_payment_method', 'payment_intent_authentication_failure')
+    evs = events_once(stripe, f"payment_intent.{'succeeded' if outcome == 'complete' else 'payment_failed'}")
+    assert about(evs, pi.id) == ['payment_intent.created', 'payment_intent.requires_action', f"payment_intent.{'succeeded' if outcome == 'complete' else 'payment_failed'}"]

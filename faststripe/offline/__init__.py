@@ -9,6 +9,7 @@ __all__ = []
 from .engine import *
 from .catalog import *
 from .payments import *
+from .payment_methods import *
 from .billing import *
 from .cycles import *
 from .prorations import *

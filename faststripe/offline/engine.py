@@ -963,6 +963,8 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
     if d: self._at, self._domain = self.objs[d]['frozen_time'], d  # a test clock's objects live on its time
     try:
         with self.atomic(method != 'GET'):  # a failed request changes nothing
+            if method == 'POST' and self.param_filters:
+                for f in self.param_filters.values(): params = f(self, op, params)
             res = self.dispatch(op, pv, params, path)
             if params.get('expand'):  # expansion edits a copy, so stored objects keep their ids
                 res = self.expand(fast_copy(res), params['expand'], None if op.get('lk') else (self.op_schemas(op) or [None])[0])
@@ -1053,7 +1055,7 @@ class _Atomic:
         if not self.on: return False
         st, j = self.st, self.j
         st.objs, st._journal = j.base, self.outer
-        if typ is not None and not (isinstance(e, OfflineError) and e.type == 'card_error'): j.rollback()
+        if typ is not None and not getattr(e, 'keep', False): j.rollback()  # a declined payment is kept (`keep`)
         elif self.outer is not None: self.outer.events += j.events  # delivered when the outer request succeeds
         else:
             for ev in j.events:
@@ -1064,11 +1066,11 @@ class _Atomic:
 
 @patch
 def atomic(self:OfflineStripe, on=True):
-    "A block that changes everything or, if it raises (other than a card error), nothing"
+    "A block that changes everything or, if it raises (but an error marked `keep`: a recorded decline), nothing"
     return _Atomic(self, on)
 
 # %% ../../nbs/offline/00_engine.ipynb #57fd4c2e
-OfflineStripe.hooks, OfflineStripe.sinks, OfflineStripe.routes = {}, {}, []
+OfflineStripe.hooks, OfflineStripe.sinks, OfflineStripe.routes, OfflineStripe.param_filters = {}, {}, [], {}
 
 @patch(as_prop=True)
 def creatable(self:OfflineStripe):

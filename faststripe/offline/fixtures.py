@@ -344,8 +344,6 @@ known_gaps |= {
     'checkout.session.async_payment_failed': 'SEPA Debit (asynchronous) payments in Checkout are not modelled',
     'charge.refund.updated': 'updating a refund emits refund.updated but not charge.refund.updated',
     'refund.failed': 'pm_card_refundFail (a refund that fails later) is not modelled',
-    'payment_method.attached': 'attaching a payment method emits payment_method.updated instead of payment_method.attached',
-    'payment_method.detached': 'detaching a payment method emits payment_method.updated instead of payment_method.detached',
     'payment_method.automatically_updated': 'card updates by the networks are not modelled',
     'setup_intent.setup_failed': 'a declining card (pm_card_chargeDeclined) succeeds in a SetupIntent',
     'setup_intent.requires_action': 'pm_card_authenticationRequiredOnSetup does not ask for 3D Secure in a SetupIntent',
