@@ -930,11 +930,20 @@ def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', hea
         res = json.dumps(res).encode() if raw else fast_copy(res)  # still under the lock: `res` may share stored objects
     return status, rh, res
 
+OfflineStripe.token_auth = {}  # path -> f(stripe, token) -> bool: other bearer credentials a path accepts (a meter event session's token)
+
+@patch
+def token_auth_ok(self:OfflineStripe, path, headers):
+    "Does the request to `path` carry a bearer token that `token_auth` accepts for it?"
+    if not (f := self.token_auth.get(path)): return False
+    scheme, _, tok = headers.get('authorization', '').partition(' ')
+    return scheme.lower() == 'bearer' and f(self, tok)
+
 _complete_re = re.compile(r'/v1/test_helpers/checkout/sessions/([^/]+)/complete')  # the offline Stripe's own (see below)
 
 @patch
 def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, rh):
-    if (e := _auth_error(headers)): raise e
+    if (e := _auth_error(headers)) and not self.token_auth_ok(path, headers): raise e
     if (h := self.timers.get(None)) and h[0][0] <= self.now(): self.run_timers()  # the account's billing boundaries, due by now
     for verb, rx, fn in self.routes:  # paths outside Stripe's spec (the Stripe CLI's checkout page API, the offline Stripe's own)
         if verb == method and (m := rx.fullmatch(path)): return 200, fn(self, m, form_decode(query_pairs) | (self._body(body, headers) if body else {}), headers)
