@@ -19,7 +19,7 @@ __all__ = ['offline_key', 'offline_commands', 'OfflineTransport', 'offline_api',
 import httpx
 
 def _to_response(status, headers, content):
-    return httpx.Response(status, headers=headers | {'content-type': 'application/json'}, content=content)
+    return httpx.Response(status, headers={'content-type': 'application/json'} | headers, content=content)  # a file's answer names its own type
 
 class OfflineTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     "An httpx transport answered by an `OfflineStripe` (a new one unless `stripe` is given)"
