@@ -957,11 +957,20 @@ def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', hea
         else: res = json.dumps(res).encode() if raw else fast_copy(res)  # still under the lock: `res` may share stored objects
     return status, rh, res
 
+OfflineStripe.token_auth = {}  # path -> f(stripe, token) -> bool: other bearer credentials a path accepts (a meter event session's token)
+
+@patch
+def token_auth_ok(self:OfflineStripe, path, headers):
+    "Does the request to `path` carry a bearer token that `token_auth` accepts for it?"
+    if not (f := self.token_auth.get(path)): return False
+    scheme, _, tok = headers.get('authorization', '').partition(' ')
+    return scheme.lower() == 'bearer' and f(self, tok)
+
 _complete_re = re.compile(r'/v1/test_helpers/checkout/sessions/([^/]+)/complete')  # the offline Stripe's own (see below)
 
 @patch
 def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, rh):
-    if (e := _auth_error(headers)): raise e
+    if (e := _auth_error(headers)) and not self.token_auth_ok(path, headers): raise e
     if (h := self.timers.get(None)) and h[0][0] <= self.now(): self.run_timers()  # the account's billing boundaries, due by now
     for verb, rx, fn in self.routes:  # paths outside Stripe's spec (the Stripe CLI's checkout page API, the offline Stripe's own)
         if verb == method and (m := rx.fullmatch(path)): return 200, fn(self, m, form_decode(query_pairs) | (self._body(body, headers) if body else {}), headers)
@@ -990,6 +999,8 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
     if d: self._at, self._domain = self.objs[d]['frozen_time'], d  # a test clock's objects live on its time
     try:
         with self.atomic(method != 'GET'):  # a failed request changes nothing
+            if method == 'POST' and self.param_filters:
+                for f in self.param_filters.values(): params = f(self, op, params)
             res = self.dispatch(op, pv, params, path)
             if params.get('expand'):  # expansion edits a copy, so stored objects keep their ids
                 res = self.expand(fast_copy(res), params['expand'], None if op.get('lk') else (self.op_schemas(op) or [None])[0])
@@ -1080,7 +1091,7 @@ class _Atomic:
         if not self.on: return False
         st, j = self.st, self.j
         st.objs, st._journal = j.base, self.outer
-        if typ is not None and not (isinstance(e, OfflineError) and e.type == 'card_error'): j.rollback()
+        if typ is not None and not getattr(e, 'keep', False): j.rollback()  # a declined payment is kept (`keep`)
         elif self.outer is not None: self.outer.events += j.events  # delivered when the outer request succeeds
         else:
             for ev in j.events:
@@ -1091,11 +1102,11 @@ class _Atomic:
 
 @patch
 def atomic(self:OfflineStripe, on=True):
-    "A block that changes everything or, if it raises (other than a card error), nothing"
+    "A block that changes everything or, if it raises (but an error marked `keep`: a recorded decline), nothing"
     return _Atomic(self, on)
 
 # %% ../../nbs/offline/00_engine.ipynb #57fd4c2e
-OfflineStripe.hooks, OfflineStripe.sinks, OfflineStripe.routes = {}, {}, []
+OfflineStripe.hooks, OfflineStripe.sinks, OfflineStripe.routes, OfflineStripe.param_filters = {}, {}, [], {}
 
 @patch(as_prop=True)
 def creatable(self:OfflineStripe):
