@@ -17,13 +17,20 @@ from . import __version__
 from .spec import Spec, resolve_spec
 
 # %% auto #0
-__all__ = ['call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj',
-           'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError',
-           'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError',
-           'LiveModeError', 'error_from_response', 'unix_time', 'form_encode', 'did_you_mean', 'validate',
-           'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry',
-           'retry_wait', 'RedactSecrets', 'attempt_limit', 'close', 'interactive', 'Progress', 'ItemList', 'paged',
-           'pages', 'AsyncStripeApi', 'offline_api']
+__all__ = ['v2_errors', 'call_options', 'logger', 'user_agent', 'default_timeout', 'client_user_agent', 'default_bases',
+           'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError',
+           'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError',
+           'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'unix_time',
+           'form_encode', 'Upload', 'as_upload', 'multipart_encode', 'did_you_mean', 'validate', 'op_signature',
+           'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait',
+           'RedactSecrets', 'StripeBinary', 'attempt_limit', 'close', 'MeterEventStream', 'interactive', 'Progress',
+           'ItemList', 'paged', 'pages', 'AsyncStripeApi', 'offline_api', 'AlreadyCanceledError',
+           'BlockedByStripeError', 'CannotProceedError', 'CapabilityNotEnabledError',
+           'ControlledByAlternateResourceError', 'FeatureNotEnabledError', 'FinancialAccountNotOpenError',
+           'FxQuoteNeedsRefreshError', 'InsufficientFundsError', 'InvalidPaymentMethodError',
+           'InvalidPayoutMethodError', 'InvalidVaultedCredentialError', 'NotCancelableError', 'QuotaExceededError',
+           'RecipientNotNotifiableError', 'TemporarySessionExpiredError', 'VerificationAttemptFailedError',
+           'VerificationExpiredError', 'VerificationNotInitiatedError']
 
 # %% ../nbs/01_core.ipynb #b27c7714
 _repr_skip = {'object', 'livemode'}
@@ -162,16 +169,32 @@ class APIConnectionError(StripeError): "Stripe could not be reached, or did not 
 class LiveModeError(StripeError): "A live key was used where this client was told to refuse live mode"
 
 # %% ../nbs/01_core.ipynb #1eba4c42
+_v2_types = ('already_canceled', 'blocked_by_stripe', 'cannot_proceed', 'capability_not_enabled', 'controlled_by_alternate_resource',
+             'feature_not_enabled', 'financial_account_not_open', 'fx_quote_needs_refresh', 'insufficient_funds',
+             'invalid_payment_method', 'invalid_payout_method', 'invalid_vaulted_credential', 'not_cancelable', 'quota_exceeded',
+             'recipient_not_notifiable', 'temporary_session_expired', 'verification_attempt_failed', 'verification_expired',
+             'verification_not_initiated')
+
+def _v2_error_class(typ):
+    return type(_camel(typ) + 'Error', (StripeError,), {'__doc__': f'A v2 API error of type `{typ}`', '__module__': __name__})
+
+v2_errors = {t: _v2_error_class(t) for t in _v2_types} | {'rate_limit': RateLimitError}
+globals().update({c.__name__: c for c in v2_errors.values()})  # TemporarySessionExpiredError, InsufficientFundsError, …
+_all_ = ['AlreadyCanceledError', 'BlockedByStripeError', 'CannotProceedError', 'CapabilityNotEnabledError', 'ControlledByAlternateResourceError', 'FeatureNotEnabledError', 'FinancialAccountNotOpenError', 'FxQuoteNeedsRefreshError', 'InsufficientFundsError', 'InvalidPaymentMethodError', 'InvalidPayoutMethodError', 'InvalidVaultedCredentialError', 'NotCancelableError', 'QuotaExceededError', 'RecipientNotNotifiableError', 'TemporarySessionExpiredError', 'VerificationAttemptFailedError', 'VerificationExpiredError', 'VerificationNotInitiatedError']
 _by_status = {400: InvalidRequestError, 401: AuthenticationError, 402: CardError, 403: StripePermissionError,
               404: InvalidRequestError, 429: RateLimitError}
 
-def error_from_response(status, headers, content, attempts=1):
-    "The `StripeError` for an error response"
+def error_from_response(status, headers, content, attempts=1, v2=False):
+    "The `StripeError` for an error response; `v2`: an answer of the v2 API, whose body `type` names the error"
     try: body = json.loads(content)
     except ValueError: body = {}
     err = body.get('error') if isinstance(body, dict) else None
     if not isinstance(err, dict): err = {'message': f"HTTP {status} with a non-Stripe body: {content[:200].decode('utf-8', 'replace')!r}"}
-    cls = IdempotencyError if err.get('type') == 'idempotency_error' else _by_status.get(status, APIError)
+    typ = err.get('type')
+    if typ == 'idempotency_error': cls = IdempotencyError
+    elif v2 and typ in v2_errors: cls = v2_errors[typ]
+    elif status == 400 and err.get('code') == 'rate_limit': cls = RateLimitError  # how Stripe once answered rate limits
+    else: cls = _by_status.get(status, APIError)
     return cls(err.get('message') or f'HTTP {status}', http_status=status, type=err.get('type'), code=err.get('code'),
                param=err.get('param'), decline_code=err.get('decline_code'), doc_url=err.get('doc_url'),
                request_id=headers.get('request-id'), json_body=body, headers=dict(headers), attempts=attempts)
@@ -202,6 +225,58 @@ def form_encode(params):
     _flatten(params, '', out)
     return out
 
+# %% ../nbs/01_core.ipynb #341eeb14
+class Upload:
+    "A file to send in a multipart body: its `filename`, `content_type` and `data` (bytes)"
+    __slots__ = ('filename', 'content_type', 'data')
+    def __init__(self, filename, content_type, data): self.filename, self.content_type, self.data = filename, content_type, data
+    def __repr__(self): return f'Upload({self.filename!r}, {self.content_type!r}, {len(self.data):,} bytes)'
+
+_magic = ((b'%PDF-', 'application/pdf'), (b'\x89PNG\r\n', 'image/png'), (b'\xff\xd8\xff', 'image/jpeg'), (b'GIF8', 'image/gif'))
+
+def _content_type(filename, data):
+    import mimetypes
+    return ((mimetypes.guess_type(filename)[0] if filename else None)
+            or next((t for m,t in _magic if data.startswith(m)), None) or 'application/octet-stream')
+
+def as_upload(v, name='file'):
+    "`v` (an open binary file, bytes or a `pathlib.Path`) as an `Upload`; a clear error naming `name` for anything else"
+    import io
+    if isinstance(v, Upload): return v
+    fname = None
+    if isinstance(v, (bytes, bytearray, memoryview)): data = bytes(v)
+    elif isinstance(v, os.PathLike):
+        p = os.fspath(v)
+        if not os.path.isfile(p): raise FileNotFoundError(f'{name}: no such file: {p!r}')
+        with open(p, 'rb') as f: data = f.read()
+        fname = os.path.basename(p)
+    elif isinstance(v, io.TextIOBase) or (hasattr(v, 'read') and 'b' not in getattr(v, 'mode', 'b')):
+        raise TypeError(f"{name}: {getattr(v, 'name', 'the file')!r} is open in text mode; open it with open(path, 'rb')")
+    elif hasattr(v, 'read'):
+        data = v.read()
+        if not isinstance(data, (bytes, bytearray)): raise TypeError(f'{name}: reading the file gave {type(data).__name__}, not bytes; open it in binary mode')
+        data, fname = bytes(data), (os.path.basename(v.name) if isinstance(getattr(v, 'name', None), str) else None)
+    elif isinstance(v, str): raise TypeError(f'{name} must be an open binary file, bytes or a pathlib.Path, not str ({v!r:.60}); '
+                                             f'to upload the file at a path, pass pathlib.Path({v!r:.60})')
+    else: raise TypeError(f'{name} must be an open binary file, bytes or a pathlib.Path, not {type(v).__name__}')
+    return Upload(fname or 'blob', _content_type(fname, data), data)
+
+def _hdr(s): return str(s).replace('"', '%22').replace('\r', ' ').replace('\n', ' ')  # safe inside a quoted header value
+
+def multipart_encode(params, boundary=None):
+    "`(content type, body)` of `params` as `multipart/form-data`: `Upload`s as file parts, the rest as bracketed fields"
+    import secrets
+    boundary = boundary or secrets.token_hex(30)
+    files = {k: v for k,v in params.items() if isinstance(v, Upload)}
+    out = []
+    for k,v in form_encode({k: v for k,v in params.items() if k not in files}):
+        out += [f'--{boundary}\r\nContent-Disposition: form-data; name="{_hdr(k)}"\r\n\r\n'.encode(), v.encode(), b'\r\n']
+    for k,u in files.items():
+        out += [f'--{boundary}\r\nContent-Disposition: form-data; name="{_hdr(k)}"; filename="{_hdr(u.filename)}"\r\n'
+                f'Content-Type: {u.content_type}\r\n\r\n'.encode(), u.data, b'\r\n']
+    out.append(f'--{boundary}--\r\n'.encode())
+    return f'multipart/form-data; boundary={boundary}', b''.join(out)
+
 # %% ../nbs/01_core.ipynb #5cbb4c9d
 _pytypes = dict(str=str, int=int, num=(int, float), bool=bool, obj=dict, arr=(list, tuple))
 
@@ -218,6 +293,7 @@ def _type_name(sc):
 def _check(v, sc, name):
     "Check `v` against simplified schema `sc`; return the value to send, or raise naming `name`"
     if v is None or (v == '' and sc.get('u')): return v
+    if sc.get('f') == 'binary': return as_upload(v, name)
     if 'o' in sc:
         errs = []
         for alt in sc['o']:
@@ -261,7 +337,7 @@ def validate(op, kwargs, where=''):
     return {k: _check(v, params[k], k) for k,v in kwargs.items() if v is not None}
 
 # %% ../nbs/01_core.ipynb #07ffe29e
-call_options = ('idempotency_key', 'stripe_account', 'stripe_version', 'timeout', 'max_retries', 'headers')
+call_options = ('idempotency_key', 'stripe_account', 'stripe_context', 'stripe_version', 'api_key', 'timeout', 'max_retries', 'headers')
 _anno = dict(str=str, int=int, num=float, bool=bool, obj=dict, arr=list, any=Any)
 
 def _annotation(sc):
@@ -305,6 +381,14 @@ class StripeOp:
     @property
     def qualname(self): return f'{self.group}.{self.name}'
     def __call__(self, *args, **kwargs): return self.api._request(self.op, args, kwargs, f'{self.group}.{self.name}')
+    def download(self, to, *args, **kwargs):
+        "Stream this operation's binary answer (a quote's PDF) to the file `to`, without holding it in memory; returns its `Path`"
+        if not self.op.get('rt'): raise TypeError(f'{self.qualname} answers JSON, not a file: call it instead')
+        if not isinstance(to, (str, os.PathLike)): raise TypeError(f'download: `to` must be a file path, not {type(to).__name__}')
+        if os.path.isdir(to): raise IsADirectoryError(f'download: {os.fspath(to)!r} is a folder; name the file, e.g. {os.path.join(os.fspath(to), "quote.pdf")!r}')
+        req = self.api._prepare(self.op, args, kwargs, self.qualname)
+        req.sink = to
+        return self.api._send(req)
     def _repr_markdown_(self):
         ps = ', '.join([*self.op['pp'], *self.op['rq'], *self.op['rb']])
         return f"[{self.group}.{self.name}]({self.op['doc']})({ps}): *{self.op['s']}* (`{self.op['verb'].upper()} {self.op['path']}`)"
@@ -362,6 +446,22 @@ class OpGroup:
 logger = logging.getLogger('faststripe')
 user_agent = f'faststripe/{__version__} httpx/{httpx.__version__} python/{".".join(map(str, sys.version_info[:3]))}'
 default_timeout = httpx.Timeout(80.0, connect=30.0)
+client_user_agent = json.dumps({'bindings_version': __version__, 'lang': 'python', 'publisher': 'faststripe', 'httplib': 'httpx',
+                                'httplib_version': httpx.__version__, 'lang_version': '.'.join(map(str, sys.version_info[:3]))})
+
+default_bases = dict(api='https://api.stripe.com', files='https://files.stripe.com', meter_events='https://meter-events.stripe.com',
+                     connect='https://connect.stripe.com')
+_host_kinds = {v: k for k,v in default_bases.items()}
+
+def _bases(base_url, base_addresses):
+    "Where each of Stripe's hosts is reached: all at `base_url` when it is not Stripe's, then as `base_addresses` says"
+    ba = base_addresses or {}
+    if not isinstance(ba, dict): raise TypeError(f'base_addresses must be a dict such as {{"files": "https://…"}}, not {type(ba).__name__}')
+    for k,v in ba.items():
+        if k not in default_bases: raise ValueError(f"base_addresses: unknown host {k!r} (one of {', '.join(map(repr, default_bases))})" + did_you_mean(k, default_bases, 1))
+        if not isinstance(v, str) or not re.match(r'https?://', v): raise ValueError(f"base_addresses[{k!r}] must be an http(s) URL, not {v!r}")
+    custom = base_url.rstrip('/') != default_bases['api']
+    return {k: (base_url.rstrip('/') if custom else v) for k,v in default_bases.items()} | {k: v.rstrip('/') for k,v in ba.items()}
 
 def _check_key(key):
     "`key` if an HTTP header can carry it; the error says where the bad character is, never what the key is"
@@ -388,10 +488,14 @@ class StripeApi:
                  max_retry_delay:float=8.0, # longest backoff delay, in seconds
                  live_ok:bool=True, # False: helpers that create objects refuse a live key
                  headers:dict=None, # extra headers sent with every request
+                 stripe_context:str=None, # the `Stripe-Context` sent (v2: the account acted for, e.g. 'acct_1')
+                 base_addresses:dict=None, # each host by name ('api', 'files', 'meter_events', 'connect'), as in the official client
                 ):
         key = api_key or os.environ.get('STRIPE_SECRET_KEY') or os.environ.get('STRIPE_API_KEY')
         self._key = _check_key(key.strip() if isinstance(key, str) else key)  # a key read from a file often ends in a newline
-        self.base_url = base_url.rstrip('/')
+        self._bases = _bases(base_url, base_addresses)
+        self.base_url = self._bases['api']
+        self._context = stripe_context
         self._spec_src, self._client, self._groups = spec, None, None
         store_attr('transport,timeout,max_retries,retry_delay,max_retry_delay,live_ok', store_args=False)
         self._version, self._headers = stripe_version, headers or {}
@@ -483,9 +587,11 @@ StripeApi.reference = reference
 
 # %% ../nbs/01_core.ipynb #85de3f28
 class _Req:
-    __slots__ = ('method', 'path', 'params', 'content', 'headers', 'opts', 'where')
-    def __init__(self, method, path, params, content, headers, opts, where):
+    __slots__ = ('method', 'path', 'params', 'content', 'headers', 'opts', 'where', 'url', 'rt', 'sink')
+    def __init__(self, method, path, params, content, headers, opts, where, url=None):
         self.method, self.path, self.params, self.content, self.headers, self.opts, self.where = method, path, params, content, headers, opts, where
+        self.url = url or path  # absolute when the operation lives on another host than `base_url`
+        self.rt = self.sink = None  # the media type of a binary answer; the path it is streamed to
 
 def _fill_path(op, args, where):
     pp = op['pp']
@@ -505,27 +611,40 @@ def _prepare(self, op, args, kwargs, where=''):
         if n in kwargs: args.append(kwargs.pop(n))
     path = _fill_path(op, args, where)
     params = validate(op, kwargs, f'{where}(): ' if where else '')
-    return self._build(op['verb'].upper(), path, params, opts, where, json_body=op['ct'] == 'json')
+    req = self._build(op['verb'].upper(), path, params, opts, where, json_body=op['ct'] == 'json', host=op.get('h'), multipart=op['ct'] == 'multipart')
+    req.rt = op.get('rt')
+    return req
 
-def _build(self, method, path, params, opts, where='', json_body=False):
-    if not self._key: raise AuthenticationError('No API key: pass StripeApi(api_key=...) or set STRIPE_SECRET_KEY')
-    hdrs = {'Authorization': f'Bearer {self._key}', 'Stripe-Version': opts.get('stripe_version') or self.stripe_version,
-            'User-Agent': user_agent, **self._headers}
+def _base_for(self, host):
+    "The base URL an operation on Stripe's `host` goes to: `base_addresses`, or `base_url` when that is not Stripe's"
+    if host is None: return self.base_url
+    kind = _host_kinds.get(host)
+    if kind: return self._bases[kind]
+    return host if self._bases['api'] == default_bases['api'] else self.base_url  # a host this faststripe does not know yet
+
+def _build(self, method, path, params, opts, where='', json_body=False, host=None, multipart=False):
+    key = _check_key(opts['api_key']) if opts.get('api_key') else self._key
+    if not key: raise AuthenticationError('No API key: pass StripeApi(api_key=...) or set STRIPE_SECRET_KEY')
+    hdrs = {'Authorization': f'Bearer {key}', 'Stripe-Version': opts.get('stripe_version') or self.stripe_version,
+            'User-Agent': user_agent, 'X-Stripe-Client-User-Agent': client_user_agent, **self._headers}
+    if (ctx := opts.get('stripe_context') or self._context): hdrs['Stripe-Context'] = str(ctx)
     is_v2 = path.startswith('/v2/')
     if method == 'POST' or (is_v2 and method == 'DELETE'): hdrs['Idempotency-Key'] = opts.get('idempotency_key') or str(uuid.uuid4())
     if opts.get('stripe_account'): hdrs['Stripe-Account'] = opts['stripe_account']
     if opts.get('headers'): hdrs.update(opts['headers'])
     query, content = None, None
-    if method == 'POST' and (json_body or is_v2):
+    if multipart: hdrs['Content-Type'], content = multipart_encode(params)
+    elif method == 'POST' and (json_body or is_v2):
         content = json.dumps(params, default=str).encode()
         hdrs['Content-Type'] = 'application/json'
     elif method == 'POST':
         content = urlencode(form_encode(params)).encode()
         hdrs['Content-Type'] = 'application/x-www-form-urlencoded'
     elif params: query = form_encode(params)
-    return _Req(method, path, query, content, hdrs, opts, where)
+    base = self._base_for(host)
+    return _Req(method, path, query, content, hdrs, opts, where, None if base == self.base_url else base + path)
 
-StripeApi._prepare, StripeApi._build = _prepare, _build
+StripeApi._prepare, StripeApi._build, StripeApi._base_for = _prepare, _build, _base_for
 
 # %% ../nbs/01_core.ipynb #e50a6fca
 def should_retry(status, headers):
@@ -574,8 +693,32 @@ def _conn_error(e, req, attempt):
     kind = 'timed out' if isinstance(e, httpx.TimeoutException) else 'failed'
     return APIConnectionError(f'{req.method} {req.path}: connection {kind} ({type(e).__name__}: {e})', attempts=attempt)
 
-def _parse(r):
-    "The `StripeObject` of a successful `StripeResponse`"
+class StripeBinary(bytes):
+    "A binary answer (a quote's PDF): the bytes themselves, with `content_type`, `last_response` and `save(path)`"
+    def save(self, path):
+        "Write these bytes to `path` (via a temporary file and a rename); returns the `Path`"
+        from faststripe.spec import write_atomic
+        write_atomic(path, bytes(self))
+        from pathlib import Path
+        return Path(path)
+    def __repr__(self): return f'StripeBinary({self.content_type!r}, {len(self):,} bytes)'
+
+def _check_binary(req, status, headers, head):
+    "Raise `APIError` unless `head` (the first bytes of a success answer) is what `req` expects: a PDF for `application/pdf`"
+    ct = headers.get('content-type', '').split(';')[0].strip()
+    bad = ct == 'application/json' or (req.rt == 'application/pdf' and not head.startswith(b'%PDF-'))
+    if bad: raise APIError(f"{req.where or req.path}: expected {req.rt} but Stripe answered HTTP {status} with {ct or 'no content type'} "
+                           f"starting {head[:40]!r}", http_status=status, request_id=headers.get('request-id'))
+
+def _binary(r, req):
+    _check_binary(req, r.status_code, r.headers, r.content)
+    res = StripeBinary(r.content)
+    res.content_type, res.last_response = r.headers.get('content-type', req.rt), r
+    return res
+
+def _parse(r, req=None):
+    "The `StripeObject` of a successful `StripeResponse` (the bytes, or the path they were streamed to, of a binary answer)"
+    if req is not None and req.rt: return r.path if req.sink else _binary(r, req)
     try: res = json.loads(r.content, object_hook=_hook) if r.content else StripeObject()
     except ValueError: raise APIError(f'Stripe answered HTTP {r.status_code} with a body that is not JSON', http_status=r.status_code, request_id=r.headers.get('request-id')) from None
     if isinstance(res, StripeObject): res.last_response = r
@@ -596,8 +739,8 @@ def _outcome(self, req, r, err, attempt, last, start):
             raise _conn_error(err, req, attempt) from cause
         return 'retry', retry_wait(attempt, None, self.retry_delay, self.max_retry_delay)
     _log(req, r.status_code, attempt, start, r.headers.get('request-id'))
-    if r.status_code < 300: return 'ok', _parse(r)
-    if last or not should_retry(r.status_code, r.headers): raise error_from_response(r.status_code, r.headers, r.content, attempt)
+    if r.status_code < 300: return 'ok', _parse(r, req)
+    if last or not should_retry(r.status_code, r.headers): raise error_from_response(r.status_code, r.headers, r.content, attempt, req.path.startswith('/v2/'))
     return 'retry', retry_wait(attempt, r.headers, self.retry_delay, self.max_retry_delay)
 
 StripeApi._attempts, StripeApi._outcome = _attempts, _outcome
@@ -671,20 +814,54 @@ class _attempt_deadline:
     def __enter__(self): self.tok = _deadline.set(self.val)
     def __exit__(self, *a): _deadline.reset(self.tok)
 
-def _read(r, limit, start):
-    "The `StripeResponse` of streamed response `r`; a ReadTimeout once the attempt has taken more than `limit` s"
-    chunks = []
-    for chunk in r.iter_bytes():
-        if chunks and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
-        chunks.append(chunk)
-    return StripeResponse(r.status_code, r.headers, b''.join(chunks))
+class _Sink:
+    "Where a binary answer is streamed: a temporary file beside `path`, renamed into place when the answer is complete"
+    def __init__(self, req, r):
+        import tempfile
+        self.req, self.r, self.path, self.head = req, r, os.path.abspath(req.sink), b''
+        fd, self.tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), prefix=os.path.basename(self.path), suffix='.part')
+        self.f = os.fdopen(fd, 'wb')
+    def write(self, chunk):
+        if len(self.head) < 8:  # check the kind before the first byte is kept
+            self.head += chunk[:8]
+            if len(self.head) >= 8: _check_binary(self.req, self.r.status_code, self.r.headers, self.head)
+        self.f.write(chunk)
+    def done(self):
+        self.f.close()
+        if len(self.head) < 8: _check_binary(self.req, self.r.status_code, self.r.headers, self.head)
+        os.replace(self.tmp, self.path)
+        res = StripeResponse(self.r.status_code, self.r.headers, b'')
+        from pathlib import Path
+        res.path = Path(self.path)
+        return res
+    def drop(self):
+        self.f.close()
+        if os.path.exists(self.tmp): os.unlink(self.tmp)
 
-async def _aread(r, limit, start):
-    chunks = []
-    async for chunk in r.aiter_bytes():
-        if chunks and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
-        chunks.append(chunk)
-    return StripeResponse(r.status_code, r.headers, b''.join(chunks))
+def _sink(req, r): return _Sink(req, r) if req is not None and req.sink and r.status_code < 300 else None
+
+def _read(r, limit, start, req=None):
+    "The `StripeResponse` of streamed response `r`; a ReadTimeout once the attempt has taken more than `limit` s"
+    chunks, sink = [], _sink(req, r)
+    try:
+        for chunk in r.iter_bytes():
+            if (chunks or sink) and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
+            if sink: sink.write(chunk)
+            else: chunks.append(chunk)
+        return sink.done() if sink else StripeResponse(r.status_code, r.headers, b''.join(chunks))
+    finally:
+        if sink: sink.drop()
+
+async def _aread(r, limit, start, req=None):
+    chunks, sink = [], _sink(req, r)
+    try:
+        async for chunk in r.aiter_bytes():
+            if (chunks or sink) and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
+            if sink: sink.write(chunk)
+            else: chunks.append(chunk)
+        return sink.done() if sink else StripeResponse(r.status_code, r.headers, b''.join(chunks))
+    finally:
+        if sink: sink.drop()
 
 # %% ../nbs/01_core.ipynb #9744f027
 def _http(self):
@@ -699,8 +876,8 @@ def _send(self, req):
     for attempt, last in self._attempts(req):
         start, r, err = time.perf_counter(), None, None
         try:
-            with _attempt_deadline(start, limit), client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
-                r = _read(resp, limit, start)
+            with _attempt_deadline(start, limit), client.stream(req.method, req.url, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
+                r = _read(resp, limit, start, req)
         except _conn_errors as e: err = e
         kind, val = self._outcome(req, r, err, attempt, last, start)
         if kind == 'ok': return val
@@ -730,15 +907,48 @@ StripeApi.__exit__ = lambda self, *a: self.close()
 # %% ../nbs/01_core.ipynb #58013903
 @patch
 def with_options(self:StripeApi, stripe_account:str=None, stripe_version:str=None, timeout=None, max_retries:int=None,
-                 headers:dict=None)->Self:
+                 headers:dict=None, stripe_context:str=None)->Self:
     "A client like this one whose every request carries these options (it sends through this client's connection pool)"
     view = copy.copy(self)
     view._groups, view._http, view._client = None, self._http, None  # sends through our pool; closing the view leaves it open
     view._headers = {**self._headers, **({'Stripe-Account': stripe_account} if stripe_account else {}), **(headers or {})}
     if stripe_version: view._version = stripe_version
+    if stripe_context: view._context = stripe_context
     if timeout is not None: view.timeout = timeout
     if max_retries is not None: view.max_retries = max_retries
     return view
+
+# %% ../nbs/01_core.ipynb #d8bf4cd6
+def _expires_in(session, now):
+    "Seconds until meter event session `session` expires (its `expires_at` is an ISO time, or a Unix one)"
+    at = session.get('expires_at')
+    if isinstance(at, str): at = dt.datetime.fromisoformat(at.replace('Z', '+00:00')).timestamp()
+    return (at or 0) - now
+
+class MeterEventStream:
+    "Sends meter events on Stripe's high-throughput stream, with a meter event session it creates and renews"
+    def __init__(self, api, renew_before=60, clock=time.time):
+        "`renew_before`: seconds before the session's expiry to make a new one; `clock`: the current Unix time"
+        self.api, self.renew_before, self.clock, self.session = api, renew_before, clock, None
+    def _fresh(self): return self.session is not None and _expires_in(self.session, self.clock()) > self.renew_before
+    def token(self):
+        "The current session's token, after making a new session if there is none or it is about to expire"
+        if not self._fresh(): self.session = self.api.v2.billing.meter_event_session.create()
+        return self.session['authentication_token']
+    def send(self, events):
+        "Send `events` (dicts of `event_name`, `payload`, `identifier`, `timestamp`); renews an expired session once"
+        if self.api._is_async: return self._asend(events)
+        try: return self.api.v2.billing.meter_event_stream.create(events=events, api_key=self.token())
+        except TemporarySessionExpiredError: self.session = None
+        return self.api.v2.billing.meter_event_stream.create(events=events, api_key=self.token())
+    async def _atoken(self):
+        if not self._fresh(): self.session = await self.api.v2.billing.meter_event_session.create()
+        return self.session['authentication_token']
+    async def _asend(self, events):
+        try: return await self.api.v2.billing.meter_event_stream.create(events=events, api_key=await self._atoken())
+        except TemporarySessionExpiredError: self.session = None
+        return await self.api.v2.billing.meter_event_stream.create(events=events, api_key=await self._atoken())
+    def __repr__(self): return f"MeterEventStream({'session until ' + str(self.session.get('expires_at')) if self.session else 'no session yet'})"
 
 # %% ../nbs/01_core.ipynb #81b52869
 def _in_notebook():
@@ -909,8 +1119,8 @@ class AsyncStripeApi(StripeApi):
             await _asleep(val)
     async def _attempt(self, client, req, timeout, limit, start):
         with _attempt_deadline(start, limit):
-            async with client.stream(req.method, req.path, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
-                return await _aread(resp, limit, start)
+            async with client.stream(req.method, req.url, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
+                return await _aread(resp, limit, start, req)
     async def aclose(self):
         "Close the pooled HTTP connections (a later call opens new ones)"
         client, self._client = self._client, None

@@ -404,7 +404,7 @@ def _check_cursors(self, r, op, args, params, where, opts):
         v = params.get(c)
         if v is None or v in self._seen or r.subject in ('public', 'customer'): continue
         getter = self.ownership.getter(op['path'] + '/{x}', 'x') if r.path else (None, None)
-        if getter[0] is not None and getter[1] == 'get': yield from self._verify(r.res, v, c, 400, where, opts, getter=(*getter, [*args, v]))
+        if getter[0] is not None: yield from self._verify(r.res, v, c, 400, where, opts, getter=(*getter, [*args, v]))
         else: yield from self._verify(r.res, v, c, 400, where, opts)
 _Scoped._check_cursors = _check_cursors
 
@@ -521,8 +521,10 @@ def _search(self, r, op, args, kwargs, params, where):
 
 def _customer_list(self, params, where, opts):
     "Steps: `customers.list` answered for a customer-scoped client: this customer, if it passes the filters"
+    ex = params.get('expand') or []
+    ex = [e.removeprefix('data.') for e in ([ex] if isinstance(ex, str) else ex) if isinstance(e, str) and e.startswith('data.')]  # the list's paths, for one customer
     c = yield _do(_raw, self, self.spec.op_for('/v1/customers/{customer}', 'get'), [self._customer],
-                  {k: v for k,v in {'expand': params.get('expand'), **opts}.items() if v is not None}, where)
+                  {k: v for k,v in {'expand': ex or None, **opts}.items() if v is not None}, where)
     for k in ('starting_after', 'ending_before'):
         if params.get(k) not in (None, self._customer):
             self._warn(where, 'customer', params[k], None)

@@ -84,3 +84,23 @@ def test_test_clock_renewals(client):
     assert e.value.param == 'frozen_time'
     assert client.v1.test_helpers.test_clocks.delete(clock.id).deleted is True
     with pytest.raises(stripe.InvalidRequestError): client.v1.customers.retrieve(cus.id)
+
+def test_meter_event_session_and_stream(offline):
+    "A meter event session's token authenticates the v2 meter event stream (its own host, `meter_events`); the usage is billed"
+    client = stripe.StripeClient(KEY, base_addresses={'api': offline.url, 'meter_events': offline.url})
+    meter = client.v1.billing.meters.create(params={'display_name': 'Calls', 'event_name': 'call', 'default_aggregation': {'formula': 'sum'}})
+    price = client.v1.prices.create(params={'product_data': {'name': 'Calls'}, 'unit_amount': 2, 'currency': 'usd',
+        'recurring': {'interval': 'month', 'usage_type': 'metered', 'meter': meter.id}})
+    cus = client.v1.customers.create(params={'payment_method': 'pm_card_visa', 'invoice_settings': {'default_payment_method': 'pm_card_visa'}})
+    sub = client.v1.subscriptions.create(params={'customer': cus.id, 'items': [{'price': price.id}]})
+    sess = client.v2.billing.meter_event_session.create()
+    assert sess.authentication_token.startswith('mes_test_') and sess.expires_at > sess.created
+    stream = stripe.StripeClient(sess.authentication_token, base_addresses={'api': offline.url, 'meter_events': offline.url})
+    stream.v2.billing.meter_event_stream.create(params={'events': [
+        {'event_name': 'call', 'payload': {'stripe_customer_id': cus.id, 'value': '25'}}] * 2})
+    with pytest.raises(stripe.AuthenticationError):
+        stripe.StripeClient('mes_test_unknown', base_addresses={'meter_events': offline.url}).v2.billing.meter_event_stream.create(
+            params={'events': [{'event_name': 'call', 'payload': {'stripe_customer_id': cus.id, 'value': '1'}}]})
+    client.v1.billing.meter_events.create(params={'event_name': 'call', 'payload': {'stripe_customer_id': cus.id, 'value': '10'}})
+    st = offline.stripe
+    assert st.meter_usage(st.objs[meter.id], cus.id, sub['items'].data[0].current_period_start, sub['items'].data[0].current_period_end) == 60

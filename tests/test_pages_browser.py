@@ -455,3 +455,55 @@ def test_readme_main_command_without_a_terminal():
     assert res.returncode == 0, res.stderr
     assert lines[0].startswith("No STRIPE_SECRET_KEY set: using faststripe's offline Stripe") and re.fullmatch(r'http://127\.0\.0\.1:\d+/test_\w+', lines[2])
     assert lines[-1].startswith('Not run from a terminal, so exiting now')
+
+def test_guide_screenshots_tool(tmp_path):
+    "tools/screenshots.py makes the guides' pictures: the same names and sizes as the committed ones, small files"
+    import subprocess, sys, struct
+    _need(Path(CHROMIUM).exists(), 'chromium (apt-get install -y chromium)')
+    repo = Path(__file__).parents[1]
+    res = subprocess.run([sys.executable, str(repo/'tools'/'screenshots.py'), '--out', str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    size = lambda p: struct.unpack('>II', p.read_bytes()[16:24])  # a PNG's width and height
+    made = sorted(p.name for p in tmp_path.glob('*.png'))
+    assert made == ['checkout_3ds.png', 'checkout_declined.png', 'checkout_payment.png', 'checkout_subscription.png', 'portal.png', 'portal_cancel.png']
+    for name in made:
+        new, old = tmp_path/name, repo/'nbs'/'tutorials'/'images'/name
+        assert old.exists(), f'{old} is not committed: run python tools/screenshots.py'
+        assert size(new)[0] == size(old)[0] == 960 and new.stat().st_size < 60_000, name
+    guides = ' '.join((repo/'nbs'/'tutorials'/f'{g}.ipynb').read_text() for g in ('one_time_payments', 'subscriptions', 'customer_management'))
+    assert all(f'images/{n}' in guides for n in made)
+
+@pytest.mark.parametrize('outcome', ['complete', 'fail'])
+def test_3d_secure_of_an_api_payment_intent(stripe, page, outcome):
+    "A PaymentIntent confirmed through the API with a 3D Secure card: its next_action URL opens the test page, which returns to return_url"
+    pi = stripe.api.payment_intents.create(amount=1500, currency='usd', payment_method='pm_card_authenticationRequired', confirm=True,
+                                           return_url=stripe.shop.url + '/order/42')
+    assert (pi.status, pi.next_action.type) == ('requires_action', 'redirect_to_url')
+    page.goto(pi.next_action.redirect_to_url.url)
+    assert '$15.00' in page.content()
+    button(page, f'{outcome.title()} authentication').click()
+    status = 'succeeded' if outcome == 'complete' else 'failed'
+    page.wait_for_url(f'{stripe.shop.url}/order/42?payment_intent={pi.id}&payment_intent_client_secret={pi.client_secret}&redirect_status={status}')
+    after = stripe.api.payment_intents.retrieve(pi.id)
+    if outcome == 'complete': assert (after.status, after.amount_received) == ('succeeded', 1500)
+    else: assert (after.status, after.last_payment_error.code) == ('requires_payment_method', 'payment_intent_authentication_failure')
+    evs = events_once(stripe, f"payment_intent.{'succeeded' if outcome == 'complete' else 'payment_failed'}")
+    assert about(evs, pi.id) == ['payment_intent.created', 'payment_intent.requires_action', f"payment_intent.{'succeeded' if outcome == 'complete' else 'payment_failed'}"]
+
+def test_portal_deep_link_to_cancel(stripe, page):
+    "A portal session with flow_data opens on the cancellation page of the subscription, and after_completion redirects to the site"
+    cs = monthly(stripe)
+    page.goto(cs.url)
+    fill_card(page, email='lee@example.com')
+    button(page, 'Subscribe').click()
+    page.wait_for_url(f'{stripe.shop.url}/welcome?session_id={cs.id}')
+    s = stripe.api.checkout_sessions.retrieve(cs.id)
+    portal = stripe.api.billing_portal_sessions.create(customer=s.customer, return_url=stripe.shop.url + '/account', flow_data={
+        'type': 'subscription_cancel', 'subscription_cancel': {'subscription': s.subscription},
+        'after_completion': {'type': 'redirect', 'redirect': {'return_url': stripe.shop.url + '/cancelled'}}})
+    page.goto(portal.url)
+    assert page.get_by_role('heading', name='Cancel your subscription').is_visible()
+    assert page.get_by_role('link', name='Go back').get_attribute('href') == stripe.shop.url + '/account'
+    button(page, 'Confirm cancellation').click()
+    page.wait_for_url(stripe.shop.url + '/cancelled')
+    assert stripe.api.subscriptions.retrieve(s.subscription).cancel_at_period_end is True

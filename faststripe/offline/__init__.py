@@ -9,6 +9,8 @@ __all__ = []
 from .engine import *
 from .catalog import *
 from .payments import *
+from .payment_methods import *
+from .setup_intents import *
 from .billing import *
 from .cycles import *
 from .prorations import *
@@ -16,9 +18,12 @@ from .pauses import *
 from .test_clocks import *
 from .schedules import *
 from .credit_notes import *
+from .files import *
+from .meters import *
 from .checkout import *
 from .webhooks import *
 from .fixtures import *
+from .state import *
 from .pages import *
 from .versions import *
 from .server import *

@@ -43,7 +43,7 @@ def period_containing(anchor:int, interval:str, count:int, t:int) -> tuple:
 # %% ../../nbs/offline/30_billing.ipynb #059ad47b
 no_payment_source = ('This customer has no attached payment source or default payment method. Please consider adding a default '
     'payment method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.')
-OfflineStripe.sub_watchers = {}  # name -> f(stripe, subscription, previous attributes, params), called in name order after each create and update
+OfflineStripe.sub_watchers = OfflineStripe.__dict__.get('sub_watchers', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, subscription, previous attributes, params), called in name order after each create and update
 
 @patch
 def watch_sub(self:OfflineStripe, s, before, params):
@@ -444,7 +444,7 @@ def invoice_status(self:OfflineStripe, inv, status, stamp, *events, **fields):
     for e in events: self.emit('invoice', e, inv)
     return inv
 
-OfflineStripe.invoice_watchers = {}  # name -> f(stripe, invoice, what): `finalized`, `paid`, `attempt_failed` (before its events), `payment_failed`
+OfflineStripe.invoice_watchers = OfflineStripe.__dict__.get('invoice_watchers', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, invoice, what): `finalized`, `paid`, `attempt_failed` (before its events), `payment_failed`
 
 @patch
 def watch_invoice(self:OfflineStripe, inv, what):

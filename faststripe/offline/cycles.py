@@ -103,7 +103,7 @@ def _missing_pm(st, s):
     return (s.get('collection_method') or 'charge_automatically') == 'charge_automatically' and not st.invoice_pm(
         {'customer': s['customer'], 'parent': {'subscription_details': {'subscription': s['id']}}})
 
-OfflineStripe.boundary_watchers = {}  # name -> f(stripe, subscription, time): run first at each boundary (schedules change phase)
+OfflineStripe.boundary_watchers = OfflineStripe.__dict__.get('boundary_watchers', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, subscription, time): run first at each boundary (schedules change phase)
 
 def _boundary(st, sid, t):
     if not (s := st.objs.get(sid)) or s['status'] not in _live: return
@@ -149,7 +149,7 @@ def expire_incomplete(self:OfflineStripe, s):
     self.update_sub(s, status='incomplete_expired', ended_at=self.now())
 
 # %% ../../nbs/offline/31_cycles.ipynb #134839b8
-OfflineStripe.usage_sources = {}  # name -> f(stripe, subscription, item, start, end) -> quantity or None: metered usage (meters part)
+OfflineStripe.usage_sources = OfflineStripe.__dict__.get('usage_sources', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, subscription, item, start, end) -> quantity or None: metered usage (meters part)
 
 def _usage(st, s, it, start, end):
     for f in st.usage_sources.values():

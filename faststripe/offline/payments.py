@@ -10,8 +10,9 @@ from .engine import *
 from .engine import _bad, _id_of, _missing
 
 # %% auto #0
-__all__ = ['min_charge', 'declines', 'decline_messages', 'cancelable', 'zero_decimal', 'magic_cards', 'test_card_ids',
-           'three_d_secure', 'authentication_failure', 'too_small', 'fmt_money', 'card_brand']
+__all__ = ['min_charge', 'decline_codes', 'declines', 'decline_messages', 'decline_errors', 'cancelable', 'zero_decimal',
+           'magic_cards', 'test_card_ids', 'card_funding', 'three_d_secure', 'always_authenticate',
+           'authentication_failure', 'too_small', 'card_error', 'fmt_money', 'card_brand', 'magic_name']
 
 # %% ../../nbs/offline/20_payments.ipynb #6d5d3a87
 min_charge = dict(usd=50, aed=200, aud=50, bgn=100, brl=50, cad=50, chf=50, czk=1500, dkk=250, eur=50, gbp=30, hkd=400, huf=17500,
@@ -24,28 +25,62 @@ def too_small(amount, currency):
 def _min_str(currency): return f"{fmt_money(min_charge[currency.lower()], currency)} {currency.lower()}"
 
 # %% ../../nbs/offline/20_payments.ipynb #92e51ab9
-declines = {'pm_card_chargeDeclined': 'generic_decline', 'tok_chargeDeclined': 'generic_decline',
-            'pm_card_visa_chargeDeclinedInsufficientFunds': 'insufficient_funds',
-            'tok_chargeDeclinedInsufficientFunds': 'insufficient_funds',
-            'pm_card_chargeCustomerFail': 'generic_decline', 'tok_chargeCustomerFail': 'generic_decline'}  # attaches, then every charge fails
-decline_messages = {'insufficient_funds': 'Your card has insufficient funds.'}  # else 'Your card was declined.'
+decline_codes = {'chargeDeclined': 'generic_decline', 'visa_chargeDeclined': 'generic_decline',
+    'visa_chargeDeclinedInsufficientFunds': 'insufficient_funds', 'chargeDeclinedInsufficientFunds': 'insufficient_funds',
+    'visa_chargeDeclinedLostCard': 'lost_card', 'visa_chargeDeclinedStolenCard': 'stolen_card',
+    'chargeDeclinedExpiredCard': 'expired_card', 'chargeDeclinedIncorrectCvc': 'incorrect_cvc',
+    'chargeDeclinedProcessingError': 'processing_error', 'visa_chargeDeclinedVelocityLimitExceeded': 'card_velocity_exceeded',
+    'radarBlock': 'fraudulent',
+    'chargeCustomerFail': 'generic_decline'}  # attaches, then every charge fails
+declines = {f'{p}{k}': v for k,v in decline_codes.items() for p in ('pm_card_', 'tok_')}  # magic id -> decline code
+decline_messages = {'insufficient_funds': 'Your card has insufficient funds.', 'expired_card': 'Your card has expired.',
+    'incorrect_cvc': "Your card's security code is incorrect.",
+    'processing_error': 'An error occurred while processing your card. Try again in a little bit.',
+    'card_velocity_exceeded': 'Your card was declined for making repeated attempts too frequently or exceeding its amount limit.',
+    'authentication_required': 'Your card was declined. This transaction requires authentication.'}  # else 'Your card was declined.'
+decline_errors = {'expired_card': ('expired_card', 'exp_month'), 'incorrect_cvc': ('incorrect_cvc', 'cvc'),
+                  'processing_error': ('processing_error', None), 'authentication_required': ('authentication_required', None)}
+
+def card_error(decline_code):
+    "Stripe's card error (402) for a decline with `decline_code`: its `code`, `param` and message"
+    code, param = decline_errors.get(decline_code, ('card_declined', None))
+    return OfflineError(402, decline_messages.get(decline_code, 'Your card was declined.'), type='card_error', code=code,
+                        param=param, decline_code=decline_code)
+
+def _outcome(decline_code=None):
+    "A charge's `outcome`: authorized, or declined by the issuer (blocked, for Radar's block card)"
+    if decline_code is None: return {'network_status': 'approved_by_network', 'reason': None, 'risk_level': 'normal', 'risk_score': 20,
+                                     'seller_message': 'Payment complete.', 'type': 'authorized'}
+    blocked = decline_code == 'fraudulent'
+    return {'network_status': 'not_sent_to_network' if blocked else 'declined_by_network', 'reason': 'highest_risk_level' if blocked else decline_code,
+            'risk_level': 'highest' if blocked else 'normal', 'risk_score': 95 if blocked else 20, 'type': 'blocked' if blocked else 'issuer_declined',
+            'seller_message': 'Stripe blocked this payment as too risky.' if blocked else f'The bank returned the decline code `{decline_code}`.'}
 
 @patch
-def charge_pi(self:OfflineStripe, pi):
+def decline_of(self:OfflineStripe, pm, off_session=False):
+    "The decline code charging the payment method `pm` ends in (a declining test card; off-session, a card that always authenticates), else None"
+    magic = self.magic_of.get(pm, pm)
+    if magic in declines: return declines[magic]
+    if off_session and magic in always_authenticate: return 'authentication_required'
+
+@patch
+def charge_pi(self:OfflineStripe, pi, off_session=False):
     "Confirm the payment intent `pi`: a charge, or (magic declining test cards) a failed charge and Stripe's card error"
     pm = _id_of(pi.get('payment_method'))
     if not pm: raise OfflineError(400, "You cannot confirm this PaymentIntent because it's missing a payment method. To "
         'confirm the PaymentIntent with a payment method, pass `payment_method`.', code='payment_intent_unexpected_state')
-    if self.needs_authentication(pm): return self.require_action(pi, pm)  # 3D Secure first (see below)
+    if not off_session and self.needs_authentication(pm): return self.require_action(pi, pm)  # 3D Secure first (see below)
     self.authenticated.discard(pm)
     manual, amt = pi.get('capture_method') == 'manual', pi['amount']
     prev = {k: pi.get(k) for k in ('status', 'latest_charge', 'amount_received', 'amount_capturable', 'last_payment_error', 'payment_method')}
     ch = self.new_object('charge', amount=amt, currency=pi['currency'], payment_intent=pi['id'], customer=pi.get('customer'),
                          payment_method=pm, status='succeeded', paid=True, captured=not manual, amount_captured=0 if manual else amt)
-    if (magic := self.magic_of.get(pm, pm)) in declines:
-        err = OfflineError(402, decline_messages.get(declines[magic], 'Your card was declined.'), type='card_error',
-                           code='card_declined', decline_code=declines[magic])
-        ch.update(status='failed', paid=False, captured=False, amount_captured=0, failure_code='card_declined', failure_message=err.message)
+    self.charge_card(ch, pm)
+    if (code := self.decline_of(pm, off_session)):
+        err = card_error(code)
+        err.keep = True  # Stripe records the declined attempt: the request fails, its charge and events stay
+        ch.update(status='failed', paid=False, captured=False, amount_captured=0, failure_code=err.code, failure_message=err.message,
+                  outcome=_outcome(code))
         self.store(ch, 'charge')
         self.emit('charge', 'failed', ch)
         pm_obj = fast_copy(self.objs.get(pm) or {'id': pm, 'object': 'payment_method', 'type': 'card'})
@@ -54,22 +89,33 @@ def charge_pi(self:OfflineStripe, pi):
         self.emit('payment_intent', 'payment_failed', pi, {k: v for k,v in prev.items() if pi.get(k) != v})
         err.extra.update(charge=ch['id'], payment_intent=fast_copy(pi))
         raise err
+    ch['outcome'] = _outcome()
     self.store(ch, 'charge')
     self.emit('charge', 'succeeded', ch)
     pi.update(status='requires_capture' if manual else 'succeeded', latest_charge=ch['id'], last_payment_error=None,
               amount_received=0 if manual else amt, amount_capturable=amt if manual else 0)
     self.emit('payment_intent', 'amount_capturable_updated' if manual else 'succeeded', pi, {k: v for k,v in prev.items() if pi.get(k) != v})
+    for f in self.charge_watchers.values(): f(self, pi, ch)  # what follows a charge: saving the card, a dispute (see the payment method parts)
     return pi
+
+OfflineStripe.charge_watchers = {}  # name -> f(stripe, payment_intent, charge), after each successful charge
+
+@patch
+def charge_card(self:OfflineStripe, ch, pm):
+    "Fill the charge's `payment_method_details` from the card payment method `pm`"
+    if (o := self.objs.get(pm)) and isinstance(card := o.get('card'), dict):
+        ch['payment_method_details'] = {'type': 'card', 'card': {k: card.get(k) for k in ('brand', 'last4', 'exp_month', 'exp_year', 'funding', 'country', 'fingerprint')}}
+    return ch
 
 def _pi_create(st, params, **kw):
     if too_small(params['amount'], params['currency']): raise OfflineError(400,
         f"Amount must be at least {_min_str(params['currency'])}", code='amount_too_small', param='amount')
-    pi = st.create('payment_intent', {k: v for k,v in params.items() if k != 'confirm'})
+    pi = st.create('payment_intent', {k: v for k,v in params.items() if k not in ('confirm', 'off_session')})
     pi['client_secret'] = f"{pi['id']}_secret_{st.new_id('x')[2:]}"
     pi['amount_capturable'] = pi['amount_received'] = 0
     if pi.get('payment_method'): pi['status'] = 'requires_confirmation'
     if params.get('return_url'): st.return_urls[pi['id']] = params['return_url']  # where 3D Secure sends the customer back
-    if params.get('confirm'): st.charge_pi(pi)  # a decline leaves it stored, `requires_payment_method`
+    if params.get('confirm'): st.charge_pi(pi, bool(params.get('off_session')))  # a decline leaves it stored, `requires_payment_method`
     return pi
 
 def _pi_confirm(st, pi, params, op=None):
@@ -78,7 +124,7 @@ def _pi_confirm(st, pi, params, op=None):
                            code='payment_intent_unexpected_state', param=None)
     st.echo(pi, 'payment_intent', params)
     if params.get('return_url'): st.return_urls[pi['id']] = params['return_url']
-    return st.charge_pi(pi)
+    return st.charge_pi(pi, bool(params.get('off_session')))
 
 def _pi_capture(st, pi, params, op=None):
     if pi['status'] != 'requires_capture':
@@ -159,7 +205,10 @@ def card_brand(number):
     if n.startswith('4'): return 'visa'
     if n[:2] in ('34', '37'): return 'amex'
     if n[:2] in {'51', '52', '53', '54', '55'} or '2221' <= n[:4] <= '2720': return 'mastercard'
-    if n.startswith(('6011', '65')): return 'discover'
+    if n.startswith(('6011', '65', '644', '645', '646', '647', '648', '649')): return 'discover'
+    if n[:2] in ('30', '36', '38', '39'): return 'diners'
+    if n[:2] == '35': return 'jcb'
+    if n[:2] == '62': return 'unionpay'
     return 'unknown'
 
 def _pm_create(st, params, **kw):
@@ -175,23 +224,40 @@ def _pm_create(st, params, **kw):
 
 # %% ../../nbs/offline/20_payments.ipynb #9a021e7f
 magic_cards = {'visa': '4242424242424242', 'visa_debit': '4000056655665556', 'mastercard': '5555555555554444',
-    'amex': '378282246310005', 'discover': '6011111111111117', 'chargeDeclined': '4000000000000002',
-    'visa_chargeDeclinedInsufficientFunds': '4000000000009995', 'chargeCustomerFail': '4000000000000341',
-    'authenticationRequired': '4000002760003184', 'authenticationRequiredOnSetup': '4000002500003155',
-    'threeDSecure2Required': '4000000000003220'}
-test_card_ids = {n: f'pm_card_{k}' for k,n in magic_cards.items()}  # a test card number -> the magic id it stands for
+    'mastercard_debit': '5200828282828210', 'mastercard_prepaid': '5105105105105100', 'amex': '378282246310005',
+    'discover': '6011111111111117', 'diners': '3056930009020004', 'jcb': '3566002020360505', 'unionpay': '6200000000000005',
+    'chargeDeclined': '4000000000000002', 'visa_chargeDeclined': '4000000000000002',
+    'visa_chargeDeclinedInsufficientFunds': '4000000000009995', 'chargeDeclinedInsufficientFunds': '4000000000009995',
+    'visa_chargeDeclinedLostCard': '4000000000009987', 'visa_chargeDeclinedStolenCard': '4000000000009979',
+    'chargeDeclinedExpiredCard': '4000000000000069', 'chargeDeclinedIncorrectCvc': '4000000000000127',
+    'chargeDeclinedProcessingError': '4000000000000119', 'visa_chargeDeclinedVelocityLimitExceeded': '4000000000006975',
+    'radarBlock': '4100000000000019', 'chargeCustomerFail': '4000000000000341',
+    'createDispute': '4000000000000259', 'createDisputeProductNotReceived': '4000000000002685',
+    'createDisputeInquiry': '4000000000001976', 'authenticationRequired': '4000002760003184',
+    'authenticationRequiredOnSetup': '4000002500003155', 'threeDSecure2Required': '4000000000003220',
+    'threeDSecureOptional': '4000000000003055'}
+test_card_ids = {}  # a test card number -> the magic id it stands for (the first name of each number)
+for _k,_n in magic_cards.items(): test_card_ids.setdefault(_n, f'pm_card_{_k}')
+card_funding = {'visa_debit': 'debit', 'mastercard_debit': 'debit', 'mastercard_prepaid': 'prepaid'}
+
+def magic_name(v):
+    "The test card a magic id stands for (`pm_card_visa`, `tok_visa` -> `visa`), or None if it names none"
+    m = re.match(r'(pm_card_|tok_)(\w+)$', v or '')
+    return m.group(2) if m and m.group(2) in magic_cards else None
 
 @patch
 def magic_pm(self:OfflineStripe, name, customer=None):
-    "A new stored card payment method made from Stripe's magic test id `name` (`pm_card_visa`), attached to `customer` if given"
-    n = magic_cards.get(re.sub(r'^(pm_card_|tok_)', '', name), magic_cards['visa'])
-    pm = _pm_create(self, {'type': 'card', 'card': {'number': n, 'exp_month': 12, 'exp_year': time.gmtime().tm_year + 1}}
+    "A new stored card payment method made from Stripe's magic test id `name` (`pm_card_visa`), attached to `customer` if given; None if `name` names no test card"
+    if (short := magic_name(name)) is None: return None
+    pm = _pm_create(self, {'type': 'card', 'card': {'number': magic_cards[short], 'exp_month': 12, 'exp_year': time.gmtime().tm_year + 1}}
                     | ({'customer': customer} if customer else {}))
-    self.magic_of[pm['id']] = name
+    if short in card_funding: pm['card']['funding'] = card_funding[short]
+    self.magic_of[pm['id']] = f'pm_card_{short}'
     return pm
 
 # %% ../../nbs/offline/20_payments.ipynb #c3d5e0a2
 three_d_secure = {'pm_card_authenticationRequired', 'pm_card_authenticationRequiredOnSetup', 'pm_card_threeDSecure2Required'}
+always_authenticate = {'pm_card_authenticationRequired', 'pm_card_threeDSecure2Required'}  # off-session too: declined `authentication_required`
 authentication_failure = ('The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new '
                           'PaymentMethod to attempt to fulfill this PaymentIntent again.')
 
@@ -212,19 +278,21 @@ def needs_authentication(self:OfflineStripe, pm):
 
 @patch
 def require_action(self:OfflineStripe, pi, pm):
-    "Leave the payment intent `pi` waiting for its customer to authenticate `pm` on the authentication page"
+    "Leave the payment (or setup) intent `pi` waiting for its customer to authenticate `pm` on the authentication page"
+    kind = pi.get('object') or 'payment_intent'
     prev = {k: pi.get(k) for k in ('status', 'next_action', 'payment_method')}
-    url = self.page_url('hooks', f"/3d_secure_2/hosted?payment_intent={pi['id']}")
+    url = self.page_url('hooks', f"/3d_secure_2/hosted?{kind}={pi['id']}")
     ret = self.return_urls.get(pi['id'])
     nxt = ({'type': 'redirect_to_url', 'redirect_to_url': {'url': url, 'return_url': ret}} if ret else
            {'type': 'use_stripe_sdk', 'use_stripe_sdk': {'type': 'three_d_secure_redirect', 'stripe_js': url}})
     pi.update(status='requires_action', payment_method=pm, next_action=nxt)
-    self.emit('payment_intent', 'requires_action', pi, {k: v for k,v in prev.items() if pi.get(k) != v})
+    self.emit(kind, 'requires_action', pi, {k: v for k,v in prev.items() if pi.get(k) != v})
     return pi
 
 @patch
 def authenticate_payment(self:OfflineStripe, pi, ok=True):
-    "The customer completes (`ok`) or fails the 3D Secure authentication the payment intent `pi` waits for"
+    "The customer completes (`ok`) or fails the 3D Secure authentication the payment intent `pi` (or a setup intent) waits for"
+    if pi.get('object') == 'setup_intent': return self.authenticate_setup(pi, ok)  # see the setup intents part
     if pi['status'] != 'requires_action': raise _bad('payment_intent_unexpected_state', None,
         f"This PaymentIntent's status is {pi['status']}: only one that requires action can be authenticated.")
     pm = _id_of(pi['payment_method'])

@@ -40,7 +40,7 @@ def advance_limit(self:OfflineStripe, clock):
     prices += [p for f in self.clock_prices.values() for p in f(self, clock['id'])]
     return min((add_interval(ft, *price_interval(p), 2) for p in prices), default=add_interval(ft, 'year', 1, 2))
 
-OfflineStripe.clock_prices = {}  # name -> f(stripe, clock id) -> prices of other objects on the clock that bound an advance (schedules)
+OfflineStripe.clock_prices = OfflineStripe.__dict__.get('clock_prices', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, clock id) -> prices of other objects on the clock that bound an advance (schedules)
 
 def _clock_advance(st, clock, params, op=None):
     ft, cur = params['frozen_time'], clock['frozen_time']
