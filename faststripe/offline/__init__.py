@@ -18,6 +18,7 @@ from .pauses import *
 from .test_clocks import *
 from .schedules import *
 from .credit_notes import *
+from .files import *
 from .meters import *
 from .checkout import *
 from .webhooks import *
