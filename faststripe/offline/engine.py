@@ -203,7 +203,7 @@ id_prefixes = {
     'charge': 'ch', 'refund': 're', 'payment_method': 'pm', 'card': 'card', 'bank_account': 'ba', 'source': 'src',
     'token': 'tok', 'promotion_code': 'promo', 'tax_rate': 'txr', 'tax_id': 'txi', 'invoice_payment': 'inpay', 'file': 'file', 'file_link': 'link',
     'webhook_endpoint': 'we', 'account': 'acct', 'transfer': 'tr', 'payout': 'po', 'balance_transaction': 'txn',
-    'dispute': 'dp', 'credit_note': 'cn', 'quote': 'qt', 'review': 'prv', 'customer_balance_transaction': 'cbtxn',
+    'dispute': 'du', 'credit_note': 'cn', 'quote': 'qt', 'review': 'prv', 'customer_balance_transaction': 'cbtxn',
     'test_helpers.test_clock': 'clock', 'application_fee': 'fee', 'topup': 'tu', 'mandate': 'mandate',
     'shipping_rate': 'shr', 'customer_session': 'cuss', 'ephemeral_key': 'ephkey', 'setup_attempt': 'setatt',
     'confirmation_token': 'ctoken', 'payment_method_domain': 'pmd', 'payment_method_configuration': 'pmc',
@@ -1131,7 +1131,7 @@ def events_about(self:OfflineStripe, oid):
 
 # %% ../../nbs/offline/00_engine.ipynb #b7e1a0c2
 stripe_hosts = dict(checkout='https://checkout.stripe.com', buy='https://buy.stripe.com', billing='https://billing.stripe.com',
-                    hooks='https://hooks.stripe.com')
+                    hooks='https://hooks.stripe.com', invoice='https://invoice.stripe.com')
 OfflineStripe.base_url = None  # set by the server serving this engine
 
 @patch
