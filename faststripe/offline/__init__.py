@@ -10,6 +10,7 @@ from .engine import *
 from .catalog import *
 from .payments import *
 from .payment_methods import *
+from .setup_intents import *
 from .billing import *
 from .cycles import *
 from .prorations import *
@@ -17,6 +18,7 @@ from .pauses import *
 from .test_clocks import *
 from .schedules import *
 from .credit_notes import *
+from .files import *
 from .meters import *
 from .checkout import *
 from .webhooks import *
