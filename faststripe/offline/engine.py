@@ -1154,7 +1154,7 @@ def events_about(self:OfflineStripe, oid):
 
 # %% ../../nbs/offline/00_engine.ipynb #b7e1a0c2
 stripe_hosts = dict(checkout='https://checkout.stripe.com', buy='https://buy.stripe.com', billing='https://billing.stripe.com',
-                    hooks='https://hooks.stripe.com')
+                    hooks='https://hooks.stripe.com', invoice='https://invoice.stripe.com')
 OfflineStripe.base_url = None  # set by the server serving this engine
 
 @patch
