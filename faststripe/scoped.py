@@ -10,7 +10,7 @@ from .core import (StripeApi, AsyncStripeApi, StripeObject, InvalidRequestError,
                              RedactSecrets, call_options, validate, stripe_obj, pages, ItemList)
 
 # %% auto #0
-__all__ = ['merchant_only', 'catalogue', 'coupon_catalogue', 'new_payment_details', 'clone_creates', 'not_ids',
+__all__ = ['merchant_only', 'catalogue', 'coupon_catalogue', 'new_payment_details', 'clone_creates', 'not_ids', 'merchant_params',
            'customer_search_paths', 'logger', 'allowed_hint', 'search_scan_limit', 'live_statuses', 'Ownership',
            'ownership_table', 'OpRule', 'describe_rule', 'scope_table', 'OutOfScopeError', 'not_found',
            'ScopedStripeApi', 'AsyncScopedStripeApi', 'SubscriptionInfo']
@@ -25,7 +25,9 @@ coupon_catalogue = ('coupon', 'promotion_code')  # readable too with `coupons=Tr
 new_payment_details = ('payment_method', 'confirmation_token', 'source', 'card', 'bank_account', 'payment_source')  # may be of no customer yet
 clone_creates = {('/v1/payment_methods', 'post'), ('/v1/sources', 'post'), ('/v1/tokens', 'post')}  # `customer` names a clone's original
 not_ids = {'tax_id', 'card', 'bank_account'}  # parameters so named hold a tax number, card details or a token, not an object's id
-_aliases = {'invoice_item': 'invoiceitem', 'default_source': 'payment_source', 'source': 'payment_source'}
+_aliases = {'invoice_item': 'invoiceitem', 'default_source': 'payment_source', 'source': 'payment_source',
+            'from_subscription': 'subscription', 'original_source': 'source'}  # parameters whose name is not their kind's
+merchant_params = {'issuing_card': 'an Issuing card', 'verification_session': 'an Identity verification session'}  # the merchant's objects, by id
 
 # %% ../nbs/11_scoped.ipynb #bffed7cb
 def _refs(sc):
@@ -388,6 +390,7 @@ def _check_ids(self, r, params, where, opts):
     "Steps: every id in `params` that names a customer's object (`payment_method`, `subscription`, ...) is this customer's"
     for key, name, v, parent in _walk(params):
         if not isinstance(v, str) or not v or name in ('customer', 'starting_after', 'ending_before'): continue
+        if name in merchant_params: raise OutOfScopeError(f"{where}: {key} names {merchant_params[name]}, which is the merchant's, not a customer's", key)
         schema = 'subscription_item' if name == 'id' and parent == 'items' and 'subscription' in r.res else self.ownership.param_schema(name)
         if schema is None: continue
         if schema == 'payment_source':

@@ -11,6 +11,7 @@ from .catalog import *
 from .payments import *
 from .payment_methods import *
 from .setup_intents import *
+from .disputes import *
 from .billing import *
 from .cycles import *
 from .prorations import *

@@ -203,7 +203,7 @@ id_prefixes = {
     'charge': 'ch', 'refund': 're', 'payment_method': 'pm', 'card': 'card', 'bank_account': 'ba', 'source': 'src',
     'token': 'tok', 'promotion_code': 'promo', 'tax_rate': 'txr', 'tax_id': 'txi', 'invoice_payment': 'inpay', 'file': 'file', 'file_link': 'link',
     'webhook_endpoint': 'we', 'account': 'acct', 'transfer': 'tr', 'payout': 'po', 'balance_transaction': 'txn',
-    'dispute': 'dp', 'credit_note': 'cn', 'quote': 'qt', 'review': 'prv', 'customer_balance_transaction': 'cbtxn',
+    'dispute': 'du', 'credit_note': 'cn', 'quote': 'qt', 'review': 'prv', 'customer_balance_transaction': 'cbtxn',
     'test_helpers.test_clock': 'clock', 'application_fee': 'fee', 'topup': 'tu', 'mandate': 'mandate',
     'shipping_rate': 'shr', 'customer_session': 'cuss', 'ephemeral_key': 'ephkey', 'setup_attempt': 'setatt',
     'confirmation_token': 'ctoken', 'payment_method_domain': 'pmd', 'payment_method_configuration': 'pmc',
