@@ -333,9 +333,6 @@ known_gaps = {}  # event type -> what the offline Stripe lacks for it (filled in
 # %% ../../nbs/offline/55_fixtures.ipynb #796ed0b0
 known_gaps |= {
     # payments (issue 14's payments part)
-    'charge.dispute.created': 'disputes: pm_card_createDispute does not open a dispute yet',
-    'charge.dispute.updated': 'disputes are not modelled yet', 'charge.dispute.closed': 'disputes are not modelled yet',
-    'charge.dispute.funds_withdrawn': 'disputes are not modelled yet', 'charge.dispute.funds_reinstated': 'disputes are not modelled yet',
     'charge.expired': 'uncaptured charges do not expire after 7 days (on a test clock or otherwise)',
     'charge.pending': 'asynchronous payment methods (us_bank_account) are not modelled',
     'payment_intent.processing': 'asynchronous payment methods (us_bank_account) are not modelled',
