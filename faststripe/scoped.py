@@ -11,8 +11,8 @@ from .core import (StripeApi, AsyncStripeApi, StripeObject, InvalidRequestError,
 
 # %% auto #0
 __all__ = ['merchant_only', 'catalogue', 'coupon_catalogue', 'new_payment_details', 'clone_creates', 'not_ids', 'merchant_params',
-           'customer_search_paths', 'logger', 'allowed_hint', 'search_scan_limit', 'live_statuses', 'Ownership',
-           'ownership_table', 'OpRule', 'describe_rule', 'scope_table', 'OutOfScopeError', 'not_found',
+           'customer_search_paths', 'logger', 'allowed_hint', 'pinned_options', 'search_scan_limit', 'live_statuses',
+           'Ownership', 'ownership_table', 'OpRule', 'describe_rule', 'scope_table', 'OutOfScopeError', 'not_found',
            'ScopedStripeApi', 'AsyncScopedStripeApi', 'SubscriptionInfo']
 
 # %% ../nbs/11_scoped.ipynb #883d7f14
@@ -273,6 +273,7 @@ allowed_hint = ("A customer-scoped client reads and changes this customer's own 
 
 # %% ../nbs/11_scoped.ipynb #bd09d260
 def _do(f, *args, **kwargs): return f, args, kwargs
+pinned_options = ('stripe_account', 'stripe_context', 'api_key', 'headers')  # call options that would leave this account or key
 _raw = StripeApi._request  # the unscoped request: sync or async, by the client's `_send`
 
 class _Scoped:
@@ -295,6 +296,13 @@ class _Scoped:
     def for_customer(self, customer, **kwargs):
         if _id(customer) == self._customer and not kwargs: return self
         raise OutOfScopeError(f'a client scoped to {self._customer} cannot make a client for another customer; use the unscoped client')
+    def with_options(self, stripe_account=None, stripe_version=None, timeout=None, max_retries=None, headers=None, stripe_context=None):
+        "The same scoped client with another `stripe_version`, `timeout` or `max_retries` (not another account: the customer is of this one)"
+        if bad := [k for k,v in (('stripe_account', stripe_account), ('stripe_context', stripe_context), ('headers', headers)) if v]:
+            raise OutOfScopeError(f'{bad[0]}= is not available on a customer-scoped client: its customer belongs to the account it was made for')
+        view = super().with_options(stripe_version=stripe_version, timeout=timeout, max_retries=max_retries)
+        view._rules, view._seen = {}, {}
+        return view
 
     def _request(self, op, args, kwargs, where=''):
         return self._drive(self._steps(op, list(args), dict(kwargs), where or f"{op['rg']}.{op['rn']}"))
@@ -321,6 +329,9 @@ def _steps(self, op, args, kwargs, where):
     r = self.rule(op)
     if r.refused: raise OutOfScopeError(f'{where}: {r.refused}. {allowed_hint}')
     if self._read_only and op['verb'] != 'get': raise OutOfScopeError(f'{where}: this customer-scoped client is read-only (read_only=True)')
+    if bad := [k for k in pinned_options if kwargs.get(k) is not None]:
+        raise OutOfScopeError(f'{where}: {bad[0]}= is not available on a customer-scoped client: it acts on the account and with the key '
+                              f'it was made from (make it from api.with_options(...) instead)', bad[0])
     for n in op['pp'][len(args):]:
         if n in kwargs: args.append(kwargs.pop(n))
     if len(args) != len(op['pp']): return (yield _do(_raw, self, op, args, kwargs, where))  # core says what is missing, sending nothing
