@@ -244,6 +244,9 @@ def client_attempts(w):
             ('events', 'events.list', [], {}, B), ('balance txns', 'balance_transactions.list', [], {}, B),
             ('payouts', 'payouts.list', [], {}, B), ('webhook', 'webhook_endpoints.create', [], {'url': 'https://x.example', 'enabled_events': ['*']}, B),
             ('new price', 'prices.create', [], {'currency': 'usd', 'unit_amount': 1, 'product': w.price.product}, B),
+            ('another account', 'customers.retrieve', [a.id], {'stripe_account': 'acct_1OtherAccount'}, B),
+            ('another key', 'subscriptions.list', [], {'api_key': 'sk_test_other'}, B),
+            ('account header', 'invoices.list', [], {'headers': {'Stripe-Account': 'acct_1OtherAccount'}}, B),
             ('refunds, all', 'refunds.list', [], {}, B), ('raw request', '__call__', ['/v1/customers/' + b.id], {}, B)]
     return res
 

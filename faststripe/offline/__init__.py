@@ -25,6 +25,7 @@ from .checkout import *
 from .webhooks import *
 from .fixtures import *
 from .state import *
+from .persistence import *
 from .pages import *
 from .versions import *
 from .server import *

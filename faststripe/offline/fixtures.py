@@ -223,7 +223,6 @@ def _request(client, f, responses, headers, target_is_url):
     if not re.match(r'/v[12]/', path): raise FixtureError(f'fixture path {f["path"]!r} is not a valid Stripe API path (must start with /v1/ or /v2/)')
     h = dict(headers)
     if f.get('idempotency_key'): h['Idempotency-Key'] = resolve(f['idempotency_key'], responses)
-    if f.get('context'): h['Stripe-Context'] = resolve(f['context'], responses)
     h |= {k: resolve(v, responses) for k,v in (f.get('headers') or {}).items()}
     method, params = f['method'].upper(), f.get('params') or {}
     url = path
