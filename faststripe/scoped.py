@@ -10,9 +10,9 @@ from .core import (StripeApi, AsyncStripeApi, StripeObject, InvalidRequestError,
                              RedactSecrets, call_options, validate, stripe_obj, pages, ItemList)
 
 # %% auto #0
-__all__ = ['merchant_only', 'catalogue', 'coupon_catalogue', 'new_payment_details', 'clone_creates', 'not_ids',
-           'customer_search_paths', 'logger', 'allowed_hint', 'search_scan_limit', 'live_statuses', 'Ownership',
-           'ownership_table', 'OpRule', 'describe_rule', 'scope_table', 'OutOfScopeError', 'not_found',
+__all__ = ['merchant_only', 'catalogue', 'coupon_catalogue', 'new_payment_details', 'clone_creates', 'not_ids', 'merchant_params',
+           'customer_search_paths', 'logger', 'allowed_hint', 'pinned_options', 'search_scan_limit', 'live_statuses',
+           'Ownership', 'ownership_table', 'OpRule', 'describe_rule', 'scope_table', 'OutOfScopeError', 'not_found',
            'ScopedStripeApi', 'AsyncScopedStripeApi', 'SubscriptionInfo']
 
 # %% ../nbs/11_scoped.ipynb #883d7f14
@@ -25,7 +25,9 @@ coupon_catalogue = ('coupon', 'promotion_code')  # readable too with `coupons=Tr
 new_payment_details = ('payment_method', 'confirmation_token', 'source', 'card', 'bank_account', 'payment_source')  # may be of no customer yet
 clone_creates = {('/v1/payment_methods', 'post'), ('/v1/sources', 'post'), ('/v1/tokens', 'post')}  # `customer` names a clone's original
 not_ids = {'tax_id', 'card', 'bank_account'}  # parameters so named hold a tax number, card details or a token, not an object's id
-_aliases = {'invoice_item': 'invoiceitem', 'default_source': 'payment_source', 'source': 'payment_source'}
+_aliases = {'invoice_item': 'invoiceitem', 'default_source': 'payment_source', 'source': 'payment_source',
+            'from_subscription': 'subscription', 'original_source': 'source'}  # parameters whose name is not their kind's
+merchant_params = {'issuing_card': 'an Issuing card', 'verification_session': 'an Identity verification session'}  # the merchant's objects, by id
 
 # %% ../nbs/11_scoped.ipynb #bffed7cb
 def _refs(sc):
@@ -271,6 +273,7 @@ allowed_hint = ("A customer-scoped client reads and changes this customer's own 
 
 # %% ../nbs/11_scoped.ipynb #bd09d260
 def _do(f, *args, **kwargs): return f, args, kwargs
+pinned_options = ('stripe_account', 'stripe_context', 'api_key', 'headers')  # call options that would leave this account or key
 _raw = StripeApi._request  # the unscoped request: sync or async, by the client's `_send`
 
 class _Scoped:
@@ -293,6 +296,13 @@ class _Scoped:
     def for_customer(self, customer, **kwargs):
         if _id(customer) == self._customer and not kwargs: return self
         raise OutOfScopeError(f'a client scoped to {self._customer} cannot make a client for another customer; use the unscoped client')
+    def with_options(self, stripe_account=None, stripe_version=None, timeout=None, max_retries=None, headers=None, stripe_context=None):
+        "The same scoped client with another `stripe_version`, `timeout` or `max_retries` (not another account: the customer is of this one)"
+        if bad := [k for k,v in (('stripe_account', stripe_account), ('stripe_context', stripe_context), ('headers', headers)) if v]:
+            raise OutOfScopeError(f'{bad[0]}= is not available on a customer-scoped client: its customer belongs to the account it was made for')
+        view = super().with_options(stripe_version=stripe_version, timeout=timeout, max_retries=max_retries)
+        view._rules, view._seen = {}, {}
+        return view
 
     def _request(self, op, args, kwargs, where=''):
         return self._drive(self._steps(op, list(args), dict(kwargs), where or f"{op['rg']}.{op['rn']}"))
@@ -319,6 +329,9 @@ def _steps(self, op, args, kwargs, where):
     r = self.rule(op)
     if r.refused: raise OutOfScopeError(f'{where}: {r.refused}. {allowed_hint}')
     if self._read_only and op['verb'] != 'get': raise OutOfScopeError(f'{where}: this customer-scoped client is read-only (read_only=True)')
+    if bad := [k for k in pinned_options if kwargs.get(k) is not None]:
+        raise OutOfScopeError(f'{where}: {bad[0]}= is not available on a customer-scoped client: it acts on the account and with the key '
+                              f'it was made from (make it from api.with_options(...) instead)', bad[0])
     for n in op['pp'][len(args):]:
         if n in kwargs: args.append(kwargs.pop(n))
     if len(args) != len(op['pp']): return (yield _do(_raw, self, op, args, kwargs, where))  # core says what is missing, sending nothing
@@ -388,6 +401,7 @@ def _check_ids(self, r, params, where, opts):
     "Steps: every id in `params` that names a customer's object (`payment_method`, `subscription`, ...) is this customer's"
     for key, name, v, parent in _walk(params):
         if not isinstance(v, str) or not v or name in ('customer', 'starting_after', 'ending_before'): continue
+        if name in merchant_params: raise OutOfScopeError(f"{where}: {key} names {merchant_params[name]}, which is the merchant's, not a customer's", key)
         schema = 'subscription_item' if name == 'id' and parent == 'items' and 'subscription' in r.res else self.ownership.param_schema(name)
         if schema is None: continue
         if schema == 'payment_source':
