@@ -224,7 +224,8 @@ def describe_rule(r):
     if r.parent_params: bits.append(' or '.join(f'`{p}`' for p in r.parent_params) + (' checked' if r.force_customer or r.scoped_by_path or r.kind == 'search' else ' needed, and checked'))
     if r.subject == 'customer' and r.kind == 'list': bits.append('answers this customer only')
     elif r.kind == 'list': bits.append('items filtered, cursors checked')
-    if r.kind == 'search': bits.append('results filtered' + (', query narrowed' if r.op['path'] in customer_search_paths else ''))
+    if r.kind == 'search': bits.append('query narrowed to this customer, or every page read and filtered' if r.op['path'] in customer_search_paths
+                                       else 'every page read and filtered')
     if r.subject == 'public': bits.append('catalogue, read-only')
     return '; '.join(bits)
 
@@ -687,28 +688,32 @@ def _subscription_info(api, product=None, statuses=live_statuses, now=None):
     if until > now: info.update(subscribed=True, via='allowed_access_until', allowed_access_until=int(until))
     return info
 
-def _subscribed_cached(api, product=None, statuses=live_statuses, refresh=False):
-    "Steps: `is_subscribed`, remembering a yes for `cache_ttl` seconds (a no is asked again: a new subscriber gets in at once)"
-    if _grace(api) > time.time(): return True  # no request needed
+def _info_cached(api, product=None, statuses=live_statuses, refresh=False):
+    "Steps: `subscription_info`, remembering a yes for `cache_ttl` seconds (a no is asked again: a new subscriber gets in at once)"
     key = (api.customer_id, _id(product), tuple(statuses))
     now = time.monotonic()
     hit = api._sub_cache.get(key)
-    if hit is not None and hit > now and not refresh: return True
+    if hit is not None and hit[0] > now and not refresh: return SubscriptionInfo(copy.deepcopy(dict(hit[1])))
     info = yield from _subscription_info(api, product, statuses)
     if info.subscribed and info.via == 'subscription' and api._cache_ttl:
         if len(api._sub_cache) > 10_000:
-            for k in [k for k,t in api._sub_cache.items() if t <= now]: api._sub_cache.pop(k, None)
-        api._sub_cache[key] = now + api._cache_ttl
+            for k in [k for k,t in api._sub_cache.items() if t[0] <= now]: api._sub_cache.pop(k, None)
+        api._sub_cache[key] = (now + api._cache_ttl, SubscriptionInfo(copy.deepcopy(dict(info))))
     else: api._sub_cache.pop(key, None)
-    return info.subscribed
+    return info
+
+def _subscribed_cached(api, product=None, statuses=live_statuses, refresh=False):
+    "Steps: `is_subscribed`: the grace period without a request, else the (cached) `subscription_info`"
+    if _grace(api) > time.time(): return True
+    return (yield from _info_cached(api, product, statuses, refresh)).subscribed
 
 def _check_statuses(api, statuses):
     from faststripe.helpers import _check_statuses as check
     return check(api, statuses)
 
-def _subscription_info_m(self, product=None, statuses=live_statuses)->SubscriptionInfo:
-    "This customer's subscription to `product` (object, id or name; any product if None): `subscribed`, `status`, `price`, `current_period_end`, ..."
-    return self._drive(_subscription_info(self, product, _check_statuses(self, statuses)))
+def _subscription_info_m(self, product=None, statuses=live_statuses, refresh:bool=False)->SubscriptionInfo:
+    "This customer's subscription to `product` (object, id or name; any product if None): `subscribed`, `status`, `price`, `current_period_end`, ...; a yes is remembered for `cache_ttl` seconds"
+    return self._drive(_info_cached(self, product, _check_statuses(self, statuses), refresh))
 
 def _is_subscribed_m(self, product=None, statuses=live_statuses, refresh:bool=False)->bool:
     "Whether this customer has an active (or trialing) subscription, to `product` if given; a yes is remembered for `cache_ttl` seconds"
