@@ -16,6 +16,7 @@ from .prorations import *
 from .pauses import *
 from .test_clocks import *
 from .schedules import *
+from .quotes import *
 from .credit_notes import *
 from .meters import *
 from .checkout import *
