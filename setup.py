@@ -53,6 +53,7 @@ setuptools.setup(
     zip_safe = False,
     entry_points = {
         'console_scripts': cfg.get('console_scripts','').split(),
+        'pytest11': cfg.get('pytest11','').split(),  # the offline Stripe's pytest fixtures, loaded with no configuration
         'nbdev': [f'{cfg.get("lib_path")}={cfg.get("lib_path")}._modidx:d']
     },
     **setup_cfg)

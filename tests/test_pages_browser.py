@@ -489,3 +489,21 @@ def test_3d_secure_of_an_api_payment_intent(stripe, page, outcome):
     else: assert (after.status, after.last_payment_error.code) == ('requires_payment_method', 'payment_intent_authentication_failure')
     evs = events_once(stripe, f"payment_intent.{'succeeded' if outcome == 'complete' else 'payment_failed'}")
     assert about(evs, pi.id) == ['payment_intent.created', 'payment_intent.requires_action', f"payment_intent.{'succeeded' if outcome == 'complete' else 'payment_failed'}"]
+
+def test_portal_deep_link_to_cancel(stripe, page):
+    "A portal session with flow_data opens on the cancellation page of the subscription, and after_completion redirects to the site"
+    cs = monthly(stripe)
+    page.goto(cs.url)
+    fill_card(page, email='lee@example.com')
+    button(page, 'Subscribe').click()
+    page.wait_for_url(f'{stripe.shop.url}/welcome?session_id={cs.id}')
+    s = stripe.api.checkout_sessions.retrieve(cs.id)
+    portal = stripe.api.billing_portal_sessions.create(customer=s.customer, return_url=stripe.shop.url + '/account', flow_data={
+        'type': 'subscription_cancel', 'subscription_cancel': {'subscription': s.subscription},
+        'after_completion': {'type': 'redirect', 'redirect': {'return_url': stripe.shop.url + '/cancelled'}}})
+    page.goto(portal.url)
+    assert page.get_by_role('heading', name='Cancel your subscription').is_visible()
+    assert page.get_by_role('link', name='Go back').get_attribute('href') == stripe.shop.url + '/account'
+    button(page, 'Confirm cancellation').click()
+    page.wait_for_url(stripe.shop.url + '/cancelled')
+    assert stripe.api.subscriptions.retrieve(s.subscription).cancel_at_period_end is True

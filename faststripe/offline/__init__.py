@@ -10,6 +10,7 @@ from .engine import *
 from .catalog import *
 from .payments import *
 from .payment_methods import *
+from .setup_intents import *
 from .billing import *
 from .cycles import *
 from .prorations import *

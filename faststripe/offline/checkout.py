@@ -7,13 +7,13 @@ from __future__ import annotations
 import json, base64
 from fastcore.basics import patch
 from .engine import *
-from .engine import _bad, _id_of
+from .engine import _bad, _id_of, _missing
 from .catalog import _amount, _recurring
 from .payments import _min_str, _pi_create, _pi_confirm, too_small, declines, decline_messages
 from .billing import _sub_create
 
 # %% auto #0
-__all__ = ['default_portal_features']
+__all__ = ['default_portal_features', 'portal_flow']
 
 # %% ../../nbs/offline/40_checkout.ipynb #56702e29
 @patch
@@ -77,8 +77,39 @@ def _portal_create(st, params, **kw):
     st.refs_exist('billing_portal.session', params)
     s = st.new_object('billing_portal.session', params | {'configuration': params.get('configuration') or st.default_portal_configuration()['id']})
     if not s.get('return_url'): s['return_url'] = st.objs[s['configuration']].get('default_return_url')
+    s['flow'] = portal_flow(st, params['flow_data'], _id_of(params['customer']), st.objs[s['configuration']]) if params.get('flow_data') else None
     s['url'] = st.page_url('billing', f"/p/session/test_{s['id'].split('_', 1)[1]}")
     return st.store(s, 'billing_portal.session')
+def portal_flow(st, fd, cus, cfg):
+    "The `flow` of a new portal session from its `flow_data`: its action (allowed by the configuration `cfg`, on a subscription of `cus`) and `after_completion`"
+    t, ac = fd['type'], fd.get('after_completion') or {'type': 'portal_homepage'}
+    if ac.get('type') == 'redirect' and not (ac.get('redirect') or {}).get('return_url'):
+        raise _bad('parameter_missing', 'flow_data[after_completion][redirect][return_url]', 'Missing required param: flow_data[after_completion][redirect][return_url].')
+    feature = 'subscription_update' if t == 'subscription_update_confirm' else t
+    if not ((cfg.get('features') or {}).get(feature) or {}).get('enabled'): raise _bad(None, 'flow_data[type]',
+        f"The portal configuration {cfg['id']} does not enable `{feature}`, which a `{t}` flow needs (features[{feature}][enabled]).")
+    flow = {'type': t, 'after_completion': {'type': ac['type'], 'hosted_confirmation': {'custom_message': (ac.get('hosted_confirmation') or {}).get('custom_message')}
+            if ac['type'] == 'hosted_confirmation' else None, 'redirect': {'return_url': ac['redirect']['return_url']} if ac['type'] == 'redirect' else None},
+            'subscription_cancel': None, 'subscription_update': None, 'subscription_update_confirm': None}
+    if t == 'payment_method_update': return flow
+    d, p = fd.get(t) or {}, f'flow_data[{t}]'
+    if not d.get('subscription'): raise _bad('parameter_missing', f'{p}[subscription]', f'Missing required param: {p}[subscription].')
+    sub = st.objs.get(d['subscription'])
+    if sub is None or st.schema_of(d['subscription']) != 'subscription' or _id_of(sub.get('customer')) != cus:
+        raise _missing('subscription', d['subscription'], f'{p}[subscription]', 400)
+    if sub['status'] in ('canceled', 'incomplete_expired'):
+        raise _bad(None, f'{p}[subscription]', f"The subscription {sub['id']} is {sub['status']}; a portal flow needs a subscription that is not canceled.")
+    flow[t] = {'subscription': sub['id']} | ({'retention': d.get('retention')} if t == 'subscription_cancel' else {})
+    if t == 'subscription_update_confirm':
+        its = d.get('items') or []
+        if not its: raise _bad('parameter_missing', f'{p}[items]', f'Missing required param: {p}[items].')
+        ids = {it['id'] for it in (sub.get('items') or {}).get('data') or ()}
+        for i, it in enumerate(its):
+            if it.get('id') not in ids: raise _missing('subscription item', it.get('id'), f'{p}[items][{i}][id]', 400)
+            if it.get('price') and st.schema_of(it['price']) != 'price': raise _missing('price', it['price'], f'{p}[items][{i}][price]', 400)
+        flow[t] |= {'items': [{k: it.get(k) for k in ('id', 'price', 'quantity')} for it in its], 'discounts': d.get('discounts') or []}
+    return flow
+
 @patch(as_prop=True)
 def checkout_extras(self:OfflineStripe):
     "Request-only parameters of each Checkout Session (`subscription_data`, `payment_intent_data`), used when it completes"

@@ -345,8 +345,6 @@ known_gaps |= {
     'charge.refund.updated': 'updating a refund emits refund.updated but not charge.refund.updated',
     'refund.failed': 'pm_card_refundFail (a refund that fails later) is not modelled',
     'payment_method.automatically_updated': 'card updates by the networks are not modelled',
-    'setup_intent.setup_failed': 'a declining card (pm_card_chargeDeclined) succeeds in a SetupIntent',
-    'setup_intent.requires_action': 'pm_card_authenticationRequiredOnSetup does not ask for 3D Secure in a SetupIntent',
     'customer.source.created': 'customer sources (POST /v1/customers/{id}/sources) emit no customer.source.* events',
     'customer.source.updated': 'customer sources emit no customer.source.* events', 'customer.source.deleted': 'customer sources emit no customer.source.* events',
     'customer.source.expiring': 'cards do not expire on a test clock',

@@ -20,9 +20,9 @@ __all__ = ['three_decimal', 'money_symbols', 'page_css', 'merchant', 'csp', 'tes
            'redirect', 'not_found', 'luhn_ok', 'read_card', 'field', 'card_fields', 'due_today', 'checkout_summary',
            'submit_label', 'checkout_form', 'checkout_page', 'email_error', 'success_target', 'card_payment_method',
            'checkout_post', 'finish_checkout', 'confirmation_page', 'expired_page', 'auth_page', 'checkout_route',
-           'checkout_auth_route', 'link_route', 'period_end', 'price_text', 'portal_home', 'portal_cancel',
-           'portal_update', 'portal_card_form', 'portal_new_card', 'portal_card_auth', 'portal_route', 'three_ds_route',
-           'hosted_page']
+           'checkout_auth_route', 'link_route', 'period_end', 'price_text', 'portal_home', 'go_back', 'portal_cancel',
+           'portal_update', 'portal_update_confirm', 'portal_card_form', 'portal_new_card', 'portal_card_auth',
+           'portal_route', 'flow_start', 'flow_done', 'flow_confirmation', 'three_ds_route', 'hosted_page']
 
 # %% ../../nbs/offline/70_pages.ipynb #a35a65c4
 three_decimal = {'bhd', 'jod', 'kwd', 'omr', 'tnd'}
@@ -468,6 +468,12 @@ cancel_reasons = dict(too_expensive="It's too expensive", missing_features='Some
                       unused="I don't use the service enough", customer_service='Customer service was less than expected', too_complex='Ease of use was less than expected',
                       low_quality='Quality was less than expected', other='Other reason')
 
+def go_back(ps, tok, href=None):
+    "A portal page's 'Go back' link: to `href` or the portal's page; in a flow (which hides the rest of the portal), to the session's `return_url`"
+    if ps.get('flow') and (href is None or ps['flow']['type'] == 'subscription_update_confirm'): href = safe_href(ps.get('return_url'))
+    elif href is None: href = f'/p/session/{tok}'
+    return f'<a class="back" href="{e(href)}"><span aria-hidden="true">←</span>Go back</a>' if href else ''
+
 def portal_cancel(st, ps, tok, sub, method, form):
     "Cancel `sub`: the confirmation page, and the cancellation itself (at the period's end, or now, as configured)"
     cfg = st.portal_features(ps).get('subscription_cancel') or {}
@@ -479,20 +485,22 @@ def portal_cancel(st, ps, tok, sub, method, form):
         if now: _api(st, 'DELETE', f"/v1/subscriptions/{sub['id']}", **fb, **({'prorate': 'true'} if cfg.get('proration_behavior') == 'create_prorations' else {}))
         else: _api(st, 'POST', f"/v1/subscriptions/{sub['id']}", cancel_at_period_end='true', **fb)
         st.page_state[ps['id']] = {'flash': 'Your subscription has been canceled.' if now else f'Your subscription will be canceled on {_date(period_end(sub))}.'}
-        return redirect(f'/p/session/{tok}')
+        return flow_done(st, ps, tok)
     what = ('Your subscription will be canceled immediately.' if now else
             f'Your subscription will be canceled, but is still available until the end of your billing period on {_date(period_end(sub))}.')
     opts = ''
     if reason.get('enabled'):
         opts = ('<fieldset><legend>Tell us why you are canceling (optional)</legend>' + ''.join(
             f'<label><input type="radio" name="reason" value="{e(o)}"> {e(cancel_reasons[o])}</label>' for o in reason.get('options') or () if o in cancel_reasons) + '</fieldset>')
-    body = (f'<section><a class="back" href="/p/session/{e(tok)}"><span aria-hidden="true">←</span>Go back</a><h1>Cancel your subscription</h1>'
+    body = (f'<section>{go_back(ps, tok)}<h1>Cancel your subscription</h1>'
             f'<p>{e(" · ".join(price_text(st, it["price"], it.get("quantity") or 1) for it in _sub_items(sub)))}</p><p>{e(what)}</p>'
             f'<form method="post">{opts}<button type="submit" class="primary danger">Confirm cancellation</button></form></section>')
     return page('Cancel subscription', body)
 
 def portal_update(st, ps, tok, sub, method, form, query):
     "Switch `sub` to another configured price: choose, review, confirm"
+    f = (ps.get('flow') or {}).get('subscription_update_confirm') or {}
+    if f.get('subscription') == sub['id']: return portal_update_confirm(st, ps, tok, sub, method, f)
     prices, base = _update_prices(st, ps, sub), f'/p/session/{tok}/subscriptions/{sub["id"]}/update'
     if not prices: return redirect(f'/p/session/{tok}')
     it = _sub_items(sub)[0]
@@ -503,20 +511,38 @@ def portal_update(st, ps, tok, sub, method, form, query):
         _api(st, 'POST', f"/v1/subscriptions/{sub['id']}", **{'items[0][id]': it['id'], 'items[0][price]': new['id'],
              'proration_behavior': u.get('proration_behavior') or 'create_prorations'})
         st.page_state[ps['id']] = {'flash': f'Your plan was changed to {price_text(st, new)}.'}
-        return redirect(f'/p/session/{tok}')
+        return flow_done(st, ps, tok)
     if new and new['id'] != cur:
-        body = (f'<section><a class="back" href="{e(base)}"><span aria-hidden="true">←</span>Go back</a><h1>Confirm your new plan</h1>'
+        body = (f'<section>{go_back(ps, tok, base)}<h1>Confirm your new plan</h1>'
                 f'<p class="muted">Current: {e(price_text(st, it["price"]))}</p><p><strong>New: {e(price_text(st, new))}</strong></p>'
                 f'<form method="post" action="{e(base)}"><input type="hidden" name="price" value="{e(new["id"])}"><button type="submit" class="primary">Confirm</button></form></section>')
         return page('Confirm your new plan', body)
     opts = ''.join(f'<label><input type="radio" name="price" value="{e(p["id"])}"{" checked" if p["id"] == cur else ""}> {e(price_text(st, p))}'
                    f'{" (current plan)" if p["id"] == cur else ""}</label>' for p in prices)
-    body = (f'<section><a class="back" href="/p/session/{e(tok)}"><span aria-hidden="true">←</span>Go back</a><h1>Update your plan</h1>'
+    body = (f'<section>{go_back(ps, tok)}<h1>Update your plan</h1>'
             f'<form method="get" action="{e(base)}"><fieldset><legend>Choose a plan</legend>{opts}</fieldset><button type="submit" class="primary">Continue</button></form></section>')
     return page('Update your plan', body)
 
-def portal_card_form(tok, form=None, errs=None, alert=None, status=200):
-    body = (f'<section><a class="back" href="/p/session/{e(tok)}"><span aria-hidden="true">←</span>Go back</a><h1>Add payment method</h1>'
+def portal_update_confirm(st, ps, tok, sub, method, f):
+    "The page of a `subscription_update_confirm` flow: the flow's new items (and discounts) for `sub`, applied on Confirm"
+    cur = {it['id']: it for it in _sub_items(sub)}
+    new = [(cur[it['id']], st.objs.get(it.get('price') or '') or cur[it['id']]['price'], it.get('quantity') or cur[it['id']].get('quantity') or 1)
+           for it in f['items'] if it['id'] in cur]
+    if method == 'POST':
+        params = {'proration_behavior': (st.portal_features(ps).get('subscription_update') or {}).get('proration_behavior') or 'create_prorations'}
+        for i, (old, p, q) in enumerate(new): params |= {f'items[{i}][id]': old['id'], f'items[{i}][price]': p['id'], f'items[{i}][quantity]': q}
+        for i, d in enumerate(f.get('discounts') or ()): params |= {f'discounts[{i}][{k}]': v for k, v in d.items() if v}
+        _api(st, 'POST', f"/v1/subscriptions/{sub['id']}", **params)
+        st.page_state[ps['id']] = {'flash': f"Your plan was changed to {', '.join(price_text(st, p, q) for _, p, q in new)}."}
+        return flow_done(st, ps, tok)
+    body = (f'<section>{go_back(ps, tok)}<h1>Confirm your new plan</h1>'
+            f'<p class="muted">Current: {e(" · ".join(price_text(st, o["price"], o.get("quantity") or 1) for o, _, _ in new))}</p>'
+            f'<p><strong>New: {e(" · ".join(price_text(st, p, q) for _, p, q in new))}</strong></p>'
+            f'<form method="post"><button type="submit" class="primary">Confirm</button></form></section>')
+    return page('Confirm your new plan', body)
+
+def portal_card_form(ps, tok, form=None, errs=None, alert=None, status=200):
+    body = (f'<section>{go_back(ps, tok)}<h1>Add payment method</h1>'
             f'<form method="post" action="/p/session/{e(tok)}/payment-methods/new" novalidate>{card_fields(form or {}, errs or {})}'
             + (f'<div class="alert" role="alert">{e(alert)}</div>' if alert else '')
             + f'<button type="submit" class="primary">Add</button></form>{test_card_hint}</section>')
@@ -533,16 +559,16 @@ def _save_card(st, ps, pm):
 def portal_new_card(st, ps, tok, method, form):
     "The new card form; a valid card is saved (after 3D Secure when it asks for it)"
     if not _on(st.portal_features(ps), 'payment_method_update'): return redirect(f'/p/session/{tok}')
-    if method == 'GET': return portal_card_form(tok)
+    if method == 'GET': return portal_card_form(ps, tok)
     card, errs = read_card(form)
-    if errs: return portal_card_form(tok, form, errs, status=400)
+    if errs: return portal_card_form(ps, tok, form, errs, status=400)
     pm = card_payment_method(st, card, form, (st.objs.get(_id_of(ps['customer'])) or {}).get('email'))['id']
-    if (err := _card_decline(st, pm)): return portal_card_form(tok, form, alert=err, status=402)
+    if (err := _card_decline(st, pm)): return portal_card_form(ps, tok, form, alert=err, status=402)
     if st.needs_authentication(pm):
         st.page_state[ps['id']] = {'pm': pm}
         return redirect(f'/p/session/{tok}/payment-methods/authenticate')
     _save_card(st, ps, pm)
-    return redirect(f'/p/session/{tok}')
+    return flow_done(st, ps, tok)
 
 def _card_decline(st, pm):
     "The message a declining test card gets when it is saved, else None"
@@ -555,10 +581,10 @@ def portal_card_auth(st, ps, tok, method, form):
     if not pm: return redirect(f'/p/session/{tok}')
     if method == 'GET': return auth_page(st, 0, None, pm, f'/p/session/{tok}/payment-methods/authenticate')
     st.page_state.pop(ps['id'], None)
-    if form.get('action') != 'complete': return portal_card_form(tok, alert=auth_failed, status=402)
+    if form.get('action') != 'complete': return portal_card_form(ps, tok, alert=auth_failed, status=402)
     st.authenticated.add(pm)
     _save_card(st, ps, pm)
-    return redirect(f'/p/session/{tok}')
+    return flow_done(st, ps, tok)
 
 def portal_route(st, method, path, form, query):
     "`/p/session/{token}[/...]`: the portal pages of a billing portal session"
@@ -567,7 +593,10 @@ def portal_route(st, method, path, form, query):
     if ps is None or st.schema_of(ps['id']) != 'billing_portal.session': return not_found('session')
     cus = _id_of(ps['customer'])
     try:
-        if not rest and method == 'GET': return portal_home(st, ps, tok, (st.page_state.pop(ps['id'], None) or {}).get('flash'))
+        if not rest and method == 'GET':
+            if ps.get('flow') and ps['id'] + ':done' not in st.page_state: return redirect(flow_start(ps, tok))  # a deep link
+            return portal_home(st, ps, tok, (st.page_state.pop(ps['id'], None) or {}).get('flash'))
+        if rest == 'done' and method == 'GET': return flow_confirmation(st, ps, tok)
         if (m := re.fullmatch(r'subscriptions/(sub_\w+)/(cancel|renew|update)', rest)):
             sub = st.objs.get(m.group(1))
             if sub is None or _id_of(sub.get('customer')) != cus: return not_found('subscription')
@@ -587,6 +616,37 @@ def portal_route(st, method, path, form, query):
             return redirect(f'/p/session/{tok}')
     except OfflineError as err: return page('Something went wrong', f'<section><h1>Something went wrong</h1><p>{e(err.message)}</p><p><a href="/p/session/{e(tok)}">Go back</a></p></section>', status=err.status)
     return not_found()
+
+# %% ../../nbs/offline/70_pages.ipynb #f48192ae
+def flow_start(ps, tok):
+    "The page a portal session with a `flow` opens on: the one action it links to"
+    f, base = ps['flow'], f'/p/session/{tok}'
+    if f['type'] == 'payment_method_update': return f'{base}/payment-methods/new'
+    sid = f[f['type']]['subscription']
+    return f"{base}/subscriptions/{sid}/{'cancel' if f['type'] == 'subscription_cancel' else 'update'}"
+
+def flow_done(st, ps, tok):
+    "Where the customer goes once an action is done: the portal's page, or, in a flow, what its `after_completion` says"
+    if not ps.get('flow'): return redirect(f'/p/session/{tok}')
+    st.page_state[ps['id'] + ':done'] = (st.page_state.get(ps['id']) or {}).get('flash') or 'Done.'
+    ac = ps['flow']['after_completion']
+    if ac['type'] == 'redirect' and (u := safe_href(ac['redirect']['return_url'])):
+        st.page_state.pop(ps['id'], None)
+        return redirect(u)
+    if ac['type'] == 'hosted_confirmation':
+        st.page_state.pop(ps['id'], None)
+        return redirect(f'/p/session/{tok}/done')
+    return redirect(f'/p/session/{tok}')
+
+def flow_confirmation(st, ps, tok):
+    "The hosted confirmation of a finished flow: what was done, its `custom_message`, and Return"
+    done = st.page_state.get(ps['id'] + ':done')
+    if not done: return redirect(f'/p/session/{tok}')
+    msg = ((ps['flow']['after_completion'].get('hosted_confirmation')) or {}).get('custom_message')
+    ret = f'<a class="back" href="{e(u)}"><span aria-hidden="true">←</span>Return</a>' if (u := safe_href(ps.get('return_url'))) else ''
+    body = (f'<section>{ret}<p class="muted">{e(merchant)} <span class="badge">TEST MODE</span></p><h1>{e(done)}</h1>'
+            + (f'<p>{e(msg)}</p>' if msg else '') + '</section>')
+    return page(f'{merchant} · Billing', body)
 
 # %% ../../nbs/offline/70_pages.ipynb #9627cf50
 def three_ds_route(st, method, _, form, query):

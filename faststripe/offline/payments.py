@@ -278,19 +278,21 @@ def needs_authentication(self:OfflineStripe, pm):
 
 @patch
 def require_action(self:OfflineStripe, pi, pm):
-    "Leave the payment intent `pi` waiting for its customer to authenticate `pm` on the authentication page"
+    "Leave the payment (or setup) intent `pi` waiting for its customer to authenticate `pm` on the authentication page"
+    kind = pi.get('object') or 'payment_intent'
     prev = {k: pi.get(k) for k in ('status', 'next_action', 'payment_method')}
-    url = self.page_url('hooks', f"/3d_secure_2/hosted?payment_intent={pi['id']}")
+    url = self.page_url('hooks', f"/3d_secure_2/hosted?{kind}={pi['id']}")
     ret = self.return_urls.get(pi['id'])
     nxt = ({'type': 'redirect_to_url', 'redirect_to_url': {'url': url, 'return_url': ret}} if ret else
            {'type': 'use_stripe_sdk', 'use_stripe_sdk': {'type': 'three_d_secure_redirect', 'stripe_js': url}})
     pi.update(status='requires_action', payment_method=pm, next_action=nxt)
-    self.emit('payment_intent', 'requires_action', pi, {k: v for k,v in prev.items() if pi.get(k) != v})
+    self.emit(kind, 'requires_action', pi, {k: v for k,v in prev.items() if pi.get(k) != v})
     return pi
 
 @patch
 def authenticate_payment(self:OfflineStripe, pi, ok=True):
-    "The customer completes (`ok`) or fails the 3D Secure authentication the payment intent `pi` waits for"
+    "The customer completes (`ok`) or fails the 3D Secure authentication the payment intent `pi` (or a setup intent) waits for"
+    if pi.get('object') == 'setup_intent': return self.authenticate_setup(pi, ok)  # see the setup intents part
     if pi['status'] != 'requires_action': raise _bad('payment_intent_unexpected_state', None,
         f"This PaymentIntent's status is {pi['status']}: only one that requires action can be authenticated.")
     pm = _id_of(pi['payment_method'])

@@ -4,9 +4,12 @@
 
 # %% ../../nbs/offline/90_server.ipynb #cdecf455
 from __future__ import annotations
-import socket, threading, argparse
+import socket, threading, argparse, time, json
+from email.utils import formatdate
+from http import HTTPStatus
 from urllib.parse import parse_qsl
-from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from socketserver import StreamRequestHandler
 from fastcore.basics import patch
 from .engine import *
 from .pages import hosted_page
@@ -19,15 +22,18 @@ __all__ = ['offline_key', 'offline_commands', 'OfflineTransport', 'offline_api',
 import httpx
 
 def _to_response(status, headers, content):
-    return httpx.Response(status, headers=headers | {'content-type': 'application/json'}, content=content)
+    "The engine's answer as a (streamed, not yet read) httpx response, as a network transport returns one"
+    hdrs = [*headers.items(), ('content-type', 'application/json'), ('content-length', str(len(content)))]
+    return httpx.Response(status, headers=hdrs, stream=httpx.ByteStream(content))
 
 class OfflineTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     "An httpx transport answered by an `OfflineStripe` (a new one unless `stripe` is given)"
     def __init__(self, stripe=None): self.stripe = stripe or OfflineStripe()
     def _answer(self, request):
-        body = request.read()
-        return _to_response(*self.stripe.handle(request.method, request.url.path, parse_qsl(request.url.query.decode(),
-                            keep_blank_values=True), body, dict(request.headers), raw=True))
+        url, body = request.url, request.read()
+        query = parse_qsl(url.query.decode(), keep_blank_values=True) if url.query else ()
+        headers = {k.decode('latin-1'): v.decode('latin-1') for k,v in request.headers.raw}
+        return _to_response(*self.stripe.handle(request.method, url.path, query, body, headers, raw=True))
     def handle_request(self, request): return self._answer(request)
     async def handle_async_request(self, request):
         await request.aread()
@@ -44,24 +50,89 @@ def offline_api(stripe=None, cls=None, **kw):
     return (cls or StripeApi)(offline_key, transport=OfflineTransport(stripe), **kw)
 
 # %% ../../nbs/offline/90_server.ipynb #0724ce76
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'  # keep-alive, as clients expect of Stripe
-    disable_nagle_algorithm = True  # headers and body are written separately: without this, each answer waits ~40 ms
-    def _answer(self):
-        n = int(self.headers.get('Content-Length') or 0)
-        body = self.rfile.read(n) if n else b''
+_reasons = {s.value: s.phrase for s in HTTPStatus}
+_date = [0, '']
+
+def _http_date():
+    "The `Date` header's value, made once a second"
+    now = int(time.time())
+    if now != _date[0]: _date[:] = now, formatdate(now, usegmt=True)
+    return _date[1]
+
+class _BadRequest(Exception): pass
+
+class _Handler(StreamRequestHandler):
+    "One kept-alive connection: HTTP/1.1 requests read with the least parsing, each answer written in one send"
+    disable_nagle_algorithm = True
+    max_line, max_headers = 65536, 100
+
+    def handle(self):
+        try:
+            while self.handle_one(): pass
+        except (ConnectionError, TimeoutError): pass  # the client went away
+
+    def _line(self):
+        line = self.rfile.readline(self.max_line + 1)
+        if len(line) > self.max_line: raise _BadRequest('line too long')
+        return line
+
+    def read_head(self):
+        "`(method, target, version, headers)` of the next request (headers keyed in lower case), or None at the end"
+        line = self._line()
+        while line in (b'\r\n', b'\n'): line = self._line()  # stray blank lines between requests are allowed
+        if not line: return None
+        parts = line.decode('latin-1').split()
+        if len(parts) != 3 or not parts[2].startswith('HTTP/'): raise _BadRequest('bad request line')
+        headers = {}
+        while (h := self._line()) not in (b'\r\n', b'\n', b''):
+            k, sep, v = h.decode('latin-1').partition(':')
+            if not sep or len(headers) >= self.max_headers: raise _BadRequest('bad header')
+            headers[k.strip().lower()] = v.strip()
+        return (*parts, headers)
+
+    def read_body(self, headers):
+        if headers.get('expect', '').lower() == '100-continue': self.wfile.write(b'HTTP/1.1 100 Continue\r\n\r\n')
+        if 'chunked' in headers.get('transfer-encoding', '').lower():
+            chunks = []
+            while (n := int(self._line().split(b';')[0].strip() or b'x', 16)):
+                chunks.append(self.rfile.read(n))
+                self._line()
+            while self._line() not in (b'\r\n', b'\n', b''): pass  # trailers
+            return b''.join(chunks)
+        n = int(headers.get('content-length') or 0)
+        if n < 0: raise ValueError(n)
+        return self.rfile.read(n) if n else b''
+
+    def handle_one(self):
+        "Answer one request; whether the connection stays open"
+        try:
+            head = self.read_head()
+            if head is None: return False
+            method, target, version, headers = head
+            body = self.read_body(headers)
+        except (_BadRequest, ValueError, UnicodeError) as e:
+            return self.reply(400, {'content-type': 'text/plain'}, f'Bad request ({e})'.encode(), close=True)
+        conn = headers.get('connection', '').lower()
+        close = conn == 'close' or version == 'HTTP/1.0' and conn != 'keep-alive'
+        if method not in ('GET', 'POST', 'DELETE'):
+            return self.reply(501, {'content-type': 'text/plain'}, f'Unsupported method ({method})'.encode(), close=True)
         st = self.server.stripe
-        page = None if self.path.startswith('/v1/') else hosted_page(st, self.command, self.path, body)  # Checkout, links, portal
-        status, hdrs, data = page or st.handle(self.command, self.path, (), body, dict(self.headers.items()), raw=True)
-        self.send_response(status)
-        for k,v in hdrs.items():
-            if k != 'content-type': self.send_header(k, v)
-        self.send_header('Content-Type', hdrs.get('content-type', 'application/json'))
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-    do_GET = do_POST = do_DELETE = _answer
-    def log_message(self, *args): pass
+        try:
+            page = None if target.startswith('/v1/') else hosted_page(st, method, target, body)  # Checkout, links, portal
+            status, hdrs, data = page or st.handle(method, target, (), body, headers, raw=True)
+        except Exception as e:  # a bug outside the engine's own error handling: a 500, not a dropped connection
+            status, hdrs, close = 500, {}, True
+            data = json.dumps({'error': {'type': 'api_error', 'message': f'Offline Stripe bug: {type(e).__name__}: {e}'}}).encode()
+        return self.reply(status, hdrs, data, close)
+
+    def reply(self, status, hdrs, data, close=False):
+        "Write the whole answer in one send; whether the connection stays open"
+        head = [f'HTTP/1.1 {status} {_reasons.get(status, "")}', 'Server: faststripe-offline', f'Date: {_http_date()}']
+        head += [f'{k}: {v}' for k,v in hdrs.items() if k != 'content-type']
+        head += [f"Content-Type: {hdrs.get('content-type', 'application/json')}", f'Content-Length: {len(data)}']
+        if close: head.append('Connection: close')
+        self.wfile.write(('\r\n'.join(head) + '\r\n\r\n').encode('latin-1') + data)
+        return not close
 
 _loopback = {'127.0.0.1', 'localhost', '::1'}
 
