@@ -239,12 +239,11 @@ def _at_boundary(st, s, t):
 OfflineStripe.boundary_watchers['10_schedules'] = _at_boundary
 
 def _on_sub_deleted(st, ev):
-    "A subscription on a schedule ended some other way: the schedule is `canceled` (`aborted` when unpaid invoices ended it)"
+    "A subscription on a schedule ended some other way (cancelled directly, or by its unpaid invoices): the schedule is `canceled`, `aborted`"
     if ev['type'] != 'customer.subscription.deleted': return
     s = ev['data']['object']
     if not (sc := st.objs.get(s.get('schedule') or '')) or sc['status'] != 'active': return
-    reason = (s.get('cancellation_details') or {}).get('reason')
-    st.schedule_status(sc, 'canceled', 'canceled_at', 'aborted' if reason == 'payment_failed' else 'canceled', current_phase=None)
+    st.schedule_status(sc, 'canceled', 'canceled_at', 'aborted', current_phase=None)
 
 OfflineStripe.sinks['schedules'] = _on_sub_deleted
 
