@@ -21,10 +21,11 @@ __all__ = ['v2_errors', 'call_options', 'logger', 'user_agent', 'default_timeout
            'StripeObject', 'StripeList', 'obj_class', 'stripe_obj', 'StripeResponse', 'redact', 'StripeError',
            'CardError', 'InvalidRequestError', 'AuthenticationError', 'StripePermissionError', 'RateLimitError',
            'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError', 'error_from_response', 'unix_time',
-           'form_encode', 'did_you_mean', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup',
-           'StripeApi', 'reference', 'should_retry', 'retry_wait', 'RedactSecrets', 'attempt_limit', 'close',
-           'MeterEventStream', 'interactive', 'Progress', 'ItemList', 'paged', 'pages', 'AsyncStripeApi', 'offline_api',
-           'AlreadyCanceledError', 'BlockedByStripeError', 'CannotProceedError', 'CapabilityNotEnabledError',
+           'form_encode', 'Upload', 'as_upload', 'multipart_encode', 'did_you_mean', 'validate', 'op_signature',
+           'op_doc', 'StripeOp', 'FetchOp', 'OpGroup', 'StripeApi', 'reference', 'should_retry', 'retry_wait',
+           'RedactSecrets', 'StripeBinary', 'attempt_limit', 'close', 'MeterEventStream', 'interactive', 'Progress',
+           'ItemList', 'paged', 'pages', 'AsyncStripeApi', 'offline_api', 'AlreadyCanceledError',
+           'BlockedByStripeError', 'CannotProceedError', 'CapabilityNotEnabledError',
            'ControlledByAlternateResourceError', 'FeatureNotEnabledError', 'FinancialAccountNotOpenError',
            'FxQuoteNeedsRefreshError', 'InsufficientFundsError', 'InvalidPaymentMethodError',
            'InvalidPayoutMethodError', 'InvalidVaultedCredentialError', 'NotCancelableError', 'QuotaExceededError',
@@ -224,6 +225,58 @@ def form_encode(params):
     _flatten(params, '', out)
     return out
 
+# %% ../nbs/01_core.ipynb #341eeb14
+class Upload:
+    "A file to send in a multipart body: its `filename`, `content_type` and `data` (bytes)"
+    __slots__ = ('filename', 'content_type', 'data')
+    def __init__(self, filename, content_type, data): self.filename, self.content_type, self.data = filename, content_type, data
+    def __repr__(self): return f'Upload({self.filename!r}, {self.content_type!r}, {len(self.data):,} bytes)'
+
+_magic = ((b'%PDF-', 'application/pdf'), (b'\x89PNG\r\n', 'image/png'), (b'\xff\xd8\xff', 'image/jpeg'), (b'GIF8', 'image/gif'))
+
+def _content_type(filename, data):
+    import mimetypes
+    return ((mimetypes.guess_type(filename)[0] if filename else None)
+            or next((t for m,t in _magic if data.startswith(m)), None) or 'application/octet-stream')
+
+def as_upload(v, name='file'):
+    "`v` (an open binary file, bytes or a `pathlib.Path`) as an `Upload`; a clear error naming `name` for anything else"
+    import io
+    if isinstance(v, Upload): return v
+    fname = None
+    if isinstance(v, (bytes, bytearray, memoryview)): data = bytes(v)
+    elif isinstance(v, os.PathLike):
+        p = os.fspath(v)
+        if not os.path.isfile(p): raise FileNotFoundError(f'{name}: no such file: {p!r}')
+        with open(p, 'rb') as f: data = f.read()
+        fname = os.path.basename(p)
+    elif isinstance(v, io.TextIOBase) or (hasattr(v, 'read') and 'b' not in getattr(v, 'mode', 'b')):
+        raise TypeError(f"{name}: {getattr(v, 'name', 'the file')!r} is open in text mode; open it with open(path, 'rb')")
+    elif hasattr(v, 'read'):
+        data = v.read()
+        if not isinstance(data, (bytes, bytearray)): raise TypeError(f'{name}: reading the file gave {type(data).__name__}, not bytes; open it in binary mode')
+        data, fname = bytes(data), (os.path.basename(v.name) if isinstance(getattr(v, 'name', None), str) else None)
+    elif isinstance(v, str): raise TypeError(f'{name} must be an open binary file, bytes or a pathlib.Path, not str ({v!r:.60}); '
+                                             f'to upload the file at a path, pass pathlib.Path({v!r:.60})')
+    else: raise TypeError(f'{name} must be an open binary file, bytes or a pathlib.Path, not {type(v).__name__}')
+    return Upload(fname or 'blob', _content_type(fname, data), data)
+
+def _hdr(s): return str(s).replace('"', '%22').replace('\r', ' ').replace('\n', ' ')  # safe inside a quoted header value
+
+def multipart_encode(params, boundary=None):
+    "`(content type, body)` of `params` as `multipart/form-data`: `Upload`s as file parts, the rest as bracketed fields"
+    import secrets
+    boundary = boundary or secrets.token_hex(30)
+    files = {k: v for k,v in params.items() if isinstance(v, Upload)}
+    out = []
+    for k,v in form_encode({k: v for k,v in params.items() if k not in files}):
+        out += [f'--{boundary}\r\nContent-Disposition: form-data; name="{_hdr(k)}"\r\n\r\n'.encode(), v.encode(), b'\r\n']
+    for k,u in files.items():
+        out += [f'--{boundary}\r\nContent-Disposition: form-data; name="{_hdr(k)}"; filename="{_hdr(u.filename)}"\r\n'
+                f'Content-Type: {u.content_type}\r\n\r\n'.encode(), u.data, b'\r\n']
+    out.append(f'--{boundary}--\r\n'.encode())
+    return f'multipart/form-data; boundary={boundary}', b''.join(out)
+
 # %% ../nbs/01_core.ipynb #5cbb4c9d
 _pytypes = dict(str=str, int=int, num=(int, float), bool=bool, obj=dict, arr=(list, tuple))
 
@@ -240,6 +293,7 @@ def _type_name(sc):
 def _check(v, sc, name):
     "Check `v` against simplified schema `sc`; return the value to send, or raise naming `name`"
     if v is None or (v == '' and sc.get('u')): return v
+    if sc.get('f') == 'binary': return as_upload(v, name)
     if 'o' in sc:
         errs = []
         for alt in sc['o']:
@@ -327,6 +381,14 @@ class StripeOp:
     @property
     def qualname(self): return f'{self.group}.{self.name}'
     def __call__(self, *args, **kwargs): return self.api._request(self.op, args, kwargs, f'{self.group}.{self.name}')
+    def download(self, to, *args, **kwargs):
+        "Stream this operation's binary answer (a quote's PDF) to the file `to`, without holding it in memory; returns its `Path`"
+        if not self.op.get('rt'): raise TypeError(f'{self.qualname} answers JSON, not a file: call it instead')
+        if not isinstance(to, (str, os.PathLike)): raise TypeError(f'download: `to` must be a file path, not {type(to).__name__}')
+        if os.path.isdir(to): raise IsADirectoryError(f'download: {os.fspath(to)!r} is a folder; name the file, e.g. {os.path.join(os.fspath(to), "quote.pdf")!r}')
+        req = self.api._prepare(self.op, args, kwargs, self.qualname)
+        req.sink = to
+        return self.api._send(req)
     def _repr_markdown_(self):
         ps = ', '.join([*self.op['pp'], *self.op['rq'], *self.op['rb']])
         return f"[{self.group}.{self.name}]({self.op['doc']})({ps}): *{self.op['s']}* (`{self.op['verb'].upper()} {self.op['path']}`)"
@@ -525,10 +587,11 @@ StripeApi.reference = reference
 
 # %% ../nbs/01_core.ipynb #85de3f28
 class _Req:
-    __slots__ = ('method', 'path', 'params', 'content', 'headers', 'opts', 'where', 'url')
+    __slots__ = ('method', 'path', 'params', 'content', 'headers', 'opts', 'where', 'url', 'rt', 'sink')
     def __init__(self, method, path, params, content, headers, opts, where, url=None):
         self.method, self.path, self.params, self.content, self.headers, self.opts, self.where = method, path, params, content, headers, opts, where
         self.url = url or path  # absolute when the operation lives on another host than `base_url`
+        self.rt = self.sink = None  # the media type of a binary answer; the path it is streamed to
 
 def _fill_path(op, args, where):
     pp = op['pp']
@@ -548,7 +611,9 @@ def _prepare(self, op, args, kwargs, where=''):
         if n in kwargs: args.append(kwargs.pop(n))
     path = _fill_path(op, args, where)
     params = validate(op, kwargs, f'{where}(): ' if where else '')
-    return self._build(op['verb'].upper(), path, params, opts, where, json_body=op['ct'] == 'json', host=op.get('h'))
+    req = self._build(op['verb'].upper(), path, params, opts, where, json_body=op['ct'] == 'json', host=op.get('h'), multipart=op['ct'] == 'multipart')
+    req.rt = op.get('rt')
+    return req
 
 def _base_for(self, host):
     "The base URL an operation on Stripe's `host` goes to: `base_addresses`, or `base_url` when that is not Stripe's"
@@ -557,7 +622,7 @@ def _base_for(self, host):
     if kind: return self._bases[kind]
     return host if self._bases['api'] == default_bases['api'] else self.base_url  # a host this faststripe does not know yet
 
-def _build(self, method, path, params, opts, where='', json_body=False, host=None):
+def _build(self, method, path, params, opts, where='', json_body=False, host=None, multipart=False):
     key = _check_key(opts['api_key']) if opts.get('api_key') else self._key
     if not key: raise AuthenticationError('No API key: pass StripeApi(api_key=...) or set STRIPE_SECRET_KEY')
     hdrs = {'Authorization': f'Bearer {key}', 'Stripe-Version': opts.get('stripe_version') or self.stripe_version,
@@ -568,7 +633,8 @@ def _build(self, method, path, params, opts, where='', json_body=False, host=Non
     if opts.get('stripe_account'): hdrs['Stripe-Account'] = opts['stripe_account']
     if opts.get('headers'): hdrs.update(opts['headers'])
     query, content = None, None
-    if method == 'POST' and (json_body or is_v2):
+    if multipart: hdrs['Content-Type'], content = multipart_encode(params)
+    elif method == 'POST' and (json_body or is_v2):
         content = json.dumps(params, default=str).encode()
         hdrs['Content-Type'] = 'application/json'
     elif method == 'POST':
@@ -627,8 +693,32 @@ def _conn_error(e, req, attempt):
     kind = 'timed out' if isinstance(e, httpx.TimeoutException) else 'failed'
     return APIConnectionError(f'{req.method} {req.path}: connection {kind} ({type(e).__name__}: {e})', attempts=attempt)
 
-def _parse(r):
-    "The `StripeObject` of a successful `StripeResponse`"
+class StripeBinary(bytes):
+    "A binary answer (a quote's PDF): the bytes themselves, with `content_type`, `last_response` and `save(path)`"
+    def save(self, path):
+        "Write these bytes to `path` (via a temporary file and a rename); returns the `Path`"
+        from faststripe.spec import write_atomic
+        write_atomic(path, bytes(self))
+        from pathlib import Path
+        return Path(path)
+    def __repr__(self): return f'StripeBinary({self.content_type!r}, {len(self):,} bytes)'
+
+def _check_binary(req, status, headers, head):
+    "Raise `APIError` unless `head` (the first bytes of a success answer) is what `req` expects: a PDF for `application/pdf`"
+    ct = headers.get('content-type', '').split(';')[0].strip()
+    bad = ct == 'application/json' or (req.rt == 'application/pdf' and not head.startswith(b'%PDF-'))
+    if bad: raise APIError(f"{req.where or req.path}: expected {req.rt} but Stripe answered HTTP {status} with {ct or 'no content type'} "
+                           f"starting {head[:40]!r}", http_status=status, request_id=headers.get('request-id'))
+
+def _binary(r, req):
+    _check_binary(req, r.status_code, r.headers, r.content)
+    res = StripeBinary(r.content)
+    res.content_type, res.last_response = r.headers.get('content-type', req.rt), r
+    return res
+
+def _parse(r, req=None):
+    "The `StripeObject` of a successful `StripeResponse` (the bytes, or the path they were streamed to, of a binary answer)"
+    if req is not None and req.rt: return r.path if req.sink else _binary(r, req)
     try: res = json.loads(r.content, object_hook=_hook) if r.content else StripeObject()
     except ValueError: raise APIError(f'Stripe answered HTTP {r.status_code} with a body that is not JSON', http_status=r.status_code, request_id=r.headers.get('request-id')) from None
     if isinstance(res, StripeObject): res.last_response = r
@@ -649,7 +739,7 @@ def _outcome(self, req, r, err, attempt, last, start):
             raise _conn_error(err, req, attempt) from cause
         return 'retry', retry_wait(attempt, None, self.retry_delay, self.max_retry_delay)
     _log(req, r.status_code, attempt, start, r.headers.get('request-id'))
-    if r.status_code < 300: return 'ok', _parse(r)
+    if r.status_code < 300: return 'ok', _parse(r, req)
     if last or not should_retry(r.status_code, r.headers): raise error_from_response(r.status_code, r.headers, r.content, attempt, req.path.startswith('/v2/'))
     return 'retry', retry_wait(attempt, r.headers, self.retry_delay, self.max_retry_delay)
 
@@ -724,20 +814,54 @@ class _attempt_deadline:
     def __enter__(self): self.tok = _deadline.set(self.val)
     def __exit__(self, *a): _deadline.reset(self.tok)
 
-def _read(r, limit, start):
-    "The `StripeResponse` of streamed response `r`; a ReadTimeout once the attempt has taken more than `limit` s"
-    chunks = []
-    for chunk in r.iter_bytes():
-        if chunks and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
-        chunks.append(chunk)
-    return StripeResponse(r.status_code, r.headers, b''.join(chunks))
+class _Sink:
+    "Where a binary answer is streamed: a temporary file beside `path`, renamed into place when the answer is complete"
+    def __init__(self, req, r):
+        import tempfile
+        self.req, self.r, self.path, self.head = req, r, os.path.abspath(req.sink), b''
+        fd, self.tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), prefix=os.path.basename(self.path), suffix='.part')
+        self.f = os.fdopen(fd, 'wb')
+    def write(self, chunk):
+        if len(self.head) < 8:  # check the kind before the first byte is kept
+            self.head += chunk[:8]
+            if len(self.head) >= 8: _check_binary(self.req, self.r.status_code, self.r.headers, self.head)
+        self.f.write(chunk)
+    def done(self):
+        self.f.close()
+        if len(self.head) < 8: _check_binary(self.req, self.r.status_code, self.r.headers, self.head)
+        os.replace(self.tmp, self.path)
+        res = StripeResponse(self.r.status_code, self.r.headers, b'')
+        from pathlib import Path
+        res.path = Path(self.path)
+        return res
+    def drop(self):
+        self.f.close()
+        if os.path.exists(self.tmp): os.unlink(self.tmp)
 
-async def _aread(r, limit, start):
-    chunks = []
-    async for chunk in r.aiter_bytes():
-        if chunks and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
-        chunks.append(chunk)
-    return StripeResponse(r.status_code, r.headers, b''.join(chunks))
+def _sink(req, r): return _Sink(req, r) if req is not None and req.sink and r.status_code < 300 else None
+
+def _read(r, limit, start, req=None):
+    "The `StripeResponse` of streamed response `r`; a ReadTimeout once the attempt has taken more than `limit` s"
+    chunks, sink = [], _sink(req, r)
+    try:
+        for chunk in r.iter_bytes():
+            if (chunks or sink) and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
+            if sink: sink.write(chunk)
+            else: chunks.append(chunk)
+        return sink.done() if sink else StripeResponse(r.status_code, r.headers, b''.join(chunks))
+    finally:
+        if sink: sink.drop()
+
+async def _aread(r, limit, start, req=None):
+    chunks, sink = [], _sink(req, r)
+    try:
+        async for chunk in r.aiter_bytes():
+            if (chunks or sink) and limit and time.perf_counter() - start > limit: raise _timed_out(r, limit)
+            if sink: sink.write(chunk)
+            else: chunks.append(chunk)
+        return sink.done() if sink else StripeResponse(r.status_code, r.headers, b''.join(chunks))
+    finally:
+        if sink: sink.drop()
 
 # %% ../nbs/01_core.ipynb #9744f027
 def _http(self):
@@ -753,7 +877,7 @@ def _send(self, req):
         start, r, err = time.perf_counter(), None, None
         try:
             with _attempt_deadline(start, limit), client.stream(req.method, req.url, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
-                r = _read(resp, limit, start)
+                r = _read(resp, limit, start, req)
         except _conn_errors as e: err = e
         kind, val = self._outcome(req, r, err, attempt, last, start)
         if kind == 'ok': return val
@@ -996,7 +1120,7 @@ class AsyncStripeApi(StripeApi):
     async def _attempt(self, client, req, timeout, limit, start):
         with _attempt_deadline(start, limit):
             async with client.stream(req.method, req.url, params=req.params, content=req.content, headers=req.headers, timeout=timeout) as resp:
-                return await _aread(resp, limit, start)
+                return await _aread(resp, limit, start, req)
     async def aclose(self):
         "Close the pooled HTTP connections (a later call opens new ones)"
         client, self._client = self._client, None

@@ -191,7 +191,7 @@ def doc_url(path, method, verb=None):
 def _body(op):
     "Content type and schema of an operation's request body"
     content = op.get('requestBody', {}).get('content', {})
-    for ct,short in (('application/x-www-form-urlencoded', 'form'), ('application/json', 'json'), ('multipart/form-data', 'form')):
+    for ct,short in (('application/x-www-form-urlencoded', 'form'), ('application/json', 'json'), ('multipart/form-data', 'multipart')):
         if ct in content: return short, content[ct].get('schema', {})
     return 'form', {}
 
@@ -199,6 +199,11 @@ def _host(op, default):
     "The operation's own server (`https://files.stripe.com`), when it has one other than the spec's"
     url = (op.get('servers') or [{}])[0].get('url', '').rstrip('/')
     return url if url and url != default else None
+
+def _answer_type(op):
+    "The media type of a success answer that is not JSON (`application/pdf`), else None"
+    types = list(op.get('responses', {}).get('200', {}).get('content', {}))
+    return None if not types or 'application/json' in types else types[0]
 
 def _op_record(path, verb, op, paths, comps, default_host=''):
     "The snapshot's record of one operation"
@@ -221,6 +226,7 @@ def _op_record(path, verb, op, paths, comps, default_host=''):
     rec['sn'] = sdk_name(path, verb, rg, rn)
     if (lk := _list_kind(op)): rec['lk'] = lk
     if (h := _host(op, default_host)): rec['h'] = h
+    if (rt := _answer_type(op)): rec['rt'] = rt
     return rec
 
 def _schema_record(sc):

@@ -152,6 +152,7 @@ def param(self:StubWriter, sc, path, name=''):
         if 'e' in sc: res = self.enum(sc['e'], path)
         elif t == 'str':
             if sc.get('f') == 'decimal': res = 'str | float | Decimal'
+            elif sc.get('f') == 'binary': res = 'bytes | bytearray | memoryview | PathLike[str] | IO[bytes] | Upload'
             else: res = '_Id' if self.id_re.search(name) else 'str'
         elif t == 'int': res = 'int | date' if sc.get('f') == 'unix-time' or name in _time_names else 'int'
         elif t == 'num': res = 'float | Decimal'
@@ -213,7 +214,7 @@ def method(self:StubWriter, op, group, name, is_async, full=False):
     "The stub of one operation method; `full`: with the whole docstring even when not named in the resource style"
     from faststripe.core import op_doc
     doc = op_doc(op) if full or (group, name) == (op['rg'], op['rn']) else short_doc(op)
-    ret = self.result(op['res']) if op.get('res') else 'StripeObject'
+    ret = 'StripeBinary' if op.get('rt') else self.result(op['res']) if op.get('res') else 'StripeObject'
     return f"    {'async def' if is_async else 'def'} {name}({self.sig(op, group)}) -> {ret}:\n        {_docstr(doc, 8)}"
 
 def fetch(self:StubWriter, lst, get, group, is_async):
@@ -256,6 +257,8 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from datetime import date
+from os import PathLike
+from typing import IO
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar, overload
 from typing_extensions import Required, Self, TypeAlias, TypedDict, Unpack
@@ -310,6 +313,19 @@ class StripeResponse:
     @property
     def request_id(self) -> str | None: ...
     def json(self) -> Any: ...
+
+class StripeBinary(bytes):
+    """A binary answer (a quote's PDF): the bytes themselves, with `content_type`, `last_response` and `save(path)`"""
+    content_type: str
+    last_response: StripeResponse
+    def save(self, path: str | PathLike[str]) -> Any: ...
+
+class Upload:
+    """A file to send in a multipart body: its `filename`, `content_type` and `data` (bytes)"""
+    filename: str
+    content_type: str
+    data: bytes
+    def __init__(self, filename: str, content_type: str, data: bytes) -> None: ...
 
 def redact(s: object) -> str:
     """Mask anything in `s` that looks like a Stripe secret key or webhook secret"""
@@ -474,6 +490,7 @@ _client_tail = {
 # names the template covers
 _api_known = {'spec', 'stripe_version', 'mode', 'is_live', 'check_live', 'groups', 'close', 'aclose'}
 _mod_known = {'call_options', 'logger', 'user_agent', 'default_timeout', 'StripeObject', 'StripeList', 'obj_class', 'stripe_obj',
+              'StripeBinary', 'Upload',
               'StripeResponse', 'redact', 'StripeError', 'CardError', 'InvalidRequestError', 'AuthenticationError',
               'StripePermissionError', 'RateLimitError', 'IdempotencyError', 'APIError', 'APIConnectionError', 'LiveModeError',
               'error_from_response', 'form_encode', 'validate', 'op_signature', 'op_doc', 'StripeOp', 'FetchOp', 'OpGroup',

@@ -19,6 +19,7 @@ def sample(name, sc, st, depth=0):
     if 'o' in sc: return sample(name, next((a for a in sc['o'] if a.get('t') != 'obj'), sc['o'][0]), st, depth)
     t = sc.get('t')
     if 'e' in sc: return next((e for e in sc['e'] if e != ''), sc['e'][0])
+    if t == 'str' and sc.get('f') == 'binary': return b'%PDF-1.4 sweep'  # an upload (`files.create`)
     if t == 'str':
         if name in ref_kinds:
             ids = list(st.by_schema.get(name, {}))
@@ -90,7 +91,7 @@ def run_sweep():
             rec['missing_args'] = [a for a in args if a.startswith('sweep_missing_')]
             res = api[op['path'], op['verb'].upper()](*args, **required_params(op, st))
             rec.update(status=res.last_response.status_code if hasattr(res, 'last_response') else 200,
-                       body=res.last_response.json() if hasattr(res, 'last_response') else res)
+                       body=res if isinstance(res, bytes) else res.last_response.json() if hasattr(res, 'last_response') else res)
         except StripeError as e: rec.update(status=e.http_status, type=e.type, code=e.code, message=str(e))
         except Exception as e: rec.update(status='crash', message=f'{type(e).__name__}: {e}')
         records.append(rec)

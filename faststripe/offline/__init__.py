@@ -19,6 +19,7 @@ from .test_clocks import *
 from .schedules import *
 from .quotes import *
 from .credit_notes import *
+from .files import *
 from .meters import *
 from .checkout import *
 from .webhooks import *

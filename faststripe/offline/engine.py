@@ -13,9 +13,9 @@ from ..spec import bundled_spec, resolve_spec
 
 # %% auto #0
 __all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status',
-           'stripe_hosts', 'form_decode', 'OfflineError', 'is_metadata', 'check_metadata', 'coerce', 'check_params',
-           'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter', 'paginate', 'parse_query',
-           'search_filter', 'last_param', 'magic_test_id', 'Journal']
+           'stripe_hosts', 'Blob', 'multipart_decode', 'form_decode', 'OfflineError', 'is_metadata', 'check_metadata',
+           'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter',
+           'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id', 'Journal']
 
 # %% ../../nbs/offline/00_engine.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -44,6 +44,27 @@ def _insert(root, keys, v):
             nxt = cur.get(k)
             if not isinstance(nxt, dict): nxt = cur[k] = {}
             cur = nxt
+
+class Blob(bytes):
+    "The bytes of an uploaded file part, with its `filename` and `content_type`"
+    filename, content_type = 'blob', 'application/octet-stream'
+
+def multipart_decode(body, content_type) -> dict:
+    "A `multipart/form-data` body as `form_decode` reads a form; each file part is a `Blob`"
+    boundary = dict(p.strip().split('=', 1) for p in content_type.split(';')[1:] if '=' in p).get('boundary', '').strip('"')
+    if not boundary: raise ValueError('multipart body without a boundary')
+    pairs, files = [], {}
+    for part in body.split(b'--' + boundary.encode())[1:]:
+        if part.startswith(b'--'): break
+        head, _, data = part.lstrip(b'\r\n').partition(b'\r\n\r\n')
+        hdrs = {k.strip().lower(): v.strip() for k,_,v in (l.partition(':') for l in head.decode('utf-8').split('\r\n'))}
+        disp = dict(re.findall(r'(\w+)="([^"]*)"', hdrs.get('content-disposition', '')))
+        data = data[:-2] if data.endswith(b'\r\n') else data
+        if 'filename' in disp:
+            b = files[disp['name']] = Blob(data)
+            b.filename, b.content_type = disp['filename'], hdrs.get('content-type', 'application/octet-stream')
+        else: pairs.append((disp.get('name', ''), data.decode('utf-8')))
+    return form_decode(pairs) | files
 
 def form_decode(data) -> dict:
     "Nested dict (and lists) from Stripe bracket form encoding: a query string, body bytes, or (name, value) pairs"
@@ -116,6 +137,9 @@ def coerce(v, sc, name):
     if v == '' and t != 'any': raise _bad('parameter_invalid_empty', name,
         f"You passed an empty string for '{name}'. We assume empty values are an attempt to unset a parameter; "
         f"however '{name}' cannot be unset. You should remove '{name}' from your request or supply a non-empty value.")
+    if t == 'str' and sc.get('f') == 'binary':  # an uploaded file (a multipart file part)
+        if not isinstance(v, bytes): raise _bad('parameter_invalid_string', name, f'Invalid file: {name} must be a file part of a multipart/form-data body')
+        return v
     if t == 'str':
         if isinstance(v, (dict, list)): raise _bad('parameter_invalid_string', name, f'Invalid string: {name} must be a string')
         v = v if isinstance(v, str) else json.dumps(v) if isinstance(v, bool) else str(v)
@@ -890,6 +914,7 @@ def _params(self:OfflineStripe, op, query_pairs, body, headers):
         try:
             if op['ct'] == 'json' or headers.get('content-type', '').startswith('application/json'):
                 params |= json.loads(body)
+            elif headers.get('content-type', '').startswith('multipart/form-data'): params |= multipart_decode(body, headers['content-type'])
             else: params |= form_decode(body)
         except (ValueError, TypeError): raise _bad(None, None, 'Invalid request body: expected form encoding'
                                                    + (' or JSON' if op['ct'] == 'json' else '') + ' in UTF-8')
@@ -926,8 +951,10 @@ def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', hea
         try: status, res = self._handle(method.upper(), u.path, query_pairs, body_bytes, headers, rid, rh)
         except OfflineError as e: status, res = e.status, e.body
         except Exception as e: status, res = 500, {'error': {'type': 'api_error', 'message': f'Offline Stripe bug: {type(e).__name__}: {e}'}}
-        if ver and ver != self.spec.version and status < 400: res = self.render(res, ver, rh)  # an older (or unknown) version's shape
-        res = json.dumps(res).encode() if raw else fast_copy(res)  # still under the lock: `res` may share stored objects
+        if isinstance(res, Blob): rh['content-type'] = res.content_type  # a file's bytes (a quote's PDF), answered as they are
+        elif ver and ver != self.spec.version and status < 400: res = self.render(res, ver, rh)  # an older (or unknown) version's shape
+        if isinstance(res, Blob): res = bytes(res)
+        else: res = json.dumps(res).encode() if raw else fast_copy(res)  # still under the lock: `res` may share stored objects
     return status, rh, res
 
 OfflineStripe.token_auth = {}  # path -> f(stripe, token) -> bool: other bearer credentials a path accepts (a meter event session's token)

@@ -23,7 +23,7 @@ import httpx
 
 def _to_response(status, headers, content):
     "The engine's answer as a (streamed, not yet read) httpx response, as a network transport returns one"
-    hdrs = [*headers.items(), ('content-type', 'application/json'), ('content-length', str(len(content)))]
+    hdrs = [*headers.items(), *([] if 'content-type' in headers else [('content-type', 'application/json')]), ('content-length', str(len(content)))]  # a file's answer names its own type
     return httpx.Response(status, headers=hdrs, stream=httpx.ByteStream(content))
 
 class OfflineTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
