@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Literal, Any
 try: from typing import Self  # Python 3.11+; only an annotation uses it (type checkers read core.pyi)
 except ImportError: Self = Any
-from urllib.parse import quote, urlsplit, parse_qs, urlencode
+from urllib.parse import quote, urlsplit, parse_qs, parse_qsl, urlencode
 import httpx
 from fastcore.basics import store_attr, patch
 from fastcore.foundation import L
@@ -306,7 +306,7 @@ def _check(v, sc, name):
     if isinstance(v, Enum): v = v.value
     if t in ('int', 'num') and isinstance(v, (dt.date, dt.datetime)): return v  # sent as a Unix timestamp
     ok = t == 'any' or (isinstance(v, _pytypes[t]) and not (t in ('int', 'num') and isinstance(v, bool))) or (t == 'num' and _is_decimal(v))
-    if t == 'str' and (isinstance(v, (int, float)) or _is_decimal(v)) and not isinstance(v, bool) and sc.get('f') == 'decimal': ok = True
+    if t == 'str' and sc.get('f') == 'decimal' and not isinstance(v, bool) and (isinstance(v, (int, float)) or _is_decimal(v)): return _decimal_str(v)
     if not ok: raise TypeError(f'{name} must be {_type_name(sc)}, not {type(v).__name__} ({v!r:.60})')
     if 'e' in sc and v not in sc['e']:
         raise ValueError(f"{name}={v!r} is not one of {', '.join(map(repr, sc['e']))}" + did_you_mean(v, sc['e'], 1))
@@ -318,6 +318,15 @@ def _check(v, sc, name):
         return {k: _check(x, sc['p'][k], f'{name}[{k}]') for k,x in v.items()}
     if t == 'arr' and 'i' in sc: return [_check(x, sc['i'], f'{name}[{i}]') for i,x in enumerate(v)]
     return v
+
+def _decimal_str(v):
+    "A number as the decimal string Stripe's `format: decimal` parameters take: `'12.5'`, never `1e-07`"
+    if isinstance(v, int): return str(v)
+    import decimal
+    d = v if isinstance(v, decimal.Decimal) else decimal.Decimal(repr(v))
+    if not d.is_finite(): raise ValueError(f'a decimal must be a finite number, not {v!r}')
+    s = format(d, 'f')
+    return s.rstrip('0').rstrip('.') if '.' in s else s
 
 def did_you_mean(word, options, n=3):
     "'; did you mean …?' naming the closest of `options` to `word`, or ''"
@@ -1059,13 +1068,22 @@ def paged(oper, *args, **kwargs):
     return (_apaged if getattr(oper.api, '_is_async', False) else _paged)(oper, *args, **kwargs)
 
 class _Cursor:
-    "Where a listing is: the arguments of the next page, and whether it is done"
-    def __init__(self, oper, kwargs): self.lk, self.kwargs, self.seen, self.done = _paging(oper, kwargs), kwargs, set(), False
+    "Where a listing is: the arguments of the next page (or, in v2, its URL), and whether it is done"
+    def __init__(self, oper, kwargs):
+        self.oper, self.lk, self.kwargs, self.seen, self.done, self.url = oper, _paging(oper, kwargs), kwargs, set(), False, None
+    def fetch(self, args):
+        "The next page (an awaitable for an async client)"
+        if self.url is None: return self.oper(*args, **self.kwargs)
+        return self.oper.api._follow(self.url, {k: self.kwargs[k] for k in call_options if k in self.kwargs}, self.oper.qualname)
     def take(self, page):
         "Whether `page` is new (a server ignoring the cursor repeats one); moves the cursor past it"
         key = _page_key(page)
         if key in self.seen: self.done = True; return False
         self.seen.add(key)
+        if self.lk == 'v2list':
+            self.url = page.get('next_page_url')
+            self.done = not self.url
+            return True
         nxt = _next_args(page, self.lk, self.kwargs)
         if nxt: self.kwargs.update(nxt)
         else: self.done = True
@@ -1074,8 +1092,16 @@ class _Cursor:
 def _paged(oper, *args, **kwargs):
     cur = _Cursor(oper, kwargs)
     while not cur.done:
-        page = oper(*args, **cur.kwargs)
+        page = cur.fetch(args)
         if cur.take(page): yield page
+
+def _follow(self, url, opts, where=''):
+    "GET the page at `url` (a v2 `next_page_url`: a path with its query) as it is, with the call options `opts`"
+    u = urlsplit(url)
+    req = self._build('GET', u.path, {}, opts, where)
+    req.params = parse_qsl(u.query, keep_blank_values=True)
+    return self._send(req)
+StripeApi._follow = _follow
 
 def pages(oper, *args,
           progress:bool=None, # show a progress line; None: only when interactive and the listing takes over a second
@@ -1143,7 +1169,7 @@ def _run_now(coro, why='it awaited something that suspends: use the async client
 async def _apaged(oper, *args, **kwargs):
     cur = _Cursor(oper, kwargs)
     while not cur.done:
-        page = await oper(*args, **cur.kwargs)
+        page = await cur.fetch(args)
         if cur.take(page): yield page
 
 async def _apages(oper, prog, *args, **kwargs):
