@@ -1182,7 +1182,7 @@ async def _apages(oper, prog, *args, **kwargs):
 
 # %% ../nbs/01_core.ipynb #c95d2c6e
 import faststripe.helpers  # adds the payment helpers to StripeApi and AsyncStripeApi
-import faststripe.webhooks  # adds parse_webhook
+import faststripe.webhooks  # adds parse_webhook (and, through it, parse_event_notification)
 import faststripe.scoped  # adds for_customer (customer-scoped clients)
 
 # %% ../nbs/01_core.ipynb #d0c405e5

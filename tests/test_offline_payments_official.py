@@ -114,3 +114,21 @@ def test_failed_creates_leave_nothing_behind(client, engine):
         assert client.v1.subscriptions.list(params={'customer': cus.id}).data == []
         assert client.v1.payment_methods.list(params={'customer': cus.id}).data == []
     finally: engine.listeners.remove(heard.append)
+
+def test_dispute_card_opens_a_dispute(client):
+    "pm_card_createDispute: the charge succeeds, then is disputed; winning_evidence wins it (Stripe's testing page)"
+    pi = client.v1.payment_intents.create(params={'amount': 3100, 'currency': 'usd', 'payment_method': 'pm_card_createDispute', 'confirm': True})
+    assert pi.status == 'succeeded' and client.v1.charges.retrieve(pi.latest_charge).disputed is True
+    dps = client.v1.disputes.list(params={'payment_intent': pi.id}).data
+    assert len(dps) == 1 and isinstance(dps[0], stripe.Dispute)
+    dp = dps[0]
+    assert (dp.status, dp.reason, dp.amount, dp.charge) == ('needs_response', 'fraudulent', 3100, pi.latest_charge)
+    assert event_types(client, dp.id) == ['charge.dispute.created', 'charge.dispute.funds_withdrawn']
+    with pytest.raises(stripe.InvalidRequestError) as e: client.v1.refunds.create(params={'payment_intent': pi.id})
+    assert e.value.code == 'charge_disputed'
+    won = client.v1.disputes.update(dp.id, params={'evidence': {'uncategorized_text': 'winning_evidence'}})
+    assert won.status == 'won' and won.evidence_details.submission_count == 1
+    assert event_types(client, dp.id)[-3:] == ['charge.dispute.updated', 'charge.dispute.closed', 'charge.dispute.funds_reinstated']
+    other = client.v1.payment_intents.create(params={'amount': 1000, 'currency': 'usd', 'payment_method': 'pm_card_createDispute', 'confirm': True})
+    lost = client.v1.disputes.close(client.v1.disputes.list(params={'payment_intent': other.id}).data[0].id)
+    assert lost.status == 'lost'

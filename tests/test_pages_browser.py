@@ -507,3 +507,25 @@ def test_portal_deep_link_to_cancel(stripe, page):
     button(page, 'Confirm cancellation').click()
     page.wait_for_url(stripe.shop.url + '/cancelled')
     assert stripe.api.subscriptions.retrieve(s.subscription).cancel_at_period_end is True
+
+def test_hosted_invoice_page(stripe, page):
+    "An invoice sent to be paid: its hosted_invoice_url opens the invoice with a card form; paying with 4242 pays it"
+    cus = stripe.api.customers.create(email='ivy@example.com')
+    stripe.api.invoiceitems.create(customer=cus.id, amount=2500, currency='usd', description='Consulting, 1 hour')
+    inv = stripe.api.invoices.create(customer=cus.id, collection_method='send_invoice', days_until_due=30, pending_invoice_items_behavior='include')
+    inv = stripe.api.invoices.finalize_invoice(inv.id)
+    page.goto(inv.hosted_invoice_url)
+    assert 'Consulting, 1 hour' in page.get_by_role('region', name='Invoice').inner_text()
+    assert page.get_by_label('Email', exact=True).input_value() == 'ivy@example.com'
+    fill_card(page, '4000 0000 0000 0002', email=None)
+    button(page, 'Pay $25.00').click()
+    assert page.get_by_role('alert').inner_text() == 'Your card was declined.'
+    fill_card(page, email=None)
+    shot(page, 'invoice')
+    button(page, 'Pay $25.00').click()
+    page.get_by_text('This invoice is paid. Thank you!').wait_for()
+    paid = stripe.api.invoices.retrieve(inv.id)
+    assert (paid.status, paid.amount_paid, paid.amount_remaining) == ('paid', 2500, 0)
+    evs = events_once(stripe, 'invoice.payment_succeeded')
+    assert [t for t in about(evs, inv.id) if t in ('invoice.finalized', 'invoice.payment_failed', 'invoice.paid', 'invoice.payment_succeeded')] == \
+        ['invoice.finalized', 'invoice.payment_failed', 'invoice.paid', 'invoice.payment_succeeded']

@@ -189,6 +189,8 @@ def client_attempts(w):
         ('refunds of bob charge', 'refunds.list', [], {'charge': b.ch}, M),
         ('refund bob charge', 'refunds.create', [], {'charge': b.ch}, M), ('refund bob pi', 'refunds.create', [], {'payment_intent': b.pi}, M),
         ('invoice for bob sub', 'invoices.create', [], {'subscription': b.sub}, M),
+        ('schedule from bob sub', 'subscription_schedules.create', [], {'from_subscription': b.sub}, M),
+        ('revise bob invoice', 'invoices.create', [], {'from_invoice': {'action': 'revision', 'invoice': b.inv}}, M),
         ('item on bob draft', 'invoiceitems.create', [], {'invoice': b.draft, 'amount': 100, 'currency': 'usd'}, M),
         ('credit note on bob invoice', 'credit_notes.create', [], {'invoice': b.inv, 'amount': 100}, M),
         ('preview bob sub', 'invoices.create_preview', [], {'subscription': b.sub}, M),
@@ -242,6 +244,9 @@ def client_attempts(w):
             ('events', 'events.list', [], {}, B), ('balance txns', 'balance_transactions.list', [], {}, B),
             ('payouts', 'payouts.list', [], {}, B), ('webhook', 'webhook_endpoints.create', [], {'url': 'https://x.example', 'enabled_events': ['*']}, B),
             ('new price', 'prices.create', [], {'currency': 'usd', 'unit_amount': 1, 'product': w.price.product}, B),
+            ('another account', 'customers.retrieve', [a.id], {'stripe_account': 'acct_1OtherAccount'}, B),
+            ('another key', 'subscriptions.list', [], {'api_key': 'sk_test_other'}, B),
+            ('account header', 'invoices.list', [], {'headers': {'Stripe-Account': 'acct_1OtherAccount'}}, B),
             ('refunds, all', 'refunds.list', [], {}, B), ('raw request', '__call__', ['/v1/customers/' + b.id], {}, B)]
     return res
 

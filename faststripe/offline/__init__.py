@@ -11,6 +11,7 @@ from .catalog import *
 from .payments import *
 from .payment_methods import *
 from .setup_intents import *
+from .disputes import *
 from .billing import *
 from .cycles import *
 from .prorations import *
@@ -25,6 +26,7 @@ from .checkout import *
 from .webhooks import *
 from .fixtures import *
 from .state import *
+from .persistence import *
 from .pages import *
 from .versions import *
 from .server import *

@@ -468,7 +468,7 @@ def finalize_invoice(self:OfflineStripe, inv):
     "Finalize the draft `inv`: numbered and `open` with a payment intent to pay it, or `paid` at once when nothing is due"
     now, key = self.now(), inv['id'].split('_', 1)[1]
     self.invoice_status(inv, 'open', 'finalized_at', 'finalized', number=inv.get('number') or self.invoice_number(_id_of(inv.get('customer'))),
-        effective_at=inv.get('effective_at') or now, hosted_invoice_url=f'https://invoice.stripe.com/i/acct_offline/test_{key}',
+        effective_at=inv.get('effective_at') or now, hosted_invoice_url=self.page_url('invoice', f'/i/acct_offline/test_{key}'),
         invoice_pdf=f'https://pay.stripe.com/invoice/acct_offline/test_{key}/pdf', automatically_finalizes_at=None)
     self.apply_balance(inv)
     due = inv['amount_remaining']

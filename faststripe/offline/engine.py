@@ -4,7 +4,7 @@
 
 # %% ../../nbs/offline/00_engine.ipynb #177d7d8c
 from __future__ import annotations
-import json, re, time, random, string, threading, difflib, hashlib, argparse, socket, heapq
+import json, re, time, random, string, threading, difflib, hashlib, argparse, socket, heapq, itertools
 from urllib.parse import parse_qsl, urlsplit
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 from functools import cache
@@ -203,7 +203,7 @@ id_prefixes = {
     'charge': 'ch', 'refund': 're', 'payment_method': 'pm', 'card': 'card', 'bank_account': 'ba', 'source': 'src',
     'token': 'tok', 'promotion_code': 'promo', 'tax_rate': 'txr', 'tax_id': 'txi', 'invoice_payment': 'inpay', 'file': 'file', 'file_link': 'link',
     'webhook_endpoint': 'we', 'account': 'acct', 'transfer': 'tr', 'payout': 'po', 'balance_transaction': 'txn',
-    'dispute': 'dp', 'credit_note': 'cn', 'quote': 'qt', 'review': 'prv', 'customer_balance_transaction': 'cbtxn',
+    'dispute': 'du', 'credit_note': 'cn', 'quote': 'qt', 'review': 'prv', 'customer_balance_transaction': 'cbtxn',
     'test_helpers.test_clock': 'clock', 'application_fee': 'fee', 'topup': 'tu', 'mandate': 'mandate',
     'shipping_rate': 'shr', 'customer_session': 'cuss', 'ephemeral_key': 'ephkey', 'setup_attempt': 'setatt',
     'confirmation_token': 'ctoken', 'payment_method_domain': 'pmd', 'payment_method_configuration': 'pmc',
@@ -841,9 +841,14 @@ def singleton(self:OfflineStripe, op, main, params, path):
 
 OfflineStripe.list_filters = {}  # schema -> f(stripe, objects, params): filters on what is not a field (`invoices?subscription=`)
 
+_cursor_params = {'limit', 'starting_after', 'ending_before', 'expand'}
+
 @patch
 def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
     "A page of the stored objects of `schemas` (children of `parent`, when given)"
+    if (not parent and len(schemas) == 1 and params.keys() <= _cursor_params and op.get('lk') != 'v2list'
+        and schemas[0] not in ('line_item', 'subscription') and schemas[0] not in self.list_filters):
+        return self.newest_page(schemas[0], params, path)  # no filter: walk only as far as the page
     objs = []
     for s in schemas:
         ids = self.by_schema.get(s, {})
@@ -859,6 +864,24 @@ def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
         objs = [o for o in objs if o.get('status') != 'canceled']
     if op.get('lk') == 'v2list': return self.v2_page(objs, params, path)
     return paginate(objs, params, path, self.noun(schemas[0]) if schemas else 'object')
+
+@patch
+def newest_page(self:OfflineStripe, schema, params, url):
+    "What `paginate` answers for all stored objects of `schema`, newest first, reading only up to the page's end"
+    ids, n = self.by_schema.get(schema, {}), _limit(params)
+    newest = reversed(ids)  # insertion order is creation order
+    if (eb := params.get('ending_before')) is not None and params.get('starting_after') is None:
+        if eb not in ids: raise _missing(self.noun(schema), eb, 'ending_before', 400)
+        before = list(itertools.takewhile(lambda i: i != eb, newest))
+        page, more = before[-n:], len(before) > n
+    else:
+        if (sa := params.get('starting_after')) is not None:
+            if sa not in ids: raise _missing(self.noun(schema), sa, 'starting_after', 400)
+            for i in newest:
+                if i == sa: break
+        page = list(itertools.islice(newest, n + 1))
+        page, more = page[:n], len(page) > n
+    return {'object': 'list', 'data': [self.objs[i] for i in page], 'has_more': more, 'url': url}
 
 def _page_offset(params):
     "The offset a `page` token (`page_20`) stands for"
@@ -1131,7 +1154,7 @@ def events_about(self:OfflineStripe, oid):
 
 # %% ../../nbs/offline/00_engine.ipynb #b7e1a0c2
 stripe_hosts = dict(checkout='https://checkout.stripe.com', buy='https://buy.stripe.com', billing='https://billing.stripe.com',
-                    hooks='https://hooks.stripe.com')
+                    hooks='https://hooks.stripe.com', invoice='https://invoice.stripe.com')
 OfflineStripe.base_url = None  # set by the server serving this engine
 
 @patch

@@ -223,7 +223,6 @@ def _request(client, f, responses, headers, target_is_url):
     if not re.match(r'/v[12]/', path): raise FixtureError(f'fixture path {f["path"]!r} is not a valid Stripe API path (must start with /v1/ or /v2/)')
     h = dict(headers)
     if f.get('idempotency_key'): h['Idempotency-Key'] = resolve(f['idempotency_key'], responses)
-    if f.get('context'): h['Stripe-Context'] = resolve(f['context'], responses)
     h |= {k: resolve(v, responses) for k,v in (f.get('headers') or {}).items()}
     method, params = f['method'].upper(), f.get('params') or {}
     url = path
@@ -333,9 +332,6 @@ known_gaps = {}  # event type -> what the offline Stripe lacks for it (filled in
 # %% ../../nbs/offline/55_fixtures.ipynb #796ed0b0
 known_gaps |= {
     # payments (issue 14's payments part)
-    'charge.dispute.created': 'disputes: pm_card_createDispute does not open a dispute yet',
-    'charge.dispute.updated': 'disputes are not modelled yet', 'charge.dispute.closed': 'disputes are not modelled yet',
-    'charge.dispute.funds_withdrawn': 'disputes are not modelled yet', 'charge.dispute.funds_reinstated': 'disputes are not modelled yet',
     'charge.expired': 'uncaptured charges do not expire after 7 days (on a test clock or otherwise)',
     'charge.pending': 'asynchronous payment methods (us_bank_account) are not modelled',
     'payment_intent.processing': 'asynchronous payment methods (us_bank_account) are not modelled',

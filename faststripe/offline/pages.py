@@ -22,7 +22,8 @@ __all__ = ['three_decimal', 'money_symbols', 'page_css', 'merchant', 'csp', 'tes
            'checkout_post', 'finish_checkout', 'confirmation_page', 'expired_page', 'auth_page', 'checkout_route',
            'checkout_auth_route', 'link_route', 'period_end', 'price_text', 'portal_home', 'go_back', 'portal_cancel',
            'portal_update', 'portal_update_confirm', 'portal_card_form', 'portal_new_card', 'portal_card_auth',
-           'portal_route', 'flow_start', 'flow_done', 'flow_confirmation', 'three_ds_route', 'hosted_page']
+           'portal_route', 'flow_start', 'flow_done', 'flow_confirmation', 'three_ds_route', 'invoice_summary',
+           'invoice_page', 'invoice_route', 'hosted_page']
 
 # %% ../../nbs/offline/70_pages.ipynb #a35a65c4
 three_decimal = {'bhd', 'jod', 'kwd', 'omr', 'tnd'}
@@ -442,6 +443,11 @@ def _pm_row(st, tok, pm, default, editable):
     return (f'<div class="card">{e((c.get("brand") or "card").title())} •••• {e(c.get("last4"))} <span class="muted">Expires {e(c.get("exp_month"))}/{e(c.get("exp_year"))}</span>'
             + ('<span class="badge">Default</span>' if pm['id'] == default else '') + acts + '</div>')
 
+def _invoice_link(inv):
+    "An invoice's number, linked to its hosted invoice page"
+    n = e(inv.get('number') or '')
+    return f'<a href="{e(u)}">{n}</a>' if (u := safe_href(inv.get('hosted_invoice_url'))) else n
+
 def portal_home(st, ps, tok, flash=None):
     "The portal's page for the session `ps`"
     cus, feats = _id_of(ps['customer']), st.portal_features(ps)
@@ -458,7 +464,7 @@ def portal_home(st, ps, tok, flash=None):
     body.append(f'<h2>Billing information</h2><p>{e(c.get("name") or "")}<br>{e(c.get("email") or "")}</p>')
     if _on(feats, 'invoice_history'):
         invs = [inv for i in st.by_schema.get('invoice', {}) if _id_of((inv := st.objs[i]).get('customer')) == cus and inv.get('status') not in ('draft', None)][::-1]
-        rows = ''.join(f'<tr><td>{e(_date(inv.get("status_transitions", {}).get("finalized_at") or inv.get("created")))}</td><td>{e(inv.get("number") or "")}</td>'
+        rows = ''.join(f'<tr><td>{e(_date(inv.get("status_transitions", {}).get("finalized_at") or inv.get("created")))}</td><td>{_invoice_link(inv)}</td>'
                        f'<td class="n">{e(money(inv.get("total") or inv.get("amount_due") or 0, inv.get("currency")))}</td><td class="n">{e(inv["status"].title())}</td></tr>' for inv in invs[:24])
         body.append('<h2>Invoice history</h2>' + (f'<table aria-label="Invoices">{rows}</table>' if rows else '<p class="muted">No invoices yet.</p>'))
     return page(f'{merchant} · Billing', '<section>' + ''.join(body) + '</section>')
@@ -665,10 +671,79 @@ def three_ds_route(st, method, _, form, query):
     return page('Authentication', f'<section><h1>Authentication {"complete" if outcome == "succeeded" else "failed"}</h1>'
                 f'<p>The payment is {e(pi["status"])}. You can close this page.</p></section>')
 
+# %% ../../nbs/offline/70_pages.ipynb #dd73b400
+def _invoice_lines(inv):
+    return [l for l in ((inv.get('lines') or {}).get('data') or [])]
+
+def invoice_summary(st, inv):
+    "The invoice column of the hosted invoice page: from, to, number, dates, lines and totals"
+    cur, cus = inv.get('currency'), st.objs.get(_id_of(inv.get('customer')) or '') or {}
+    due_at = inv.get('due_date')
+    paid_at = (inv.get('status_transitions') or {}).get('paid_at')
+    big = money(inv.get('amount_paid') if inv['status'] == 'paid' else inv.get('amount_remaining', inv.get('amount_due')), cur)
+    when = (f'Paid {_date(paid_at)}' if inv['status'] == 'paid' else f'Due {_date(due_at)}' if due_at else '')
+    rows = ''.join(f'<tr><td>{e(l.get("description") or "Item")}<div class="sub">Qty {e(l.get("quantity") or 1)}</div></td>'
+                   f'<td class="n">{e(money(l.get("amount"), cur))}</td></tr>' for l in _invoice_lines(inv))
+    tot = [('Subtotal', inv.get('subtotal')), ('Total', inv.get('total'))]
+    if inv.get('amount_paid'): tot.append(('Amount paid', inv['amount_paid']))
+    tot.append(('Amount due', inv.get('amount_remaining', inv.get('amount_due'))))
+    totals = ''.join(f'<tr{" class=total" if k == "Amount due" else ""}><td>{k}</td><td class="n">{e(money(v or 0, cur))}</td></tr>' for k,v in tot)
+    return (f'<section aria-label="Invoice"><p class="muted">{e(merchant)} <span class="badge">TEST MODE</span></p>'
+            f'<h1>Invoice {e(inv.get("number") or "")}</h1><p class="big">{e(big)}</p><p class="muted">{e(when)}</p>'
+            f'<table class="totals"><tr><td>To</td><td class="n">{e(cus.get("email") or inv.get("customer_email") or "")}</td></tr>'
+            f'<tr><td>From</td><td class="n">{e(merchant)}</td></tr></table>'
+            f'<table aria-label="Items">{rows}</table><table class="totals">{totals}</table></section>')
+
+def invoice_page(st, inv, form=None, errs=None, alert=None, status=200):
+    "The hosted invoice page of `inv`: the invoice, and the card form while it is open"
+    key, s = inv['id'].split('_', 1)[1], inv['status']
+    if s == 'open':
+        email = (st.objs.get(_id_of(inv.get('customer')) or '') or {}).get('email') or inv.get('customer_email') or ''
+        right = (f'<section aria-label="Payment"><form method="post" action="/i/acct_offline/test_{e(key)}" novalidate><h2>Pay this invoice</h2>'
+                 + field('email', 'Email', email, readonly=True, kind='email') + card_fields(form or {}, errs or {})
+                 + (f'<div class="alert" role="alert">{e(alert)}</div>' if alert else '')
+                 + f'<button type="submit" class="primary">Pay {e(money(inv.get("amount_remaining"), inv.get("currency")))}</button></form>{test_card_hint}</section>')
+    else:
+        msg = {'paid': 'This invoice is paid. Thank you!', 'void': 'This invoice was voided and cannot be paid.',
+               'uncollectible': 'This invoice was marked uncollectible and cannot be paid here.'}.get(s, f'This invoice is {s}.')
+        right = f'<section aria-label="Payment"><div class="{"ok" if s == "paid" else "alert"}" role="status">{e(msg)}</div></section>'
+    return page(f'{merchant} · Invoice {inv.get("number") or ""}', invoice_summary(st, inv) + right, wide=True, status=status)
+
+def _invoice_intent(st, inv):
+    "The payment intent of the invoice's payment, if any"
+    pay = st.default_payment(inv) or {}
+    return st.objs.get(((pay.get('payment') or {}).get('payment_intent')) or '')
+
+def invoice_route(st, method, path, form, query):
+    "`/i/acct_offline/test_{key}[/authenticate]`: the hosted invoice page, its payment, and 3D Secure for it"
+    key, _, rest = path.partition('/')
+    inv = st.objs.get('in_' + key)
+    if inv is None or st.schema_of(inv['id']) != 'invoice' or inv['status'] == 'draft': return not_found('invoice')
+    here = f'/i/acct_offline/test_{key}'
+    if rest == 'authenticate':
+        pi, pm = _invoice_intent(st, inv), (st.page_state.get(inv['id']) or {}).get('pm')
+        if inv['status'] != 'open' or pi is None or pi['status'] != 'requires_action' or not pm: return redirect(here)
+        if method == 'GET': return auth_page(st, pi['amount'], pi['currency'], pm, here + '/authenticate')
+        st.page_state.pop(inv['id'], None)
+        try: st.authenticate_payment(pi, form.get('action') == 'complete')
+        except OfflineError as err: return invoice_page(st, inv, alert=err.message, status=402)
+        return redirect(here) if inv['status'] == 'paid' else invoice_page(st, inv, alert=auth_failed, status=402)
+    if rest or method == 'GET' or inv['status'] != 'open': return invoice_page(st, inv) if not rest else not_found()
+    card, errs = read_card(form)
+    if errs: return invoice_page(st, inv, form, errs, status=400)
+    pm = card_payment_method(st, card, form, form.get('email'))['id']
+    try: _api(st, 'POST', f"/v1/invoices/{inv['id']}/pay", payment_method=pm)
+    except OfflineError as err: return invoice_page(st, inv, form, alert=err.message, status=err.status)
+    if inv['status'] == 'open' and (pi := _invoice_intent(st, inv)) and pi['status'] == 'requires_action':
+        st.page_state[inv['id']] = {'pm': pm}
+        return redirect(here + '/authenticate')
+    return redirect(here)
+
 # %% ../../nbs/offline/70_pages.ipynb #bc27879c
 page_routes = [(re.compile(r'/c/pay/(cs_\w+)'), checkout_route), (re.compile(r'/c/pay/(cs_\w+)/authenticate'), checkout_auth_route),
                (re.compile(r'/(test_[A-Za-z0-9]+)'), link_route), (re.compile(r'/3d_secure_2/hosted()'), three_ds_route),
-               (re.compile(r'/p/session/(test_[A-Za-z0-9]+(?:/[\w/-]+)?)'), portal_route)]
+               (re.compile(r'/p/session/(test_[A-Za-z0-9]+(?:/[\w/-]+)?)'), portal_route),
+               (re.compile(r'/i/acct_offline/test_([A-Za-z0-9]+(?:/authenticate)?)'), invoice_route)]
 
 def hosted_page(st, method, path, body=b'', headers=None):
     "A browser's request for a hosted page: `(status, headers, html bytes)`, or None when `path` is not a page"

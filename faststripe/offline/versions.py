@@ -189,10 +189,10 @@ def render(self:OfflineStripe, obj, version, headers=None):
     if note: self.version_note(version, note, headers)
     if headers is not None: headers['stripe-version'] = target
     downs = self.downs_for(target)
-    obj = fast_copy(obj)
-    if headers is None and isinstance(obj, dict) and obj.get('object') == 'event': return _render_event(self, obj, downs, target)
-    obj = _walk(self, obj, downs) if downs else obj
+    if headers is None and isinstance(obj, dict) and obj.get('object') == 'event': return _render_event(self, fast_copy(obj), downs, target)
     later = self.__dict__.pop('_later_expand', None) if headers is not None else None
+    if not downs and not later: return obj  # no change between the versions (a newer one than the spec's): no copy to make
+    obj = _walk(self, fast_copy(obj), downs) if downs else fast_copy(obj)
     for p in later or (): _expand_rendered(self, obj, p.split('.'), downs)
     return obj
 
