@@ -12,6 +12,7 @@ from .payments import *
 from .payment_methods import *
 from .setup_intents import *
 from .disputes import *
+from .payment_method_types import *
 from .billing import *
 from .cycles import *
 from .prorations import *
