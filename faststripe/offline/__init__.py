@@ -23,6 +23,7 @@ from .files import *
 from .meters import *
 from .checkout import *
 from .webhooks import *
+from .event_destinations import *
 from .fixtures import *
 from .state import *
 from .persistence import *
