@@ -184,8 +184,22 @@ async def _price(c, pid, recurring=None):
                           f"{'subscriptions need a recurring one' if recurring else 'use a subscription'}", 'price')
     return p
 
-async def list_products(c): return await c.run(c.sc.products.list, active=True, **c.page())
-async def get_product(c): return await c.run(c.sc.products.retrieve, c.params['id'])
+async def _sold_products(c):
+    "Ids of the products the app sells a price of (None: it sells every active price)"
+    if c.app.prices is None: return None
+    prices = await c.run(c.sc.prices.list, active=True, limit=100)
+    return {_id(p.get('product')) for p in prices['data'] if c.app.offers(p)}
+
+async def list_products(c):
+    res, sold = await c.run(c.sc.products.list, active=True, **c.page()), await _sold_products(c)
+    if sold is not None: res['data'] = [p for p in res['data'] if p.get('id') in sold]
+    return res
+
+async def get_product(c):
+    p, sold = await c.run(c.sc.products.retrieve, c.params['id']), await _sold_products(c)
+    if sold is not None and p.get('id') not in sold:
+        raise BillingError(404, 'invalid_request_error', 'resource_missing', f"No such product: '{c.params['id']}'", 'id')
+    return p
 
 async def list_prices(c):
     res = await c.run(c.sc.prices.list, active=True, **c.page(), **({'product': c.query['product']} if 'product' in c.query else {}))

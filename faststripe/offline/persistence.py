@@ -21,6 +21,7 @@ class Persistence:
     "Keeps `st`'s state in the SQLite file `path`: `load()` it, `save()` after each write (the server calls it)"
     def __init__(self, st, path):
         self.st, self.path, self.lock, self.saves = st, Path(path), threading.Lock(), 0
+        self.seq_lock, self.written, self.saved = threading.Lock(), 0, 0  # writes finished / covered by a commit
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.execute('PRAGMA journal_mode=WAL')
         self.db.execute('PRAGMA synchronous=FULL')
@@ -37,12 +38,15 @@ class Persistence:
         return len(self.st.objs)
 
     def save(self, st=None):
-        "Commit the engine's whole state now (serialized: the file never goes back in time)"
-        with self.lock:
+        "Make the write that just finished durable: commit the whole state, unless a commit begun since already holds it"
+        with self.seq_lock: self.written += 1; mine = self.written
+        with self.lock:  # one commit at a time, each of a newer state: the file never goes back in time
+            if self.saved >= mine: return  # a commit that started after this write covered it (group commit)
+            with self.seq_lock: upto = self.written  # every write numbered so far has finished: the snapshot holds them
             snap = self.st.snapshot()
             self.db.execute('INSERT OR REPLACE INTO offline_state (id, spec_version, saved_at, data) VALUES (1, ?, ?, ?)',
                             (self.st.spec.version, time.time(), snap))
-            self.saves += 1
+            self.saves, self.saved = self.saves + 1, upto
 
     def close(self):
         with self.lock: self.db.close()
