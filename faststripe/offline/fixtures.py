@@ -357,9 +357,6 @@ known_gaps |= {
     'invoice.payment_attempt_required': 'invoice.payment_attempt_required is not emitted',
     'customer.subscription.pending_update_applied': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
     'customer.subscription.pending_update_expired': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
-    'subscription_schedule.aborted': 'a schedule does not start its subscription yet',
-    'credit_note.voided': 'voiding a credit note emits no credit_note.voided',
-    'quote.finalized': 'finalizing a quote emits no quote.finalized',
     'price.deleted': 'recurring prices cannot be deleted through /v1/plans/{id}',
     # no trigger can cause these offline (nor, reliably, on Stripe)
     'test_helpers.test_clock.internal_failure': "only a failure inside Stripe's test clock machinery emits it",
