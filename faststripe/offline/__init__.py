@@ -25,6 +25,7 @@ from .credit_notes import *
 from .meters import *
 from .checkout import *
 from .webhooks import *
+from .event_destinations import *
 from .fixtures import *
 from .state import *
 from .persistence import *

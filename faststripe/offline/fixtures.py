@@ -390,9 +390,15 @@ def trigger_main(args=None):
     p.add_argument('event', nargs='?', help='event type (customer.created), or a fixture file')
     p.add_argument('--list', action='store_true', help='list the events with a bundled fixture')
     p.add_argument('--show', action='store_true', help="print EVENT's bundled fixture instead of running it")
+    p.add_argument('--raw', metavar='JSON', help='a fixture as a JSON string, run instead of the bundled one (as the CLI\'s --raw)')
     a = p.parse_args(args)
     if a.list: return print('\n'.join(f'  {e}' + (f'  (not produced offline yet: {known_gaps[e]})' if e in known_gaps else '') for e in sorted(bundled_triggers())))
-    if not a.event: p.error('the event to trigger is required (or --list)')
+    if a.raw:
+        run = _run_cli(lambda: run_fixture(a.raw, a.api_base, a.override, a.add, a.remove, a.skip, api_key=a.api_key, api_version=a.api_version,
+                                           stripe_account=a.stripe_account), a, 'Trigger')
+        print(f"Trigger succeeded! Events produced: {', '.join(run.types()) or 'none'}")
+        return run
+    if not a.event: p.error('the event to trigger is required (or --list, or --raw)')
     if a.show: return print(json.dumps(_run_cli(lambda: trigger_fixture(a.event), a, 'Trigger'), indent=2))
     run = _run_cli(lambda: trigger(a.event, a.api_base, a.override, a.add, a.remove, a.skip, api_key=a.api_key, api_version=a.api_version,
                                    stripe_account=a.stripe_account), a, 'Trigger')
