@@ -4,7 +4,8 @@
 
 # %% ../nbs/12_billing.ipynb #04a500fa
 from __future__ import annotations
-import re, json, http.cookies, urllib.parse, asyncio, inspect, logging
+import re, json, http.cookies, urllib.parse, inspect, logging, functools
+import anyio  # (httpx's own dependency)
 from fastcore.basics import store_attr
 from .core import (StripeError, CardError, InvalidRequestError, IdempotencyError, RateLimitError, RedactSecrets)
 from .scoped import OutOfScopeError, _id
@@ -166,7 +167,7 @@ class Call:
     async def run(self, f, *args, **kwargs):
         "Call Stripe through `f` (a scoped client's method): awaited on an async client, in a worker thread on a sync one"
         if self.app.api._is_async: return await f(*args, **kwargs)
-        return await asyncio.to_thread(f, *args, **kwargs)
+        return await anyio.to_thread.run_sync(functools.partial(f, *args, **kwargs))  # asyncio or trio, as the server runs
     def page(self): return {k: v for k,v in self.query.items() if k in page_query}
     def url(self, configured, default):
         "`configured` (an absolute URL), or `default` on this request's own origin"
