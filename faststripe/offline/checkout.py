@@ -179,10 +179,7 @@ def _card_error(st, pm):
 
 def _attach(st, pm, cus):
     "Attach the payment method `pm` to the customer `cus` (`payment_method.attached`)"
-    o = st.objs[pm]
-    if o.get('customer') != cus:
-        o['customer'] = cus
-        st.emit('payment_method', 'attached', o)
+    st.attach_pm(st.objs[pm], cus)  # the payment methods part: `payment_method.attached`, as the API attaches
 
 def _checkout_payment(st, s, pm, email, name, details=None):
     "Confirm the session's payment intent (made on the first attempt) with `pm`: succeeded, waiting for 3D Secure, or a card error"

@@ -622,7 +622,7 @@ def portal_card_form(ps, tok, form=None, errs=None, alert=None, status=200):
 def _save_card(st, ps, pm):
     "Attach `pm` to the session's customer and make it the default of the customer and of its subscriptions"
     cus = _id_of(ps['customer'])
-    _attach(st, pm, cus)  # as Checkout attaches a card: `payment_method.attached`
+    _api(st, 'POST', f'/v1/payment_methods/{pm}/attach', customer=cus)
     _api(st, 'POST', f'/v1/customers/{cus}', **{'invoice_settings[default_payment_method]': pm})
     for s in _portal_subs(st, cus): _api(st, 'POST', f"/v1/subscriptions/{s['id']}", default_payment_method=pm)
     st.page_state[ps['id']] = {'flash': 'Your payment method has been added.'}
