@@ -26,6 +26,7 @@ from .meters import *
 from .checkout import *
 from .webhooks import *
 from .event_destinations import *
+from .connect_oauth import *
 from .fixtures import *
 from .state import *
 from .persistence import *
