@@ -142,10 +142,10 @@ def complete_checkout(self:OfflineStripe, session_id, email=None, payment_method
         email = s.get('customer_email') or email or (self.objs.get(s.get('customer') or '') or {}).get('email') or 'customer@example.com'
         pi = self.objs.get(s.get('payment_intent') or '')
         if s['mode'] == 'payment':
-            if not (pi and pi['status'] == 'succeeded'):
+            if not (pi and pi['status'] in ('succeeded', 'requires_capture')):
                 pi = _checkout_payment(self, s, self.lookup(payment_method, ['payment_method'])['id'], email, name, details)
-                if pi['status'] != 'succeeded': return fast_copy(s)  # waiting for 3D Secure
-            cus, status = _id_of(pi.get('customer')), 'paid'
+                if pi['status'] not in ('succeeded', 'requires_capture'): return fast_copy(s)  # waiting for 3D Secure
+            cus, status = _id_of(pi.get('customer')), 'paid' if pi['status'] == 'succeeded' else 'unpaid'  # a hold is not paid yet
         else:
             pm = self.lookup(payment_method, ['payment_method'])['id']
             if (err := _card_error(self, pm)): raise err
@@ -154,7 +154,7 @@ def complete_checkout(self:OfflineStripe, session_id, email=None, payment_method
             if cus: _attach(self, pm, cus)
             status = _checkout_subscription(self, s, cus, pm) if s['mode'] == 'subscription' else _checkout_setup(self, s, cus, pm)
         s.update(status='complete', payment_status=status, customer=cus, url=None,
-                 customer_details={'address': None, 'business_name': None, 'individual_name': None, 'phone': None, 'tax_exempt': 'none', 'tax_ids': []}
+                 customer_details={'address': dict.fromkeys(('city', 'country', 'line1', 'line2', 'postal_code', 'state')), 'business_name': None, 'individual_name': None, 'phone': None, 'tax_exempt': 'none', 'tax_ids': []}
                  | (s.get('customer_details') or {}) | {'email': email, 'name': name} | {k: details[k] for k in ('address', 'phone') if details.get(k)})
         if details.get('shipping'):
             s['collected_information'] = (s.get('collected_information') or {'business_name': None, 'individual_name': None}) | {'shipping_details': details['shipping']}
@@ -187,7 +187,7 @@ def _checkout_payment(st, s, pm, email, name, details=None):
     if pi is None:
         cus = s.get('customer') or (_cus_create_for(st, email, name, details) if s.get('customer_creation') == 'always' else None)
         extra = st.checkout_extras.get(s['id'], {}).get('payment_intent_data') or {}
-        pi = _pi_create(st, {k: v for k,v in extra.items() if k in ('metadata', 'description', 'receipt_email', 'statement_descriptor')}
+        pi = _pi_create(st, {k: v for k,v in extra.items() if k in ('metadata', 'description', 'receipt_email', 'statement_descriptor', 'capture_method', 'setup_future_usage')}
                         | {'amount': s['amount_total'], 'currency': s['currency'] or 'usd', 'payment_method': pm} | ({'customer': cus} if cus else {})
                         | ({'shipping': _given(details['shipping'])} if (details or {}).get('shipping') else {}))
         s['payment_intent'] = pi['id']
