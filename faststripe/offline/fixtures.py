@@ -341,8 +341,6 @@ known_gaps |= {
     'charge.refund.updated': 'updating a refund emits refund.updated but not charge.refund.updated',
     'refund.failed': 'pm_card_refundFail (a refund that fails later) is not modelled',
     'payment_method.automatically_updated': 'card updates by the networks are not modelled',
-    'customer.source.created': 'customer sources (POST /v1/customers/{id}/sources) emit no customer.source.* events',
-    'customer.source.updated': 'customer sources emit no customer.source.* events', 'customer.source.deleted': 'customer sources emit no customer.source.* events',
     'customer.source.expiring': 'cards do not expire on a test clock',
     'customer.discount.created': "customers' coupon parameter of API versions before 2025-03-31.basil is not accepted",
     'customer.discount.updated': "customers' coupon parameter of API versions before 2025-03-31.basil is not accepted",
