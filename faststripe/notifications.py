@@ -33,6 +33,7 @@ class EventNotification(StripeObject):
         "The current state of the object the event is about (its `related_object.url`), or None when it names none"
         api, ro = self._client(), self.get('related_object')
         if not ro: return _none() if api._is_async else None
+        if not isinstance(ro.get('url'), str): raise ValueError(f"notification {self['id']}: related_object has no url to fetch: {dict(ro)!r:.120}")
         return api._follow(ro['url'], {'stripe_context': self.get('context'), 'headers': _trigger(self)}, 'fetch_related_object')
 
 @functools.cache

@@ -622,7 +622,7 @@ def portal_card_form(ps, tok, form=None, errs=None, alert=None, status=200):
 def _save_card(st, ps, pm):
     "Attach `pm` to the session's customer and make it the default of the customer and of its subscriptions"
     cus = _id_of(ps['customer'])
-    _attach(st, pm, cus)  # as Checkout attaches a card: `payment_method.attached`
+    _api(st, 'POST', f'/v1/payment_methods/{pm}/attach', customer=cus)
     _api(st, 'POST', f'/v1/customers/{cus}', **{'invoice_settings[default_payment_method]': pm})
     for s in _portal_subs(st, cus): _api(st, 'POST', f"/v1/subscriptions/{s['id']}", default_payment_method=pm)
     st.page_state[ps['id']] = {'flash': 'Your payment method has been added.'}
@@ -721,20 +721,21 @@ def flow_confirmation(st, ps, tok):
 
 # %% ../../nbs/offline/70_pages.ipynb #9627cf50
 def three_ds_route(st, method, _, form, query):
-    "`/3d_secure_2/hosted?payment_intent=pi_…`: authenticate a payment intent that requires action"
-    pid = query.get('payment_intent', '')
-    pi = st.objs.get(pid)
-    if pi is None or st.schema_of(pid) != 'payment_intent': return not_found('payment')
-    if pi['status'] != 'requires_action': return page('Authentication', f'<section><h1>Nothing to authenticate</h1><p>This payment is {e(pi["status"])}.</p></section>')
-    if method == 'GET': return auth_page(st, pi['amount'], pi['currency'], _id_of(pi['payment_method']), f'/3d_secure_2/hosted?payment_intent={quote(pid)}')
-    try: st.authenticate_payment(pi, form.get('action') == 'complete')
+    "`/3d_secure_2/hosted?payment_intent=pi_…` (or `?setup_intent=seti_…`): authenticate an intent that requires action"
+    kind = 'setup_intent' if 'setup_intent' in query else 'payment_intent'
+    iid, what = query.get(kind, ''), 'payment' if kind == 'payment_intent' else 'card setup'
+    it = st.objs.get(iid)
+    if it is None or st.schema_of(iid) != kind: return not_found(what)
+    if it['status'] != 'requires_action': return page('Authentication', f'<section><h1>Nothing to authenticate</h1><p>This {what} is {e(it["status"])}.</p></section>')
+    if method == 'GET': return auth_page(st, it.get('amount') or 0, it.get('currency'), _id_of(it['payment_method']), f'/3d_secure_2/hosted?{kind}={quote(iid)}')
+    try: st.authenticate_payment(it, form.get('action') == 'complete')  # a setup intent too
     except OfflineError: pass  # a decline after authenticating: the intent records it
-    outcome = 'succeeded' if pi['status'] in ('succeeded', 'requires_capture') else 'failed'
-    if (ret := safe_href(st.return_urls.get(pid))):
+    outcome = 'succeeded' if it['status'] in ('succeeded', 'requires_capture', 'processing') else 'failed'
+    if (ret := safe_href(st.return_urls.get(iid))):
         sep = '&' if '?' in ret else '?'
-        return redirect(f"{ret}{sep}payment_intent={pid}&payment_intent_client_secret={pi.get('client_secret')}&redirect_status={outcome}")
+        return redirect(f"{ret}{sep}{kind}={iid}&{kind}_client_secret={it.get('client_secret')}&redirect_status={outcome}")
     return page('Authentication', f'<section><h1>Authentication {"complete" if outcome == "succeeded" else "failed"}</h1>'
-                f'<p>The payment is {e(pi["status"])}. You can close this page.</p></section>')
+                f'<p>The {what} is {e(it["status"])}. You can close this page.</p></section>')
 
 # %% ../../nbs/offline/70_pages.ipynb #dd73b400
 def _invoice_lines(inv):
