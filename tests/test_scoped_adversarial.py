@@ -340,7 +340,7 @@ def app_attempts(w):
            ('own sub, bob item', 'PUT', f'/subscriptions/{a.sub}', {'item': b.si, 'quantity': 2}, 400, 'parameter_invalid'),
            ('default pm', 'PUT', f'/payment-methods/{b.pm}', None, 404, 'resource_missing'),
            ('detach pm', 'DELETE', f'/payment-methods/{b.pm}', None, 404, 'resource_missing'),
-           ('subscribe with bob pm', 'POST', '/subscriptions', {'price': w.price.id, 'payment_method': b.pm}, 400, 'resource_missing'),
+           ('subscribe with bob pm', 'POST', '/subscriptions', {'price': w.price2.id, 'payment_method': b.pm}, 400, 'resource_missing'),
            ('subscribe for bob', 'POST', '/subscriptions', {'price': w.price.id, 'customer': b.id}, 400, 'parameter_unknown'),
            ('checkout for bob', 'POST', f'/checkout/{w.price.id}', {'customer': b.id}, 400, 'parameter_unknown'),
            ('invoices of bob', 'GET', f'/invoices?customer={b.id}', None, 400, 'parameter_unknown'),

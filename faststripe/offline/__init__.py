@@ -13,6 +13,7 @@ from .payment_methods import *
 from .setup_intents import *
 from .disputes import *
 from .payment_method_types import *
+from .sources import *
 from .billing import *
 from .cycles import *
 from .prorations import *

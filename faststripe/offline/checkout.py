@@ -142,10 +142,11 @@ def complete_checkout(self:OfflineStripe, session_id, email=None, payment_method
         email = s.get('customer_email') or email or (self.objs.get(s.get('customer') or '') or {}).get('email') or 'customer@example.com'
         pi = self.objs.get(s.get('payment_intent') or '')
         if s['mode'] == 'payment':
-            if not (pi and pi['status'] == 'succeeded'):
+            if not (pi and pi['status'] in ('succeeded', 'requires_capture')):
                 pi = _checkout_payment(self, s, self.lookup(payment_method, ['payment_method'])['id'], email, name, details)
-                if pi['status'] != 'succeeded': return fast_copy(s)  # waiting for 3D Secure
-            cus, status = _id_of(pi.get('customer')), 'paid'
+                if pi['status'] not in ('succeeded', 'requires_capture'): return fast_copy(s)  # waiting for 3D Secure
+            cus, status = _id_of(pi.get('customer')), 'paid' if pi['status'] == 'succeeded' else 'unpaid'  # a hold is not paid yet
+            if _invoicing(s) and not s.get('invoice'): _checkout_invoice(self, s, pi, cus)
         else:
             pm = self.lookup(payment_method, ['payment_method'])['id']
             if (err := _card_error(self, pm)): raise err
@@ -154,7 +155,7 @@ def complete_checkout(self:OfflineStripe, session_id, email=None, payment_method
             if cus: _attach(self, pm, cus)
             status = _checkout_subscription(self, s, cus, pm) if s['mode'] == 'subscription' else _checkout_setup(self, s, cus, pm)
         s.update(status='complete', payment_status=status, customer=cus, url=None,
-                 customer_details={'address': None, 'business_name': None, 'individual_name': None, 'phone': None, 'tax_exempt': 'none', 'tax_ids': []}
+                 customer_details={'address': dict.fromkeys(('city', 'country', 'line1', 'line2', 'postal_code', 'state')), 'business_name': None, 'individual_name': None, 'phone': None, 'tax_exempt': 'none', 'tax_ids': []}
                  | (s.get('customer_details') or {}) | {'email': email, 'name': name} | {k: details[k] for k in ('address', 'phone') if details.get(k)})
         if details.get('shipping'):
             s['collected_information'] = (s.get('collected_information') or {'business_name': None, 'individual_name': None}) | {'shipping_details': details['shipping']}
@@ -185,13 +186,37 @@ def _checkout_payment(st, s, pm, email, name, details=None):
     "Confirm the session's payment intent (made on the first attempt) with `pm`: succeeded, waiting for 3D Secure, or a card error"
     pi = st.objs.get(s.get('payment_intent') or '')
     if pi is None:
-        cus = s.get('customer') or (_cus_create_for(st, email, name, details) if s.get('customer_creation') == 'always' else None)
+        cus = s.get('customer') or (_cus_create_for(st, email, name, details) if s.get('customer_creation') == 'always' or _invoicing(s) else None)
         extra = st.checkout_extras.get(s['id'], {}).get('payment_intent_data') or {}
-        pi = _pi_create(st, {k: v for k,v in extra.items() if k in ('metadata', 'description', 'receipt_email', 'statement_descriptor')}
+        pi = _pi_create(st, {k: v for k,v in extra.items() if k in ('metadata', 'description', 'receipt_email', 'statement_descriptor', 'capture_method', 'setup_future_usage')}
                         | {'amount': s['amount_total'], 'currency': s['currency'] or 'usd', 'payment_method': pm} | ({'customer': cus} if cus else {})
                         | ({'shipping': _given(details['shipping'])} if (details or {}).get('shipping') else {}))
         s['payment_intent'] = pi['id']
     return _pi_confirm(st, pi, {'payment_method': pm})
+
+def _invoicing(s): return bool((s.get('invoice_creation') or {}).get('enabled'))
+
+def _checkout_invoice(st, s, pi, cus):
+    "The post-purchase invoice of a `payment` session with `invoice_creation[enabled]`: its line items, finalized, and paid by the session's payment intent `pi`"
+    from faststripe.offline.billing import _ii_create, _inv_create
+    data = (s.get('invoice_creation') or {}).get('invoice_data') or {}
+    for it in [st.objs[i] for i in st.by_schema.get('item', {}) if st.parent.get(i) == s['id']]:
+        _ii_create(st, {'customer': cus, 'pricing': {'price': it['price']['id']}, 'quantity': it['quantity'], 'currency': s['currency'],
+                        'description': it.get('description') or it['price'].get('nickname') or 'Item'})
+    if (off := (s.get('total_details') or {}).get('amount_discount')):  # invoices have no discounts here yet: the code's discount is a line
+        code = next((st.objs.get(d.get('promotion_code') or '', {}).get('code') for d in s.get('discounts') or ()), None)
+        _ii_create(st, {'customer': cus, 'amount': -off, 'currency': s['currency'], 'description': f"Discount{f' ({code})' if code else ''}"})
+    inv = _inv_create(st, {'customer': cus, 'currency': s['currency'], 'auto_advance': False, 'collection_method': 'charge_automatically',
+                           'pending_invoice_items_behavior': 'include'} | {k: data[k] for k in ('description', 'footer', 'metadata', 'custom_fields') if data.get(k)})
+    pay = st.new_object('invoice_payment', amount_paid=None, amount_requested=pi['amount'], currency=inv['currency'], invoice=inv['id'], is_default=True,
+                        status='open', status_transitions={'paid_at': None, 'canceled_at': None}, payment={'type': 'payment_intent', 'payment_intent': pi['id']})
+    st.store(pay, 'invoice_payment', event=False)
+    st.default_payment(inv)  # (loads the billing part's index of default payments)
+    st._pay_of[inv['id']], st.intent_invoice[pi['id']] = pay['id'], inv['id']
+    st.finalize_invoice(inv)
+    if pi['status'] == 'succeeded': st.invoice_paid(inv, pi)
+    s['invoice'] = inv['id']
+    return inv
 
 def _checkout_subscription(st, s, cus, pm):
     "Subscribe `cus` to the session's recurring prices, paying with `pm`: the session's `payment_status`"

@@ -22,10 +22,12 @@ class Persistence:
     def __init__(self, st, path):
         self.st, self.path, self.lock, self.saves = st, Path(path), threading.Lock(), 0
         self.seq_lock, self.written, self.saved = threading.Lock(), 0, 0  # writes finished / covered by a commit
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.db.execute('PRAGMA journal_mode=WAL')
-        self.db.execute('PRAGMA synchronous=FULL')
-        self.db.execute('CREATE TABLE IF NOT EXISTS offline_state (id INTEGER PRIMARY KEY CHECK (id = 1), spec_version TEXT, saved_at REAL, data BLOB)')
+        try:
+            self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self.db.execute('PRAGMA journal_mode=WAL')
+            self.db.execute('PRAGMA synchronous=FULL')
+            self.db.execute('CREATE TABLE IF NOT EXISTS offline_state (id INTEGER PRIMARY KEY CHECK (id = 1), spec_version TEXT, saved_at REAL, data BLOB)')
+        except sqlite3.Error as e: raise ValueError(f'--db {self.path}: not an offline Stripe database ({e}); give a new file name or one it made') from None
 
     def load(self) -> int:
         "Load the saved account into the engine (nothing if the file is new); how many objects it has"
@@ -34,7 +36,8 @@ class Persistence:
         version, data = row
         if version != self.st.spec.version:
             print(f'Note: {self.path} was written with API version {version}; this offline Stripe speaks {self.st.spec.version}', flush=True)
-        self.st.restore(data)
+        try: self.st.restore(data)
+        except Exception as e: raise ValueError(f'--db {self.path}: its account cannot be loaded by this faststripe ({type(e).__name__}: {e})') from None
         return len(self.st.objs)
 
     def save(self, st=None):

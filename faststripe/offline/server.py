@@ -208,7 +208,8 @@ def offline_main(args=None):
     where = 'data in memory'
     if a.db:
         import faststripe.offline.persistence  # the part that adds OfflineStripe.persist
-        where = f'data in {a.db} ({st.persist(a.db).loaded} objects loaded)'
+        try: where = f'data in {a.db} ({st.persist(a.db).loaded} objects loaded)'
+        except ValueError as e: srv.server_close(); raise SystemExit(str(e)) from None
     print(f'Offline Stripe (API {st.spec.version}) on {srv.url} -- test keys only, {where}; Ctrl-C stops it', flush=True)
     if a.forward_to:
         on_event, on_attempt = listen_printers()
