@@ -4,7 +4,8 @@
 
 # %% ../nbs/12_billing.ipynb #04a500fa
 from __future__ import annotations
-import re, json, http.cookies, urllib.parse, asyncio, inspect, logging
+import re, json, http.cookies, urllib.parse, inspect, logging, functools
+import anyio  # (httpx's own dependency)
 from fastcore.basics import store_attr
 from .core import (StripeError, CardError, InvalidRequestError, IdempotencyError, RateLimitError, RedactSecrets)
 from .scoped import OutOfScopeError, _id
@@ -166,7 +167,7 @@ class Call:
     async def run(self, f, *args, **kwargs):
         "Call Stripe through `f` (a scoped client's method): awaited on an async client, in a worker thread on a sync one"
         if self.app.api._is_async: return await f(*args, **kwargs)
-        return await asyncio.to_thread(f, *args, **kwargs)
+        return await anyio.to_thread.run_sync(functools.partial(f, *args, **kwargs))  # asyncio or trio, as the server runs
     def page(self): return {k: v for k,v in self.query.items() if k in page_query}
     def url(self, configured, default):
         "`configured` (an absolute URL), or `default` on this request's own origin"
@@ -184,8 +185,22 @@ async def _price(c, pid, recurring=None):
                           f"{'subscriptions need a recurring one' if recurring else 'use a subscription'}", 'price')
     return p
 
-async def list_products(c): return await c.run(c.sc.products.list, active=True, **c.page())
-async def get_product(c): return await c.run(c.sc.products.retrieve, c.params['id'])
+async def _sold_products(c):
+    "Ids of the products the app sells a price of (None: it sells every active price)"
+    if c.app.prices is None: return None
+    prices = await c.run(c.sc.prices.list, active=True, limit=100)
+    return {_id(p.get('product')) for p in prices['data'] if c.app.offers(p)}
+
+async def list_products(c):
+    res, sold = await c.run(c.sc.products.list, active=True, **c.page()), await _sold_products(c)
+    if sold is not None: res['data'] = [p for p in res['data'] if p.get('id') in sold]
+    return res
+
+async def get_product(c):
+    p, sold = await c.run(c.sc.products.retrieve, c.params['id']), await _sold_products(c)
+    if sold is not None and p.get('id') not in sold:
+        raise BillingError(404, 'invalid_request_error', 'resource_missing', f"No such product: '{c.params['id']}'", 'id')
+    return p
 
 async def list_prices(c):
     res = await c.run(c.sc.prices.list, active=True, **c.page(), **({'product': c.query['product']} if 'product' in c.query else {}))
@@ -238,10 +253,20 @@ async def detach_all_payment_methods(c):
 async def list_subscriptions(c):
     return await c.run(c.sc.subscriptions.list, **c.page(), **({'status': c.query['status']} if 'status' in c.query else {}))
 
+_current = ('active', 'trialing', 'past_due', 'unpaid', 'incomplete', 'paused')  # a subscription that has not ended
+
 async def subscribe(c):
     p = await _price(c, c.body['price'], recurring=True)
+    qty, prod = c.body.get('quantity', 1), _id(p.get('product'))
+    subs = (await c.run(c.sc.subscriptions.list, status='all', limit=100))['data']
+    if not c.app.allow_multiple_subscriptions:
+        if s := next((s for s in subs if s.get('status') in _current and any(
+                _id((it.get('price') or {}).get('product')) == prod for it in (s.get('items') or {}).get('data') or [])), None):
+            raise BillingError(409, 'invalid_request_error', 'already_subscribed', f"You already have a subscription to this product "
+                               f"({s['id']}); change its price or quantity with PUT /subscriptions/{s['id']}", 'price')
     extra = {'default_payment_method': c.body['payment_method']} if 'payment_method' in c.body else {}
-    sub = await c.run(c.sc.subscriptions.create, items=[{'price': p.id, 'quantity': c.body.get('quantity', 1)}],
+    key = f"billing-subscribe-{c.customer_id}-{p.id}-{qty}-{len(subs)}"  # a double click sends the same request twice: one subscription
+    sub = await c.run(c.sc.subscriptions.create, items=[{'price': p.id, 'quantity': qty}], idempotency_key=key,
                       **extra, **c.app.subscription_options)
     c.sc.forget_subscription_cache()
     return sub
@@ -319,8 +344,9 @@ class BillingApp:
     max_body = 64 * 1024
     def __init__(self, api, customer_for, fields=None, prices=None, success_url=None, cancel_url=None, return_url=None,
                  proration_behavior='create_prorations', cancel_at_period_end=True, allow_cancel_now=True, currency='usd',
-                 checkout_options=None, subscription_options=None, max_quantity=100, coupons=False, routes=None):
-        store_attr('api,customer_for,prices,success_url,cancel_url,return_url,proration_behavior,cancel_at_period_end,allow_cancel_now,currency,coupons')
+                 checkout_options=None, subscription_options=None, max_quantity=100, coupons=False, routes=None,
+                 allow_multiple_subscriptions=False):
+        store_attr('api,customer_for,prices,success_url,cancel_url,return_url,proration_behavior,cancel_at_period_end,allow_cancel_now,currency,coupons,allow_multiple_subscriptions')
         if proration_behavior not in ('create_prorations', 'always_invoice', 'none'):
             raise ValueError(f"proration_behavior must be 'create_prorations', 'always_invoice' or 'none', not {proration_behavior!r}")
         self.fields = {**default_fields, **(fields or {})}

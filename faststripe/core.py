@@ -189,6 +189,9 @@ def error_from_response(status, headers, content, attempts=1, v2=False):
     try: body = json.loads(content)
     except ValueError: body = {}
     err = body.get('error') if isinstance(body, dict) else None
+    if isinstance(err, str):  # Connect OAuth's shape: {"error": "invalid_grant", "error_description": …}
+        from faststripe.oauth import oauth_error
+        return oauth_error(status, body, headers, attempts)
     if not isinstance(err, dict): err = {'message': f"HTTP {status} with a non-Stripe body: {content[:200].decode('utf-8', 'replace')!r}"}
     typ = err.get('type')
     if typ == 'idempotency_error': cls = IdempotencyError
@@ -1182,7 +1185,8 @@ async def _apages(oper, prog, *args, **kwargs):
 
 # %% ../nbs/01_core.ipynb #c95d2c6e
 import faststripe.helpers  # adds the payment helpers to StripeApi and AsyncStripeApi
-import faststripe.webhooks  # adds parse_webhook
+import faststripe.webhooks  # adds parse_webhook (and, through it, parse_event_notification)
+import faststripe.oauth  # adds api.oauth (Connect OAuth)
 import faststripe.scoped  # adds for_customer (customer-scoped clients)
 
 # %% ../nbs/01_core.ipynb #d0c405e5

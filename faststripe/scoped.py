@@ -11,8 +11,8 @@ from .core import (StripeApi, AsyncStripeApi, StripeObject, InvalidRequestError,
 
 # %% auto #0
 __all__ = ['merchant_only', 'catalogue', 'coupon_catalogue', 'new_payment_details', 'clone_creates', 'not_ids', 'merchant_params',
-           'customer_search_paths', 'logger', 'allowed_hint', 'search_scan_limit', 'live_statuses', 'Ownership',
-           'ownership_table', 'OpRule', 'describe_rule', 'scope_table', 'OutOfScopeError', 'not_found',
+           'customer_search_paths', 'logger', 'allowed_hint', 'pinned_options', 'search_scan_limit', 'live_statuses',
+           'Ownership', 'ownership_table', 'OpRule', 'describe_rule', 'scope_table', 'OutOfScopeError', 'not_found',
            'ScopedStripeApi', 'AsyncScopedStripeApi', 'SubscriptionInfo']
 
 # %% ../nbs/11_scoped.ipynb #883d7f14
@@ -224,7 +224,8 @@ def describe_rule(r):
     if r.parent_params: bits.append(' or '.join(f'`{p}`' for p in r.parent_params) + (' checked' if r.force_customer or r.scoped_by_path or r.kind == 'search' else ' needed, and checked'))
     if r.subject == 'customer' and r.kind == 'list': bits.append('answers this customer only')
     elif r.kind == 'list': bits.append('items filtered, cursors checked')
-    if r.kind == 'search': bits.append('results filtered' + (', query narrowed' if r.op['path'] in customer_search_paths else ''))
+    if r.kind == 'search': bits.append('query narrowed to this customer, or every page read and filtered' if r.op['path'] in customer_search_paths
+                                       else 'every page read and filtered')
     if r.subject == 'public': bits.append('catalogue, read-only')
     return '; '.join(bits)
 
@@ -273,6 +274,7 @@ allowed_hint = ("A customer-scoped client reads and changes this customer's own 
 
 # %% ../nbs/11_scoped.ipynb #bd09d260
 def _do(f, *args, **kwargs): return f, args, kwargs
+pinned_options = ('stripe_account', 'stripe_context', 'api_key', 'headers')  # call options that would leave this account or key
 _raw = StripeApi._request  # the unscoped request: sync or async, by the client's `_send`
 
 class _Scoped:
@@ -295,6 +297,13 @@ class _Scoped:
     def for_customer(self, customer, **kwargs):
         if _id(customer) == self._customer and not kwargs: return self
         raise OutOfScopeError(f'a client scoped to {self._customer} cannot make a client for another customer; use the unscoped client')
+    def with_options(self, stripe_account=None, stripe_version=None, timeout=None, max_retries=None, headers=None, stripe_context=None):
+        "The same scoped client with another `stripe_version`, `timeout` or `max_retries` (not another account: the customer is of this one)"
+        if bad := [k for k,v in (('stripe_account', stripe_account), ('stripe_context', stripe_context), ('headers', headers)) if v]:
+            raise OutOfScopeError(f'{bad[0]}= is not available on a customer-scoped client: its customer belongs to the account it was made for')
+        view = super().with_options(stripe_version=stripe_version, timeout=timeout, max_retries=max_retries)
+        view._rules, view._seen = {}, {}
+        return view
 
     def _request(self, op, args, kwargs, where=''):
         return self._drive(self._steps(op, list(args), dict(kwargs), where or f"{op['rg']}.{op['rn']}"))
@@ -321,6 +330,9 @@ def _steps(self, op, args, kwargs, where):
     r = self.rule(op)
     if r.refused: raise OutOfScopeError(f'{where}: {r.refused}. {allowed_hint}')
     if self._read_only and op['verb'] != 'get': raise OutOfScopeError(f'{where}: this customer-scoped client is read-only (read_only=True)')
+    if bad := [k for k in pinned_options if kwargs.get(k) is not None]:
+        raise OutOfScopeError(f'{where}: {bad[0]}= is not available on a customer-scoped client: it acts on the account and with the key '
+                              f'it was made from (make it from api.with_options(...) instead)', bad[0])
     for n in op['pp'][len(args):]:
         if n in kwargs: args.append(kwargs.pop(n))
     if len(args) != len(op['pp']): return (yield _do(_raw, self, op, args, kwargs, where))  # core says what is missing, sending nothing
@@ -676,28 +688,32 @@ def _subscription_info(api, product=None, statuses=live_statuses, now=None):
     if until > now: info.update(subscribed=True, via='allowed_access_until', allowed_access_until=int(until))
     return info
 
-def _subscribed_cached(api, product=None, statuses=live_statuses, refresh=False):
-    "Steps: `is_subscribed`, remembering a yes for `cache_ttl` seconds (a no is asked again: a new subscriber gets in at once)"
-    if _grace(api) > time.time(): return True  # no request needed
+def _info_cached(api, product=None, statuses=live_statuses, refresh=False):
+    "Steps: `subscription_info`, remembering a yes for `cache_ttl` seconds (a no is asked again: a new subscriber gets in at once)"
     key = (api.customer_id, _id(product), tuple(statuses))
     now = time.monotonic()
     hit = api._sub_cache.get(key)
-    if hit is not None and hit > now and not refresh: return True
+    if hit is not None and hit[0] > now and not refresh: return SubscriptionInfo(copy.deepcopy(dict(hit[1])))
     info = yield from _subscription_info(api, product, statuses)
     if info.subscribed and info.via == 'subscription' and api._cache_ttl:
         if len(api._sub_cache) > 10_000:
-            for k in [k for k,t in api._sub_cache.items() if t <= now]: api._sub_cache.pop(k, None)
-        api._sub_cache[key] = now + api._cache_ttl
+            for k in [k for k,t in api._sub_cache.items() if t[0] <= now]: api._sub_cache.pop(k, None)
+        api._sub_cache[key] = (now + api._cache_ttl, SubscriptionInfo(copy.deepcopy(dict(info))))
     else: api._sub_cache.pop(key, None)
-    return info.subscribed
+    return info
+
+def _subscribed_cached(api, product=None, statuses=live_statuses, refresh=False):
+    "Steps: `is_subscribed`: the grace period without a request, else the (cached) `subscription_info`"
+    if _grace(api) > time.time(): return True
+    return (yield from _info_cached(api, product, statuses, refresh)).subscribed
 
 def _check_statuses(api, statuses):
     from faststripe.helpers import _check_statuses as check
     return check(api, statuses)
 
-def _subscription_info_m(self, product=None, statuses=live_statuses)->SubscriptionInfo:
-    "This customer's subscription to `product` (object, id or name; any product if None): `subscribed`, `status`, `price`, `current_period_end`, ..."
-    return self._drive(_subscription_info(self, product, _check_statuses(self, statuses)))
+def _subscription_info_m(self, product=None, statuses=live_statuses, refresh:bool=False)->SubscriptionInfo:
+    "This customer's subscription to `product` (object, id or name; any product if None): `subscribed`, `status`, `price`, `current_period_end`, ...; a yes is remembered for `cache_ttl` seconds"
+    return self._drive(_info_cached(self, product, _check_statuses(self, statuses), refresh))
 
 def _is_subscribed_m(self, product=None, statuses=live_statuses, refresh:bool=False)->bool:
     "Whether this customer has an active (or trialing) subscription, to `product` if given; a yes is remembered for `cache_ttl` seconds"

@@ -151,13 +151,17 @@ def _not_event(d):
         bad.append(f"`object` is {what}, not 'event'")
     return '; '.join(bad) or None
 
-def _event_from(payload):
-    "Decode a verified webhook body into a typed `Event`, or raise `WebhookPayloadError`"
+def _decoded(payload):
+    "The JSON of a verified webhook body, or `WebhookPayloadError`"
     body = _to_bytes(payload)
-    try: d = json.loads(body)
+    try: return json.loads(body)
     except (ValueError, RecursionError) as e:   # JSONDecodeError, UnicodeDecodeError, too many digits; too deep
         err = 'nested too deeply' if isinstance(e, RecursionError) else str(e)[:200]
         raise WebhookPayloadError(f'Webhook payload is not JSON ({len(body):,} bytes): {err}', reason='json') from None
+
+def _event_from(payload):
+    "Decode a verified webhook body into a typed `Event`, or raise `WebhookPayloadError`"
+    d = _decoded(payload)
     if problem := _not_event(d):
         raise WebhookPayloadError(f'Webhook payload is not a Stripe event: {problem}', reason='event')
     return event_obj(d)
@@ -221,6 +225,8 @@ def check_event_pattern(pattern:str, strict:bool=True)->str:
         raise TypeError(f'An event pattern must be a str (or a list/tuple of str), not {type(pattern).__name__}: {pattern!r}')
     if not strict or any(c in pattern for c in '*?[') or pattern in known_event_types() or pattern in _event_prefixes():
         return pattern
+    if pattern.startswith('v2.'): return pattern  # thin v2 event types: the spec does not list them
+    if pattern.startswith('v1.') and (pattern[3:] in known_event_types() or pattern[3:] in _event_prefixes()): return pattern  # a v1 event, thin
     raise ValueError(f'Unknown event type {pattern!r}' + (did_you_mean(pattern, known_event_types() | _event_prefixes()) or '.') +
                      ' For a type newer than faststripe\'s bundled spec, pass `strict=False`.')
 
@@ -365,9 +371,10 @@ def _key(f):
 # %% ../nbs/04_webhooks.ipynb #856c016f
 class Webhooks:
     "Registry of webhook handlers, run once per event id using `store`"
-    def __init__(self, store:EventStore|None=None, secret:Secret|None=None, tolerance:float|None=300)->None:
+    def __init__(self, store:EventStore|None=None, secret:Secret|None=None, tolerance:float|None=300, api:StripeApi|None=None)->None:
+        "`api`: the client thin event notifications fetch their event and related object with"
         self.store: EventStore = ifnone(store, MemoryEventStore())
-        self.secret,self.tolerance = secret,tolerance
+        self.secret,self.tolerance,self.api = secret,tolerance,api
         self.handlers: list[tuple[str, str, Callable[..., Any]]] = []   # (pattern, key, handler)
 
     @overload
@@ -447,8 +454,15 @@ class Webhooks:
         return await self._handle(event, sync=False)
 
     def parse(self, payload:Payload, headers:Headers, secret:Secret|None=None)->Event:
-        "Verify and parse a request into a typed `Event` with this registry's secret and tolerance"
-        return parse_event(payload, stripe_signature(headers), ifnone(secret, self.secret), self.tolerance)
+        "Verify and parse a request into a typed `Event` (a v2 thin notification: an `EventNotification`) with this registry's secret and tolerance"
+        secret = ifnone(ifnone(secret, self.secret), _env_secret())
+        verify_webhook(payload, stripe_signature(headers), secret, self.tolerance)
+        d = _decoded(payload)
+        if isinstance(d, dict) and d.get('object') == 'v2.core.event':  # a thin notification, as the official package reads one
+            from faststripe.notifications import event_notification
+            return event_notification(d, self.api)
+        if problem := _not_event(d): raise WebhookPayloadError(f'Webhook payload is not a Stripe event: {problem}', reason='event')
+        return event_obj(d)
 
     def handle_request(self, payload:Payload, headers:Headers, secret:Secret|None=None)->WebhookResult:
         "Verify, parse and `handle` a webhook request (raw body + headers)"
@@ -463,3 +477,4 @@ class Webhooks:
 
 # %% ../nbs/04_webhooks.ipynb #fc43e666
 webhooks = Webhooks()
+import faststripe.notifications  # thin event notifications (`parse_event_notification`), once this module is whole

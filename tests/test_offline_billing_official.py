@@ -104,3 +104,43 @@ def test_meter_event_session_and_stream(offline):
     client.v1.billing.meter_events.create(params={'event_name': 'call', 'payload': {'stripe_customer_id': cus.id, 'value': '10'}})
     st = offline.stripe
     assert st.meter_usage(st.objs[meter.id], cus.id, sub['items'].data[0].current_period_start, sub['items'].data[0].current_period_end) == 60
+
+def test_schedule_phases_on_a_clock_and_old_iterations(client, offline):
+    "A schedule moves through its phases as its clock advances; an app pinned before clover sends `phases[][iterations]`"
+    import calendar, datetime
+    t0 = calendar.timegm(datetime.datetime(2026, 1, 1).timetuple())
+    clock = client.v1.test_helpers.test_clocks.create(params={'frozen_time': t0})
+    cus = client.v1.customers.create(params={'test_clock': clock.id, 'payment_method': 'pm_card_visa',
+                                             'invoice_settings': {'default_payment_method': 'pm_card_visa'}})
+    basic = client.v1.prices.create(params={'product_data': {'name': 'Basic'}, 'unit_amount': 1000, 'currency': 'usd', 'recurring': {'interval': 'month'}})
+    pro = client.v1.prices.create(params={'product_data': {'name': 'Pro'}, 'unit_amount': 3000, 'currency': 'usd', 'recurring': {'interval': 'month'}})
+    old = stripe.StripeClient(KEY, base_addresses={'api': offline.url}, stripe_version='2025-08-27.basil')
+    sc = old.v1.subscription_schedules.create(params={'customer': cus.id, 'start_date': 'now', 'end_behavior': 'cancel',
+        'phases': [{'items': [{'price': basic.id}], 'iterations': 1}, {'items': [{'price': pro.id}], 'iterations': 1}]})
+    assert sc.status == 'active' and [p.end_date - p.start_date for p in sc.phases] == [31*86400, 28*86400]
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={'frozen_time': t0 + 59*86400})  # March 1st: two months, the limit
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={'frozen_time': t0 + 59*86400 + 7200})
+    invs = client.v1.invoices.list(params={'subscription': sc.subscription}).data[::-1]
+    assert [(i.total, i.status) for i in invs] == [(1000, 'paid'), (3000, 'paid')]
+    assert client.v1.subscription_schedules.retrieve(sc.id).status == 'completed'
+    assert client.v1.subscriptions.retrieve(sc.subscription).status == 'canceled'
+    types = [e.type for e in client.v1.events.list(params={'limit': 100}).auto_paging_iter()]
+    assert {'subscription_schedule.created', 'subscription_schedule.updated', 'subscription_schedule.completed'} <= set(types)
+
+def test_quote_accepted_then_credited(client):
+    "A quote finalized and accepted makes a paid subscription; a credit note refunds part of its first invoice"
+    cus = client.v1.customers.create(params={'payment_method': 'pm_card_visa', 'invoice_settings': {'default_payment_method': 'pm_card_visa'}})
+    price = client.v1.prices.create(params={'product_data': {'name': 'Team'}, 'unit_amount': 2500, 'currency': 'usd', 'recurring': {'interval': 'month'}})
+    q = client.v1.quotes.create(params={'customer': cus.id, 'line_items': [{'price': price.id, 'quantity': 4}]})
+    assert (q.status, q.amount_total) == ('draft', 10000)
+    q = client.v1.quotes.finalize_quote(q.id)
+    assert q.status == 'open' and q.number.startswith('QT-')
+    q = client.v1.quotes.accept(q.id)
+    inv = client.v1.invoices.retrieve(q.invoice)
+    assert (q.status, client.v1.subscriptions.retrieve(q.subscription).status, inv.status, inv.total) == ('accepted', 'active', 'paid', 10000)
+    pv = client.v1.credit_notes.preview(params={'invoice': inv.id, 'amount': 2500, 'refund_amount': 2500})
+    assert pv.amount == 2500 and pv.type == 'post_payment'
+    cn = client.v1.credit_notes.create(params={'invoice': inv.id, 'amount': 2500, 'refund_amount': 2500, 'reason': 'order_change'})
+    assert cn.refunds[0].amount_refunded == 2500 and client.v1.refunds.retrieve(cn.refunds[0].refund).amount == 2500
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.credit_notes.void_credit_note(cn.id)

@@ -529,3 +529,27 @@ def test_hosted_invoice_page(stripe, page):
     evs = events_once(stripe, 'invoice.payment_succeeded')
     assert [t for t in about(evs, inv.id) if t in ('invoice.finalized', 'invoice.payment_failed', 'invoice.paid', 'invoice.payment_succeeded')] == \
         ['invoice.finalized', 'invoice.payment_failed', 'invoice.paid', 'invoice.payment_succeeded']
+
+def test_checkout_collects_addresses_and_phone(stripe, page):
+    "billing_address_collection, shipping_address_collection and phone_number_collection: named fields in named groups, kept on the session"
+    cs = one_time(stripe, billing_address_collection='required', phone_number_collection={'enabled': True}, customer_creation='always',
+                  shipping_address_collection={'allowed_countries': ['US', 'CA']})
+    page.goto(cs.url)
+    ship, bill = page.get_by_role('group', name='Shipping address'), page.get_by_role('group', name='Billing address')
+    ship.get_by_label('Full name').fill('Sam Ship')
+    ship.get_by_label('Country or region').select_option('CA')
+    for g in (ship, bill):
+        g.get_by_label('Address line 1').fill('1 Main St'); g.get_by_label('City').fill('Springfield'); g.get_by_label('Postal code').fill('62701')
+    ship.get_by_label('State').fill('ON')
+    page.get_by_label('Phone number').fill('+1 555 010 0100')
+    fill_card(page)
+    button(page, 'Pay').click()
+    assert bill.get_by_label('State').get_attribute('aria-invalid') == 'true'  # required for the United States
+    shot(page, 'checkout_addresses')
+    page.get_by_role('group', name='Billing address').get_by_label('State').fill('IL')
+    fill_card(page)
+    button(page, 'Pay').click()
+    page.wait_for_url(f'{stripe.shop.url}/success?session_id={cs.id}')
+    s = stripe.api.checkout_sessions.retrieve(cs.id, expand=['customer'])
+    assert (s.customer_details.address.state, s.customer_details.phone, s.collected_information.shipping_details.address.country) == ('IL', '+15550100100', 'CA')
+    assert (s.customer.address.city, s.customer.shipping.name) == ('Springfield', 'Sam Ship')

@@ -17,7 +17,7 @@ Then Ada's own requests, through both, all work.
 import asyncio, json, logging, re, urllib.parse
 from types import SimpleNamespace as NS
 import httpx, pytest
-from faststripe.core import AsyncStripeApi, InvalidRequestError, StripeError
+from faststripe.core import AsyncStripeApi, InvalidRequestError, StripeError, pages
 from faststripe.offline import offline_api
 from faststripe.scoped import OutOfScopeError
 from faststripe.billing import billing_app
@@ -244,6 +244,9 @@ def client_attempts(w):
             ('events', 'events.list', [], {}, B), ('balance txns', 'balance_transactions.list', [], {}, B),
             ('payouts', 'payouts.list', [], {}, B), ('webhook', 'webhook_endpoints.create', [], {'url': 'https://x.example', 'enabled_events': ['*']}, B),
             ('new price', 'prices.create', [], {'currency': 'usd', 'unit_amount': 1, 'product': w.price.product}, B),
+            ('another account', 'customers.retrieve', [a.id], {'stripe_account': 'acct_1OtherAccount'}, B),
+            ('another key', 'subscriptions.list', [], {'api_key': 'sk_test_other'}, B),
+            ('account header', 'invoices.list', [], {'headers': {'Stripe-Account': 'acct_1OtherAccount'}}, B),
             ('refunds, all', 'refunds.list', [], {}, B), ('raw request', '__call__', ['/v1/customers/' + b.id], {}, B)]
     return res
 
@@ -337,7 +340,7 @@ def app_attempts(w):
            ('own sub, bob item', 'PUT', f'/subscriptions/{a.sub}', {'item': b.si, 'quantity': 2}, 400, 'parameter_invalid'),
            ('default pm', 'PUT', f'/payment-methods/{b.pm}', None, 404, 'resource_missing'),
            ('detach pm', 'DELETE', f'/payment-methods/{b.pm}', None, 404, 'resource_missing'),
-           ('subscribe with bob pm', 'POST', '/subscriptions', {'price': w.price.id, 'payment_method': b.pm}, 400, 'resource_missing'),
+           ('subscribe with bob pm', 'POST', '/subscriptions', {'price': w.price2.id, 'payment_method': b.pm}, 400, 'resource_missing'),
            ('subscribe for bob', 'POST', '/subscriptions', {'price': w.price.id, 'customer': b.id}, 400, 'parameter_unknown'),
            ('checkout for bob', 'POST', f'/checkout/{w.price.id}', {'customer': b.id}, 400, 'parameter_unknown'),
            ('invoices of bob', 'GET', f'/invoices?customer={b.id}', None, 400, 'parameter_unknown'),
@@ -462,4 +465,41 @@ def test_own_requests_through_the_app(world, before, kind):
     pm2 = w.api.payment_methods.attach('pm_card_mastercard', customer=a.id)
     assert ok('DELETE', f'/payment-methods/{pm2.id}')['id'] == pm2.id
     assert w.api.payment_methods.retrieve(pm2.id).customer is None
+    assert snapshot(w) == before
+
+
+# ---------------------------------------------------------------------------------------------------- search fuzz
+def test_search_fuzz(world, before, logs):
+    "600 random queries built of every piece an attacker might try: results, has_more and total_count say nothing of Bob"
+    import random
+    w, a, b = world, world.ada, world.bob
+    sa = w.api.for_customer(a.id)
+    rng = random.Random(17)
+    clauses = [f"customer:'{b.id}'", f'customer:"{b.id}"', f"-customer:'{a.id}'", f"customer:'{a.id}'", "status:'paid'", "status:'active'",
+               "total>0", "amount>0", "-status:'void'", "metadata['owner']:'Bob'", "metadata['secret']:'Bob-secret-7731'",
+               "email:'bob@example.com'", "description~'Bob'", "created>0", f"customer:'{b.id.upper()}'"]
+    junk = ["'", '"', "\\", "OR", "AND", "or", "-", ":", b.id, "()", "*", "0OR"]
+    pieces = clauses + junk
+    api = w.api
+    mine = {'invoices': {i.id for i in pages(api.invoices.list, customer=a.id)}, 'charges': {c.id for c in pages(api.charges.list, customer=a.id)},
+            'payment_intents': {p.id for p in pages(api.payment_intents.list, customer=a.id)},
+            'subscriptions': {s.id for s in pages(api.subscriptions.list, customer=a.id, status='all')}, 'customers': {a.id}}
+    answered = 0
+    for n in range(600):
+        rg = rng.choice(sorted(mine))
+        parts = [rng.choice(clauses) if rng.random() < 0.85 else rng.choice(junk) for _ in range(rng.randint(1, 4))]
+        q = rng.choice([' ', ' AND ', ' OR ', ' or ']).join(parts)
+        try: res = getattr(sa, rg).search(query=q, limit=rng.choice([1, 10]), expand=['total_count'])
+        except InvalidRequestError as e:
+            assert e.code in ('search_query_invalid', 'parameter_invalid_empty'), (q, e)
+            assert not leaked([str(e)], b.tokens, q)
+            continue
+        answered += 1
+        ids = {it.id for it in res.data}
+        assert ids <= mine[rg] | {w.price.id}, (rg, q, ids)
+        assert not leaked(res.to_dict(), b.tokens, q), (rg, q)
+        if res.get('total_count') is not None: assert res.total_count <= len(mine[rg]), (rg, q, res.total_count)
+        if res.has_more: assert rg in ('invoices', 'charges', 'payment_intents') and len(mine[rg]) > len(ids), (rg, q)
+    assert answered > 200, answered
+    check_logs(logs.records, w, ' '.join(pieces))
     assert snapshot(w) == before

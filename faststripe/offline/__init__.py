@@ -12,19 +12,25 @@ from .payments import *
 from .payment_methods import *
 from .setup_intents import *
 from .disputes import *
+from .payment_method_types import *
+from .sources import *
 from .billing import *
 from .cycles import *
 from .prorations import *
 from .pauses import *
 from .test_clocks import *
+from .files import *  # before quotes: the quotes part owns quote create/finalize, files adds the PDF
 from .schedules import *
+from .quotes import *
 from .credit_notes import *
-from .files import *
 from .meters import *
 from .checkout import *
 from .webhooks import *
+from .event_destinations import *
+from .connect_oauth import *
 from .fixtures import *
 from .state import *
+from .persistence import *
 from .pages import *
 from .versions import *
 from .server import *

@@ -72,6 +72,7 @@ def _sub_create(st, params, **kw):
     for i,(p,_) in enumerate(prices):
         if not _recurring(p): raise _bad(None, f'items[{i}][price]', f"The price specified is set to `type=one_time` but "
                                          "this field only accepts prices with `type=recurring`.")
+    extras = st.line_prices(params.pop('add_invoice_items', None), 'add_invoice_items')  # one-time prices for the first invoice
     st.refs_exist('subscription', params)
     now = st.now()
     trial_end, anchor = _trial_end(st, params, prices, now), _future(st, params, 'billing_cycle_anchor', now)
@@ -94,6 +95,7 @@ def _sub_create(st, params, **kw):
                         | ({'pricing': {'price': _id_of(a['price'])}} if a.get('price') else {}) | {'customer': cus['id']})
         ii['parent'] = {'type': 'subscription_details', 'subscription_details': {'subscription': s['id']}}
         if not ii.get('description'): ii['description'] = (st.objs.get(_id_of(((ii.get('pricing') or {}).get('price_details') or {}).get('product')) or '') or {}).get('name')
+    for p,q in extras: st.sub_invoice_item(s, p, q)
     inv = st.first_invoice(s, items, params.get('proration_behavior', 'create_prorations'))
     s['latest_invoice'] = inv['id']
     if inv['status'] == 'open' and auto:  # charged now, unless the customer pays afterwards (`default_incomplete`)
@@ -130,6 +132,17 @@ def cancel_time(self:OfflineStripe, s, v):
     if isinstance(v, int) or v in ('', None): return v or None
     ends = [it['current_period_end'] for it in s['items']['data']]
     return min(ends) if v == 'min_period_end' else max(ends)
+
+@patch
+def sub_invoice_item(self:OfflineStripe, s, p, q):
+    "A pending invoice item of the subscription `s` for `q` of the price `p` (`add_invoice_items`): on its next invoice"
+    prod, amt, now = self.objs.get(_id_of(p.get('product')) or '', {}), _amount(p) * q, self.now()
+    ii = self.new_object('invoiceitem', amount=amt, net_amount=amt, currency=p.get('currency', s['currency']), customer=s['customer'],
+        description=prod.get('name') or p['id'], quantity=q, quantity_decimal=str(q), invoice=None, test_clock=s.get('test_clock'),
+        metadata={}, proration=False, discountable=True, date=now, period={'start': now, 'end': now},
+        parent={'type': 'subscription_details', 'subscription_details': {'subscription': s['id']}},
+        pricing={'type': 'price_details', 'unit_amount_decimal': str(_amount(p)), 'price_details': {'price': p['id'], 'product': _id_of(p.get('product'))}})
+    return self.store(ii, 'invoiceitem')
 
 # %% ../../nbs/offline/30_billing.ipynb #a19b4a10
 _item_fields = ('quantity', 'metadata', 'billing_thresholds', 'tax_rates', 'discounts')

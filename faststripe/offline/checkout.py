@@ -132,31 +132,43 @@ def default_portal_configuration(self:OfflineStripe):
 
 # %% ../../nbs/offline/40_checkout.ipynb #c440604d
 @patch
-def complete_checkout(self:OfflineStripe, session_id, email=None, payment_method='pm_card_visa', name=None):
-    "Complete the open Checkout Session `session_id` as its customer does: pay (or save) `payment_method`, typed `email` and `name`"
+def complete_checkout(self:OfflineStripe, session_id, email=None, payment_method='pm_card_visa', name=None, details=None):
+    """Complete the open Checkout Session `session_id` as its customer does: pay (or save) `payment_method`, typed `email` and
+    `name`, and the `details` the session collects (`address`, `phone`, `shipping`: `{'name', 'address'}`)"""
+    details = details or {}
     with self.lock:
         s = self.lookup(session_id, ['checkout.session'])
         if s['status'] != 'open': raise _bad(None, None, f"This Checkout Session is {s['status']}, not open.")
         email = s.get('customer_email') or email or (self.objs.get(s.get('customer') or '') or {}).get('email') or 'customer@example.com'
         pi = self.objs.get(s.get('payment_intent') or '')
         if s['mode'] == 'payment':
-            if not (pi and pi['status'] == 'succeeded'):
-                pi = _checkout_payment(self, s, self.lookup(payment_method, ['payment_method'])['id'], email, name)
-                if pi['status'] != 'succeeded': return fast_copy(s)  # waiting for 3D Secure
-            cus, status = _id_of(pi.get('customer')), 'paid'
+            if not (pi and pi['status'] in ('succeeded', 'requires_capture')):
+                pi = _checkout_payment(self, s, self.lookup(payment_method, ['payment_method'])['id'], email, name, details)
+                if pi['status'] not in ('succeeded', 'requires_capture'): return fast_copy(s)  # waiting for 3D Secure
+            cus, status = _id_of(pi.get('customer')), 'paid' if pi['status'] == 'succeeded' else 'unpaid'  # a hold is not paid yet
         else:
             pm = self.lookup(payment_method, ['payment_method'])['id']
             if (err := _card_error(self, pm)): raise err
             make = s['mode'] == 'subscription' or s.get('customer_creation') == 'always'
-            cus = s.get('customer') or (_cus_create_for(self, email, name) if make else None)
+            cus = s.get('customer') or (_cus_create_for(self, email, name, details) if make else None)
             if cus: _attach(self, pm, cus)
             status = _checkout_subscription(self, s, cus, pm) if s['mode'] == 'subscription' else _checkout_setup(self, s, cus, pm)
         s.update(status='complete', payment_status=status, customer=cus, url=None,
-                 customer_details=(s.get('customer_details') or {}) | {'email': email, 'name': name})
+                 customer_details={'address': dict.fromkeys(('city', 'country', 'line1', 'line2', 'postal_code', 'state')), 'business_name': None, 'individual_name': None, 'phone': None, 'tax_exempt': 'none', 'tax_ids': []}
+                 | (s.get('customer_details') or {}) | {'email': email, 'name': name} | {k: details[k] for k in ('address', 'phone') if details.get(k)})
+        if details.get('shipping'):
+            s['collected_information'] = (s.get('collected_information') or {'business_name': None, 'individual_name': None}) | {'shipping_details': details['shipping']}
         self.emit('checkout.session', 'completed', s)
         return fast_copy(s)
 
-def _cus_create_for(st, email, name=None): return st.create('customer', {'email': email} | ({'name': name} if name else {}))['id']
+def _cus_create_for(st, email, name=None, details=None):
+    "A new customer for what the Checkout customer typed: e-mail, name, and the billing address, phone and shipping the session collected"
+    d = details or {}
+    return st.create('customer', {'email': email} | ({'name': name} if name else {}) | {k: _given(d[k]) for k in ('address', 'phone', 'shipping') if d.get(k)})['id']
+
+def _given(v):
+    "`v` without its None values (at any depth), as a request sends it"
+    return {k: _given(x) for k,x in v.items() if x is not None} if isinstance(v, dict) else v
 
 def _card_error(st, pm):
     "The card error paying with `pm` would end in (a declining test card, an unauthenticated 3D Secure card), else None"
@@ -167,19 +179,17 @@ def _card_error(st, pm):
 
 def _attach(st, pm, cus):
     "Attach the payment method `pm` to the customer `cus` (`payment_method.attached`)"
-    o = st.objs[pm]
-    if o.get('customer') != cus:
-        o['customer'] = cus
-        st.emit('payment_method', 'attached', o)
+    st.attach_pm(st.objs[pm], cus)  # the payment methods part: `payment_method.attached`, as the API attaches
 
-def _checkout_payment(st, s, pm, email, name):
+def _checkout_payment(st, s, pm, email, name, details=None):
     "Confirm the session's payment intent (made on the first attempt) with `pm`: succeeded, waiting for 3D Secure, or a card error"
     pi = st.objs.get(s.get('payment_intent') or '')
     if pi is None:
-        cus = s.get('customer') or (_cus_create_for(st, email, name) if s.get('customer_creation') == 'always' else None)
+        cus = s.get('customer') or (_cus_create_for(st, email, name, details) if s.get('customer_creation') == 'always' else None)
         extra = st.checkout_extras.get(s['id'], {}).get('payment_intent_data') or {}
-        pi = _pi_create(st, {k: v for k,v in extra.items() if k in ('metadata', 'description', 'receipt_email', 'statement_descriptor')}
-                        | {'amount': s['amount_total'], 'currency': s['currency'] or 'usd', 'payment_method': pm} | ({'customer': cus} if cus else {}))
+        pi = _pi_create(st, {k: v for k,v in extra.items() if k in ('metadata', 'description', 'receipt_email', 'statement_descriptor', 'capture_method', 'setup_future_usage')}
+                        | {'amount': s['amount_total'], 'currency': s['currency'] or 'usd', 'payment_method': pm} | ({'customer': cus} if cus else {})
+                        | ({'shipping': _given(details['shipping'])} if (details or {}).get('shipping') else {}))
         s['payment_intent'] = pi['id']
     return _pi_confirm(st, pi, {'payment_method': pm})
 

@@ -174,9 +174,6 @@ def _cn_void(st, cn, params, op=None):
     if cn['status'] != 'issued': raise _bad(None, None, f"The credit note {cn['id']} is already void.")
     if cn['refunds']: raise _bad(None, None, 'A credit note that refunded a payment cannot be voided: the refund cannot be undone.')
     inv = st.objs[_id_of(cn['invoice'])]
-    if cn['pre_payment_amount'] and inv['status'] not in ('open', 'uncollectible'):
-        raise _bad(None, None, f"The credit note {cn['id']} lowered what the invoice {inv['id']} owed, and the invoice is now "
-                   f"{inv['status']}: it can only be voided while the invoice is open.")
     prev = {k: inv.get(k) for k in ('pre_payment_credit_notes_amount', 'post_payment_credit_notes_amount', 'amount_due', 'amount_remaining')}
     inv['pre_payment_credit_notes_amount'] = (inv.get('pre_payment_credit_notes_amount') or 0) - cn['pre_payment_amount']
     inv['post_payment_credit_notes_amount'] = (inv.get('post_payment_credit_notes_amount') or 0) - cn['post_payment_amount']
@@ -185,10 +182,21 @@ def _cn_void(st, cn, params, op=None):
         st.balance_txn(cus, -t['amount'], 'credit_note', currency=cn['currency'], credit_note=cn['id'], invoice=inv['id'],
                        description=f"Void of credit note {cn['number']}")
     st.emit('invoice', 'updated', inv, {k: v for k,v in prev.items() if inv.get(k) != v})
+    if inv['status'] == 'paid' and inv['amount_remaining'] > 0: st.reopen_invoice(inv)  # it was paid by this credit, and owes again
     cp = {'status': cn['status'], 'voided_at': cn.get('voided_at')}
     cn.update(status='void', voided_at=st.now())
     st.emit('credit_note', 'updated', cn, cp)
     st.emit('credit_note', 'voided', cn)
     return cn
+
+@patch
+def reopen_invoice(self:OfflineStripe, inv):
+    "`inv`, paid only by a credit note now voided, is `open` again, with a new payment intent for what it owes"
+    self.default_payment(inv)
+    self._pay_of.pop(inv['id'], None)  # its canceled payment intent is not used again
+    prev = {'status': inv['status'], 'status_transitions': fast_copy(inv['status_transitions'])}
+    inv.update(status='open', status_transitions=inv['status_transitions'] | {'paid_at': None})
+    self.emit('invoice', 'updated', inv, prev)
+    self.invoice_intent(inv)
 
 OfflineStripe.hooks |= {('credit_note', 'create'): _cn_create, ('credit_note', 'preview'): _cn_preview, ('credit_note', 'void'): _cn_void}

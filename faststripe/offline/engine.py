@@ -304,13 +304,23 @@ class Router:
             if not o['pp']: self.fixed[o['verb'], o['path']] = o
             else: self.var.setdefault((o['verb'], len(segs)), []).append((segs, o))
         for v in self.var.values(): v.sort(key=lambda so: -sum(not s.startswith('{') for s in so[0]))
+        self.by_head = {}  # (verb, segments, second segment) -> the candidates that can match it, in the same order
+
+    def candidates(self, verb, segs):
+        "The templated ops that may match `segs`: those whose second segment is `segs[1]` or a parameter (found once per resource)"
+        head = segs[1] if len(segs) > 1 else None
+        key = verb, len(segs), head
+        if (res := self.by_head.get(key)) is None:
+            res = [(t,o) for t,o in self.var.get(key[:2], ()) if head is None or len(t) < 2 or t[1] == head or t[1][0] == '{']
+            if res: self.by_head[key] = res  # only heads some op has: unknown paths do not grow the index
+        return res
 
     def match(self, verb, path):
         "`(op, path params)`, or `(None, None)`"
         verb, path = verb.lower(), path.rstrip('/') or '/'
         if (o := self.fixed.get((verb, path))): return o, {}
         segs = path.strip('/').split('/')
-        for tsegs,o in self.var.get((verb, len(segs)), ()):
+        for tsegs,o in self.candidates(verb, segs):
             pv = {}
             for t,s in zip(tsegs, segs):
                 if t[0] == '{': pv[t[1:-1]] = s

@@ -12,9 +12,9 @@ from .engine import *
 from .engine import _bad
 
 # %% auto #0
-__all__ = ['fixture_version', 'known_gaps', 'FixtureError', 'load_fixture', 'rewrite', 'resolve', 'form_pairs', 'json_body',
-           'FixtureRun', 'run_fixture', 'bundled_triggers', 'trigger_fixture', 'trigger', 'trigger_main',
-           'fixtures_main']
+__all__ = ['fixture_version', 'known_gaps', 'FixtureError', 'load_fixture', 'rewrite_fixture', 'resolve_placeholders',
+           'fixture_form', 'fixture_json', 'FixtureRun', 'run_fixture', 'bundled_triggers', 'trigger_fixture',
+           'trigger', 'trigger_main', 'fixtures_main']
 
 # %% ../../nbs/offline/55_fixtures.ipynb #133e0601
 class FixtureError(Exception):
@@ -82,7 +82,7 @@ def _unset(params, keys):
     if isinstance(d, dict): d.pop(keys[-1], None)
     elif isinstance(d, list) and keys[-1].isdigit() and int(keys[-1]) < len(d): d.pop(int(keys[-1]))
 
-def rewrite(data:dict, override=(), add=(), remove=()) -> dict:
+def rewrite_fixture(data:dict, override=(), add=(), remove=()) -> dict:
     "A copy of fixture `data` with the CLI's `--override`, `--add` and `--remove` rules applied"
     data = copy.deepcopy(data)
     names = [f['name'] for f in data['fixtures']]
@@ -127,7 +127,7 @@ def _dotenv(path='.env'):
         res[k.strip()] = v.strip().strip('"').strip("'")
     return res
 
-def resolve(s:str, responses:dict, env=None) -> str:
+def resolve_placeholders(s:str, responses:dict, env=None) -> str:
     "`s` with its placeholders replaced: `${name:path}` from `responses`, `${.env:VAR|default}`, `${time-now-RFC3339}`, `${generate-uuid}`"
     if s == '${time-now-RFC3339}': return datetime.now(timezone.utc).astimezone().isoformat(timespec='seconds')
     if s == '${generate-uuid}': return str(uuid.uuid4())
@@ -150,28 +150,28 @@ def _num(v):
     if isinstance(v, float): return repr(v).removesuffix('.0') if v == v and abs(v) < 1e16 else f'{v:f}'
     return str(v)
 
-def form_pairs(params, responses:dict, prefix:str='') -> list:
+def fixture_form(params, responses:dict, prefix:str='') -> list:
     "The form pairs of fixture `params` (placeholders resolved): `a[b]`, `a[0][b]` for lists of objects, `a[]` for lists of values"
     res = []
     items = params.items() if isinstance(params, dict) else enumerate(params)
     for k, v in items:
         key = f'{prefix}[{k}]' if prefix else str(k)
-        if isinstance(v, dict): res += form_pairs(v, responses, key)
+        if isinstance(v, dict): res += fixture_form(v, responses, key)
         elif isinstance(v, list):
             for i, x in enumerate(v):
-                if isinstance(x, dict): res += form_pairs(x, responses, f'{key}[{i}]')
-                elif isinstance(x, list): res += form_pairs({'': x}, responses, key)
-                else: res.append((f'{key}[]', resolve(x, responses) if isinstance(x, str) else _num(x)))
+                if isinstance(x, dict): res += fixture_form(x, responses, f'{key}[{i}]')
+                elif isinstance(x, list): res += fixture_form({'': x}, responses, key)
+                else: res.append((f'{key}[]', resolve_placeholders(x, responses) if isinstance(x, str) else _num(x)))
         elif v is None: continue
-        else: res.append((key, resolve(v, responses) if isinstance(v, str) else _num(v)))
+        else: res.append((key, resolve_placeholders(v, responses) if isinstance(v, str) else _num(v)))
     return res
 
-def json_body(params, responses:dict):
+def fixture_json(params, responses:dict):
     "Fixture `params` for a `/v2/` POST: JSON, strings resolved (a resolved `[...]` or `{...}` is parsed, as the CLI does)"
-    if isinstance(params, dict): return {k: json_body(v, responses) for k,v in params.items()}
-    if isinstance(params, list): return [json_body(v, responses) for v in params]
+    if isinstance(params, dict): return {k: fixture_json(v, responses) for k,v in params.items()}
+    if isinstance(params, list): return [fixture_json(v, responses) for v in params]
     if isinstance(params, str):
-        s = resolve(params, responses)
+        s = resolve_placeholders(params, responses)
         if s[:1] + s[-1:] in ('[]', '{}'):
             try: return json.loads(s)
             except json.JSONDecodeError: pass
@@ -219,25 +219,24 @@ def _events_since(client, headers, newest):
     return [e for b in blocks for e in b]
 
 def _request(client, f, responses, headers, target_is_url):
-    path = resolve(f['path'], responses)
+    path = resolve_placeholders(f['path'], responses)
     if not re.match(r'/v[12]/', path): raise FixtureError(f'fixture path {f["path"]!r} is not a valid Stripe API path (must start with /v1/ or /v2/)')
     h = dict(headers)
-    if f.get('idempotency_key'): h['Idempotency-Key'] = resolve(f['idempotency_key'], responses)
-    if f.get('context'): h['Stripe-Context'] = resolve(f['context'], responses)
-    h |= {k: resolve(v, responses) for k,v in (f.get('headers') or {}).items()}
+    if f.get('idempotency_key'): h['Idempotency-Key'] = resolve_placeholders(f['idempotency_key'], responses)
+    h |= {k: resolve_placeholders(v, responses) for k,v in (f.get('headers') or {}).items()}
     method, params = f['method'].upper(), f.get('params') or {}
     url = path
     if f.get('api_base') and not (urlsplit(f['api_base']).hostname or '').endswith('stripe.com'): url = f['api_base'].rstrip('/') + path
     if path.startswith('/v2/') and method == 'POST':
-        return client.request(method, url, content=json.dumps(json_body(params, responses)), headers=h | {'Content-Type': 'application/json'})
-    pairs = form_pairs(params, responses)
+        return client.request(method, url, content=json.dumps(fixture_json(params, responses)), headers=h | {'Content-Type': 'application/json'})
+    pairs = fixture_form(params, responses)
     if method == 'POST': return client.request(method, url, content=urlencode(pairs), headers=h | {'Content-Type': 'application/x-www-form-urlencoded'})
     return client.request(method, url, params=pairs, headers=h)
 
 def run_fixture(src, target=None, override=(), add=(), remove=(), skip=(), api_key:str=None, api_version:str=None,
                 stripe_account:str=None, out=print, update_env:bool=False) -> FixtureRun:
     "Run fixture `src` (path, JSON text, dict) against `target` (an `OfflineStripe`, a base URL, None: a fresh one), as `stripe fixtures` does"
-    data = rewrite(load_fixture(src), override, add, remove)
+    data = rewrite_fixture(load_fixture(src), override, add, remove)
     say = out or (lambda *a, **k: None)
     client, st = _client(target, api_key)
     headers = {'Authorization': f'Bearer {api_key or _default_key()}'} | ({'Stripe-Version': api_version} if api_version else {}) \
@@ -256,13 +255,13 @@ def run_fixture(src, target=None, override=(), add=(), remove=(), skip=(), api_k
             if r.status_code >= 400:
                 err = body.get('error') or {}
                 if not f.get('expected_error_type') or err.get('type') != f['expected_error_type']:
-                    raise FixtureError(f"Request failed ({f['name']}: {f['method'].upper()} {resolve(f['path'], responses)}), status={r.status_code}, "
+                    raise FixtureError(f"Request failed ({f['name']}: {f['method'].upper()} {resolve_placeholders(f['path'], responses)}), status={r.status_code}, "
                                        f"type={err.get('type')}, message={err.get('message')!r}"
                                        + (f" (expected an error of type {f['expected_error_type']!r})" if f.get('expected_error_type') else ''))
             responses[f['name']] = body
             names.append(f['name'])
         events = _events_since(client, headers, newest)
-    env = {k: resolve(v, responses) for k,v in (data.get('env') or {}).items()}
+    env = {k: resolve_placeholders(v, responses) for k,v in (data.get('env') or {}).items()}
     if update_env and env: _update_dotenv(env)
     return FixtureRun(responses, names, events, env)
 
@@ -342,8 +341,6 @@ known_gaps |= {
     'charge.refund.updated': 'updating a refund emits refund.updated but not charge.refund.updated',
     'refund.failed': 'pm_card_refundFail (a refund that fails later) is not modelled',
     'payment_method.automatically_updated': 'card updates by the networks are not modelled',
-    'customer.source.created': 'customer sources (POST /v1/customers/{id}/sources) emit no customer.source.* events',
-    'customer.source.updated': 'customer sources emit no customer.source.* events', 'customer.source.deleted': 'customer sources emit no customer.source.* events',
     'customer.source.expiring': 'cards do not expire on a test clock',
     'customer.discount.created': "customers' coupon parameter of API versions before 2025-03-31.basil is not accepted",
     'customer.discount.updated': "customers' coupon parameter of API versions before 2025-03-31.basil is not accepted",
@@ -358,9 +355,6 @@ known_gaps |= {
     'invoice.payment_attempt_required': 'invoice.payment_attempt_required is not emitted',
     'customer.subscription.pending_update_applied': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
     'customer.subscription.pending_update_expired': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
-    'subscription_schedule.aborted': 'a schedule does not start its subscription yet',
-    'credit_note.voided': 'voiding a credit note emits no credit_note.voided',
-    'quote.finalized': 'finalizing a quote emits no quote.finalized',
     'price.deleted': 'recurring prices cannot be deleted through /v1/plans/{id}',
     # no trigger can cause these offline (nor, reliably, on Stripe)
     'test_helpers.test_clock.internal_failure': "only a failure inside Stripe's test clock machinery emits it",
@@ -394,9 +388,15 @@ def trigger_main(args=None):
     p.add_argument('event', nargs='?', help='event type (customer.created), or a fixture file')
     p.add_argument('--list', action='store_true', help='list the events with a bundled fixture')
     p.add_argument('--show', action='store_true', help="print EVENT's bundled fixture instead of running it")
+    p.add_argument('--raw', metavar='JSON', help='a fixture as a JSON string, run instead of the bundled one (as the CLI\'s --raw)')
     a = p.parse_args(args)
     if a.list: return print('\n'.join(f'  {e}' + (f'  (not produced offline yet: {known_gaps[e]})' if e in known_gaps else '') for e in sorted(bundled_triggers())))
-    if not a.event: p.error('the event to trigger is required (or --list)')
+    if a.raw:
+        run = _run_cli(lambda: run_fixture(a.raw, a.api_base, a.override, a.add, a.remove, a.skip, api_key=a.api_key, api_version=a.api_version,
+                                           stripe_account=a.stripe_account), a, 'Trigger')
+        print(f"Trigger succeeded! Events produced: {', '.join(run.types()) or 'none'}")
+        return run
+    if not a.event: p.error('the event to trigger is required (or --list, or --raw)')
     if a.show: return print(json.dumps(_run_cli(lambda: trigger_fixture(a.event), a, 'Trigger'), indent=2))
     run = _run_cli(lambda: trigger(a.event, a.api_base, a.override, a.add, a.remove, a.skip, api_key=a.api_key, api_version=a.api_version,
                                    stripe_account=a.stripe_account), a, 'Trigger')

@@ -12,18 +12,19 @@ from .engine import *
 from .engine import _id_of
 from .catalog import _amount, _recurring
 from .payments import zero_decimal, _pm_create, card_brand
-from .checkout import _attach
+from .checkout import _attach, _given
 
 # %% auto #0
-__all__ = ['three_decimal', 'money_symbols', 'page_css', 'merchant', 'csp', 'test_card_hint', 'submit_labels', 'auth_failed',
-           'status_words', 'cancel_reasons', 'page_routes', 'money', 'interval_text', 'e', 'safe_href', 'page',
-           'redirect', 'not_found', 'luhn_ok', 'read_card', 'field', 'card_fields', 'due_today', 'checkout_summary',
-           'submit_label', 'checkout_form', 'checkout_page', 'email_error', 'success_target', 'card_payment_method',
-           'checkout_post', 'finish_checkout', 'confirmation_page', 'expired_page', 'auth_page', 'checkout_route',
-           'checkout_auth_route', 'link_route', 'period_end', 'price_text', 'portal_home', 'go_back', 'portal_cancel',
-           'portal_update', 'portal_update_confirm', 'portal_card_form', 'portal_new_card', 'portal_card_auth',
-           'portal_route', 'flow_start', 'flow_done', 'flow_confirmation', 'three_ds_route', 'invoice_summary',
-           'invoice_page', 'invoice_route', 'hosted_page']
+__all__ = ['three_decimal', 'money_symbols', 'page_css', 'merchant', 'csp', 'test_card_hint', 'countries', 'incomplete',
+           'submit_labels', 'auth_failed', 'status_words', 'cancel_reasons', 'page_routes', 'money', 'interval_text',
+           'e', 'safe_href', 'page', 'redirect', 'not_found', 'luhn_ok', 'read_card', 'field', 'card_fields',
+           'select_field', 'address_fields', 'read_address', 'read_phone', 'details_fields', 'read_details',
+           'due_today', 'checkout_summary', 'submit_label', 'checkout_form', 'checkout_page', 'email_error',
+           'success_target', 'card_payment_method', 'checkout_post', 'finish_checkout', 'confirmation_page',
+           'expired_page', 'auth_page', 'checkout_route', 'checkout_auth_route', 'link_route', 'period_end',
+           'price_text', 'portal_home', 'go_back', 'portal_cancel', 'portal_update', 'portal_update_confirm',
+           'portal_card_form', 'portal_new_card', 'portal_card_auth', 'portal_route', 'flow_start', 'flow_done',
+           'flow_confirmation', 'three_ds_route', 'invoice_summary', 'invoice_page', 'invoice_route', 'hosted_page']
 
 # %% ../../nbs/offline/70_pages.ipynb #a35a65c4
 three_decimal = {'bhd', 'jod', 'kwd', 'omr', 'tnd'}
@@ -57,7 +58,7 @@ a{color:#5469d4}.back{text-decoration:none;font-weight:500;color:#1a1f36}.back s
 table{width:100%;border-collapse:collapse}td{padding:10px 0;vertical-align:top;border-bottom:1px solid #e6ebf1}td.n{text-align:right;white-space:nowrap}
 .sub{font-size:14px;color:#697386}.totals td{border:0;padding:6px 0}.totals tr.total td{font-weight:650;border-top:1px solid #e6ebf1;padding-top:12px}
 label{display:block;font-size:14px;font-weight:500;margin:14px 0 4px;color:#3c4257}
-input[type=text],input[type=email]{width:100%;font:inherit;padding:9px 11px;border:1px solid #cfd7df;border-radius:6px}
+input[type=text],input[type=email],input[type=tel],select{width:100%;font:inherit;padding:9px 11px;border:1px solid #cfd7df;border-radius:6px}
 input[aria-invalid=true]{border-color:#df1b41}input[readonly]{background:#f6f8fa}
 .row{display:grid;grid-template-columns:1fr 1fr;gap:12px}.inline{display:flex;gap:8px;align-items:end}.inline>div{flex:1}
 .error{color:#df1b41;font-size:14px;margin:4px 0 0}.alert{color:#df1b41;background:#fff5f7;border:1px solid #f8b3c3;border-radius:6px;padding:10px 12px;margin:16px 0 0}
@@ -68,6 +69,7 @@ button.danger{background:#df1b41;border-color:#df1b41;color:#fff;font-weight:600
 .hint{font-size:13px;color:#697386;margin-top:14px}.card{border:1px solid #e6ebf1;border-radius:8px;padding:16px 18px;margin:12px 0}
 .actions{display:flex;gap:10px;flex-wrap:wrap;margin-top:12px}.actions form{margin:0}
 fieldset{border:0;margin:0;padding:0}legend{font-size:14px;font-weight:500;color:#3c4257;margin-top:14px}
+fieldset.group legend{font-size:17px;font-weight:650;color:#1a1f36;margin:22px 0 0}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .badge{display:inline-block;font-size:12px;font-weight:600;border-radius:4px;padding:1px 6px;background:#e3e8ee;color:#3c4257;margin-left:6px}
 """
@@ -153,6 +155,65 @@ def card_fields(form, errs):
 
 test_card_hint = '<p class="hint">Test mode: use the card 4242 4242 4242 4242, any future date and any CVC (other test cards decline or ask for 3D Secure).</p>'
 
+# %% ../../nbs/offline/70_pages.ipynb #7b7149a1
+countries = dict(US='United States', CA='Canada', GB='United Kingdom', IE='Ireland', AU='Australia', NZ='New Zealand', DE='Germany',
+                 FR='France', ES='Spain', IT='Italy', NL='Netherlands', BE='Belgium', AT='Austria', CH='Switzerland', SE='Sweden',
+                 DK='Denmark', NO='Norway', FI='Finland', PT='Portugal', PL='Poland', JP='Japan', SG='Singapore', IN='India', BR='Brazil', MX='Mexico')
+incomplete = 'This field is incomplete.'
+
+def select_field(name, label, options, value=None, err=None):
+    "A labelled `<select>` of `options` (value -> text)"
+    opts = ''.join(f'<option value="{e(k)}"{" selected" if k == value else ""}>{e(v)}</option>' for k,v in options.items())
+    bad = f' aria-invalid="true" aria-describedby="{name}-error"' if err else ''
+    msg = f'<p class="error" id="{name}-error">{e(err)}</p>' if err else ''
+    return f'<div><label for="{name}">{e(label)}</label><select id="{name}" name="{name}"{bad}>{opts}</select>{msg}</div>'
+
+def address_fields(prefix, legend, form, errs, allowed=None, with_name=False):
+    "A fieldset of address fields named `{prefix}country`, `{prefix}line1`, …; `allowed` limits the countries"
+    opts = {c: countries.get(c, c) for c in allowed} if allowed else countries
+    f = lambda k, label, **kw: field(prefix + k, label, form.get(prefix + k, ''), errs.get(prefix + k), **kw)
+    return (f'<fieldset class="group"><legend>{e(legend)}</legend>' + (f('name', 'Full name', autocomplete='shipping name') if with_name else '')
+            + select_field(prefix + 'country', 'Country or region', opts, form.get(prefix + 'country') or next(iter(opts)), errs.get(prefix + 'country'))
+            + f('line1', 'Address line 1', autocomplete='address-line1') + f('line2', 'Address line 2', autocomplete='address-line2', placeholder='Optional')
+            + '<div class="row">' + f('city', 'City', autocomplete='address-level2') + f('state', 'State', autocomplete='address-level1') + '</div>'
+            + f('postal_code', 'Postal code', autocomplete='postal-code') + '</fieldset>')
+
+def read_address(form, prefix, errs, allowed=None, with_name=False):
+    "The address typed in the fields `{prefix}…` (Stripe's address shape), adding messages to `errs`"
+    g = lambda k: form.get(prefix + k, '').strip()
+    a = {'city': g('city'), 'country': g('country').upper(), 'line1': g('line1'), 'line2': g('line2') or None, 'postal_code': g('postal_code'), 'state': g('state') or None}
+    if a['country'] not in (allowed or countries): errs[prefix + 'country'] = 'Choose a country or region from the list.'
+    for k in ('line1', 'city', 'postal_code') + (('state',) if a['country'] in ('US', 'CA') else ()) + (('name',) if with_name else ()):
+        if not g(k): errs[prefix + k] = incomplete
+    return a
+
+def read_phone(form, errs):
+    "The typed phone number (digits, with a leading +), adding its message to `errs`"
+    raw = form.get('phone', '').strip()
+    digits = re.sub(r'[\s().-]', '', raw)
+    if not digits: errs['phone'] = 'Your phone number is incomplete.'
+    elif not re.fullmatch(r'\+?\d{7,15}', digits): errs['phone'] = 'Your phone number is invalid.'
+    return digits
+
+def details_fields(s, form, errs):
+    "The address and phone fields session `s` asks for"
+    out = ''
+    if (s.get('shipping_address_collection') or {}).get('allowed_countries'):
+        out += address_fields('shipping_', 'Shipping address', form, errs, s['shipping_address_collection']['allowed_countries'], with_name=True)
+    if s.get('phone_number_collection', {}) and s['phone_number_collection'].get('enabled'):
+        out += field('phone', 'Phone number', form.get('phone', ''), errs.get('phone'), kind='tel', autocomplete='tel')
+    if s.get('billing_address_collection') == 'required': out += address_fields('', 'Billing address', form, errs)
+    return out
+
+def read_details(s, form, errs):
+    "`details` for `complete_checkout` from the posted form: the address, phone and shipping session `s` asks for"
+    d = {}
+    if (allowed := (s.get('shipping_address_collection') or {}).get('allowed_countries')):
+        d['shipping'] = {'address': read_address(form, 'shipping_', errs, allowed, with_name=True), 'name': form.get('shipping_name', '').strip()}
+    if (s.get('phone_number_collection') or {}).get('enabled'): d['phone'] = read_phone(form, errs)
+    if s.get('billing_address_collection') == 'required': d['address'] = read_address(form, '', errs)
+    return d
+
 # %% ../../nbs/offline/70_pages.ipynb #51cc0032
 @patch(as_prop=True)
 def page_state(self:OfflineStripe):
@@ -226,7 +287,7 @@ def checkout_form(st, s, form=None, errs=None, alert=None):
     label = submit_label(s)
     return (f'<section aria-label="Payment"><form method="post" action="/c/pay/{e(s["id"])}" novalidate>'
             f'<button type="submit" name="action" value="pay" class="vh" tabindex="-1" aria-hidden="true">{e(label)}</button>'  # Enter pays
-            f'<h2>Contact information</h2>{email}<h2>{"Card details" if s["mode"] == "setup" else "Payment method"}</h2>'
+            f'<h2>Contact information</h2>{email}{details_fields(s, form, errs)}<h2>{"Card details" if s["mode"] == "setup" else "Payment method"}</h2>'
             + card_fields(form, errs) + promo + (f'<div class="alert" role="alert">{e(alert)}</div>' if alert else '')
             + f'<button type="submit" name="action" value="pay" class="primary">{e(label)}</button></form>{test_card_hint}</section>')
 
@@ -245,9 +306,10 @@ def success_target(st, s):
     if (u := safe_href(s.get('success_url'))): return u.replace('{CHECKOUT_SESSION_ID}', s['id'])
     return f"/c/pay/{s['id']}"
 
-def card_payment_method(st, card, form, email):
+def card_payment_method(st, card, form, email, details=None):
     "A stored card payment method for the typed `card` (a test card number behaves as Stripe's testing page says)"
-    return _pm_create(st, {'type': 'card', 'card': card, 'billing_details': {'name': form.get('name', '').strip(), 'email': email}})
+    bd = {'name': form.get('name', '').strip(), 'email': email} | {k: _given((details or {})[k]) for k in ('address', 'phone') if (details or {}).get(k)}
+    return _pm_create(st, {'type': 'card', 'card': card, 'billing_details': bd})
 
 def checkout_post(st, s, form):
     "Handle the posted Checkout form of the open session `s`"
@@ -257,18 +319,20 @@ def checkout_post(st, s, form):
         return checkout_page(st, s, form)
     email = s.get('customer_email') or (st.objs.get(s.get('customer') or '') or {}).get('email') or form.get('email', '').strip()
     card, errs = read_card(form)
+    details = read_details(s, form, errs)
     if (msg := email_error(s, email)): errs['email'] = msg
     if errs: return checkout_page(st, s, form, errs, status=400)
-    pm, name = card_payment_method(st, card, form, email)['id'], form.get('name', '').strip()
-    st.page_state[s['id']] = {'pm': pm, 'email': email, 'name': name, 'form': {'email': email, 'name': name}}
+    pm, name = card_payment_method(st, card, form, email, details)['id'], form.get('name', '').strip()
+    kept = {k: v for k, v in form.items() if k not in ('cardnumber', 'exp', 'cvc', 'action')}  # shown again if the card fails
+    st.page_state[s['id']] = {'pm': pm, 'email': email, 'name': name, 'details': details, 'form': kept | {'email': email}}
     if s['mode'] != 'payment' and st.needs_authentication(pm):
         return redirect(f"/c/pay/{s['id']}/authenticate")  # a subscription or a saved card: authenticate first
-    status, where = finish_checkout(st, s, pm, email, name)
+    status, where = finish_checkout(st, s, pm, email, name, details)
     return redirect(where) if status == 303 else checkout_page(st, s, form, alert=where, status=status)
 
-def finish_checkout(st, s, pm, email, name):
+def finish_checkout(st, s, pm, email, name, details=None):
     "Complete `s` with `pm`: `(303, where the customer goes next)`, or `(status, the card's error message)`"
-    try: done = st.complete_checkout(s['id'], email, pm, name)
+    try: done = st.complete_checkout(s['id'], email, pm, name, details)
     except OfflineError as err: return err.status, err.message
     if done['status'] == 'open': return 303, f"/c/pay/{s['id']}/authenticate"  # the payment intent waits for 3D Secure
     st.page_state.pop(s['id'], None)
@@ -332,7 +396,7 @@ def checkout_auth_route(st, method, cs, form, query):
         pend.setdefault('alert', auth_failed)
         pend['pm'] = None
         return redirect(f'/c/pay/{cs}')
-    status, where = finish_checkout(st, s, pend['pm'], pend['email'], pend['name'])
+    status, where = finish_checkout(st, s, pend['pm'], pend['email'], pend['name'], pend.get('details'))
     if status != 303: pend.update(alert=where, pm=None)
     return redirect(where if status == 303 else f'/c/pay/{cs}')
 
@@ -345,7 +409,8 @@ def session_for_link(self:OfflineStripe, link):
     ac = link.get('after_completion') or {}
     params = {'mode': 'subscription' if any(_recurring(it['price']) for it in items) else 'payment', 'payment_link': link['id'],
               'line_items': [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items]}
-    params |= {k: link[k] for k in ('allow_promotion_codes', 'customer_creation', 'submit_type', 'billing_address_collection')
+    params |= {k: link[k] for k in ('allow_promotion_codes', 'customer_creation', 'submit_type', 'billing_address_collection',
+                                    'phone_number_collection', 'shipping_address_collection')
                if link.get(k) is not None and not (k == 'customer_creation' and params['mode'] == 'subscription')}
     if ac.get('type') == 'redirect' and (ac.get('redirect') or {}).get('url'): params['success_url'] = ac['redirect']['url']
     for k in ('subscription_data', 'payment_intent_data'):
@@ -557,7 +622,7 @@ def portal_card_form(ps, tok, form=None, errs=None, alert=None, status=200):
 def _save_card(st, ps, pm):
     "Attach `pm` to the session's customer and make it the default of the customer and of its subscriptions"
     cus = _id_of(ps['customer'])
-    _attach(st, pm, cus)  # as Checkout attaches a card: `payment_method.attached`
+    _api(st, 'POST', f'/v1/payment_methods/{pm}/attach', customer=cus)
     _api(st, 'POST', f'/v1/customers/{cus}', **{'invoice_settings[default_payment_method]': pm})
     for s in _portal_subs(st, cus): _api(st, 'POST', f"/v1/subscriptions/{s['id']}", default_payment_method=pm)
     st.page_state[ps['id']] = {'flash': 'Your payment method has been added.'}
@@ -656,20 +721,21 @@ def flow_confirmation(st, ps, tok):
 
 # %% ../../nbs/offline/70_pages.ipynb #9627cf50
 def three_ds_route(st, method, _, form, query):
-    "`/3d_secure_2/hosted?payment_intent=pi_…`: authenticate a payment intent that requires action"
-    pid = query.get('payment_intent', '')
-    pi = st.objs.get(pid)
-    if pi is None or st.schema_of(pid) != 'payment_intent': return not_found('payment')
-    if pi['status'] != 'requires_action': return page('Authentication', f'<section><h1>Nothing to authenticate</h1><p>This payment is {e(pi["status"])}.</p></section>')
-    if method == 'GET': return auth_page(st, pi['amount'], pi['currency'], _id_of(pi['payment_method']), f'/3d_secure_2/hosted?payment_intent={quote(pid)}')
-    try: st.authenticate_payment(pi, form.get('action') == 'complete')
+    "`/3d_secure_2/hosted?payment_intent=pi_…` (or `?setup_intent=seti_…`): authenticate an intent that requires action"
+    kind = 'setup_intent' if 'setup_intent' in query else 'payment_intent'
+    iid, what = query.get(kind, ''), 'payment' if kind == 'payment_intent' else 'card setup'
+    it = st.objs.get(iid)
+    if it is None or st.schema_of(iid) != kind: return not_found(what)
+    if it['status'] != 'requires_action': return page('Authentication', f'<section><h1>Nothing to authenticate</h1><p>This {what} is {e(it["status"])}.</p></section>')
+    if method == 'GET': return auth_page(st, it.get('amount') or 0, it.get('currency'), _id_of(it['payment_method']), f'/3d_secure_2/hosted?{kind}={quote(iid)}')
+    try: st.authenticate_payment(it, form.get('action') == 'complete')  # a setup intent too
     except OfflineError: pass  # a decline after authenticating: the intent records it
-    outcome = 'succeeded' if pi['status'] in ('succeeded', 'requires_capture') else 'failed'
-    if (ret := safe_href(st.return_urls.get(pid))):
+    outcome = 'succeeded' if it['status'] in ('succeeded', 'requires_capture', 'processing') else 'failed'
+    if (ret := safe_href(st.return_urls.get(iid))):
         sep = '&' if '?' in ret else '?'
-        return redirect(f"{ret}{sep}payment_intent={pid}&payment_intent_client_secret={pi.get('client_secret')}&redirect_status={outcome}")
+        return redirect(f"{ret}{sep}{kind}={iid}&{kind}_client_secret={it.get('client_secret')}&redirect_status={outcome}")
     return page('Authentication', f'<section><h1>Authentication {"complete" if outcome == "succeeded" else "failed"}</h1>'
-                f'<p>The payment is {e(pi["status"])}. You can close this page.</p></section>')
+                f'<p>The {what} is {e(it["status"])}. You can close this page.</p></section>')
 
 # %% ../../nbs/offline/70_pages.ipynb #dd73b400
 def _invoice_lines(inv):

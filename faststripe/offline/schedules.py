@@ -55,10 +55,12 @@ def schedule_phases(self:OfflineStripe, phases, start):
         te = end if ph.get('trial') else ph.get('trial_end')
         if te == 'now': te = start
         cur = self.objs[items[0]['price']].get('currency', 'usd')
+        extras = [{'price': p['id'], 'quantity': q, 'discounts': [], 'metadata': {}, 'tax_rates': [], 'period': None}
+                  for p,q in self.line_prices(ph.get('add_invoice_items'), f'{pre}[add_invoice_items]')]
         res.append(self.new_object('subscription_schedule_phase_configuration', {k: ph[k] for k in _phase_fields if k in ph},
             items=items, start_date=start, end_date=end, trial_end=te, currency=ph.get('currency') or cur,
             proration_behavior=ph.get('proration_behavior', 'create_prorations'), metadata=ph.get('metadata') or {},
-            add_invoice_items=[], discounts=[]))
+            add_invoice_items=extras, discounts=[]))
         start = end
     return res
 
@@ -127,6 +129,7 @@ def start_schedule(self:OfflineStripe, sc, event=True):
     for k in ('collection_method', 'default_payment_method', 'description'):
         if (v := ph.get(k) or ds.get(k)): params[k] = v
     if ph.get('metadata'): params['metadata'] = ph['metadata']
+    if ph.get('add_invoice_items'): params['add_invoice_items'] = [{'price': x['price'], 'quantity': x['quantity']} for x in ph['add_invoice_items']]
     if ph['start_date'] < now: params['backdate_start_date'] = ph['start_date']
     if (te := ph.get('trial_end')) and te > now: params['trial_end'] = te
     if last and sc['end_behavior'] == 'cancel' and ph['end_date'] > now: params['cancel_at'] = ph['end_date']
@@ -169,6 +172,7 @@ def enter_phase(self:OfflineStripe, sc, i):
         if ph.get('metadata'): params['metadata'] = ph['metadata']
         if (te := ph.get('trial_end')) and te > now: params['trial_end'] = te
         if i == len(sc['phases']) - 1 and sc['end_behavior'] == 'cancel': params['cancel_at'] = ph['end_date']
+        for x in ph.get('add_invoice_items') or (): self.sub_invoice_item(s, self.objs[x['price']], x['quantity'])  # on its next invoice
         _sub_update(self, s, params)
     self.emit('subscription_schedule', 'updated', sc, prev)
 
@@ -235,12 +239,11 @@ def _at_boundary(st, s, t):
 OfflineStripe.boundary_watchers['10_schedules'] = _at_boundary
 
 def _on_sub_deleted(st, ev):
-    "A subscription on a schedule ended some other way: the schedule is `canceled` (`aborted` when unpaid invoices ended it)"
+    "A subscription on a schedule ended some other way (cancelled directly, or by its unpaid invoices): the schedule is `canceled`, `aborted`"
     if ev['type'] != 'customer.subscription.deleted': return
     s = ev['data']['object']
     if not (sc := st.objs.get(s.get('schedule') or '')) or sc['status'] != 'active': return
-    reason = (s.get('cancellation_details') or {}).get('reason')
-    st.schedule_status(sc, 'canceled', 'canceled_at', 'aborted' if reason == 'payment_failed' else 'canceled', current_phase=None)
+    st.schedule_status(sc, 'canceled', 'canceled_at', 'aborted', current_phase=None)
 
 OfflineStripe.sinks['schedules'] = _on_sub_deleted
 

@@ -120,6 +120,8 @@ class _Handler(StreamRequestHandler):
         try:
             page = None if target.startswith('/v1/') else hosted_page(st, method, target, body)  # Checkout, links, portal
             status, hdrs, data = page or st.handle(method, target, (), body, headers, raw=True)
+            if method != 'GET' and st.write_hooks:
+                for f in st.write_hooks: f(st)  # made durable (`--db`) before the answer is sent
         except Exception as e:  # a bug outside the engine's own error handling: a 500, not a dropped connection
             status, hdrs, close = 500, {}, True
             data = json.dumps({'error': {'type': 'api_error', 'message': f'Offline Stripe bug: {type(e).__name__}: {e}'}}).encode()
@@ -187,6 +189,7 @@ def offline_parser():
     p.add_argument('--print-secret', action='store_true', help='print the signing secret of --forward-to and exit')
     p.add_argument('--retries', default='test', choices=['test', 'live', 'none'], help="retry schedule of failed deliveries (Stripe's)")
     p.add_argument('--time-scale', type=float, default=1.0, help='multiply the waits between retries (0.001: 3 days in 4 minutes)')
+    p.add_argument('--db', metavar='FILE', help='keep the account in this SQLite file (made if missing): it survives restarts and crashes')
     p.add_argument('--chaos', default='', type=_chaos_arg, help='duplicate=P,reorder=P,delay=SECONDS,burst_every=N,seed=N (see the webhooks docs)')
     return p
 
@@ -202,7 +205,12 @@ def offline_main(args=None):
     if a.print_secret: return print(listen_secret())
     srv = OfflineServer(port=a.port, host=a.host)
     st = srv.stripe.configure_webhooks(None if a.retries == 'none' else a.retries, a.time_scale, chaos=a.chaos)
-    print(f'Offline Stripe (API {st.spec.version}) on {srv.url} -- test keys only, data in memory; Ctrl-C stops it', flush=True)
+    where = 'data in memory'
+    if a.db:
+        import faststripe.offline.persistence  # the part that adds OfflineStripe.persist
+        try: where = f'data in {a.db} ({st.persist(a.db).loaded} objects loaded)'
+        except ValueError as e: srv.server_close(); raise SystemExit(str(e)) from None
+    print(f'Offline Stripe (API {st.spec.version}) on {srv.url} -- test keys only, {where}; Ctrl-C stops it', flush=True)
     if a.forward_to:
         on_event, on_attempt = listen_printers()
         st.listen(a.forward_to, a.events, on_event=on_event, on_attempt=on_attempt)

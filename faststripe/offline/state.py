@@ -4,7 +4,7 @@
 
 # %% ../../nbs/offline/57_state.ipynb #9c161c6e
 from __future__ import annotations
-import pickle, re, threading
+import pickle, re, threading, contextlib
 from fastcore.basics import patch
 from .engine import *
 from .engine import _bad
@@ -24,7 +24,8 @@ def state(self:OfflineStripe) -> dict:
 @patch
 def snapshot(self:OfflineStripe) -> bytes:
     "The account's whole state as bytes, for `restore` (or a file)"
-    with self.lock:
+    ob = self._outbox
+    with self.lock, (ob.cond if ob is not None else contextlib.nullcontext()):  # the sender thread logs deliveries under its own lock
         st = self.state()
         try: return pickle.dumps(st, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as e:
