@@ -549,9 +549,15 @@ def _tree(index):
     tree[()][1].add('v1')
     return {k: (dict(sorted(ops.items())), tuple(sorted(subs))) for k,(ops,subs) in tree.items()}
 
+def _spec_tree(spec):
+    "`_tree` of `spec`'s index, made once per spec (clients and their `with_options` views share it)"
+    t = spec.__dict__.get('_sdk_tree')
+    if t is None: t = spec.__dict__['_sdk_tree'] = _tree(spec.index)
+    return t
+
 def _groups(self):
     if self._groups is None:
-        res, self._tree, self._services = {}, _tree(self.spec.index), {}
+        res, self._tree, self._services = {}, _spec_tree(self.spec), {}
         for i,(path,verb,g,n,rg,rn,sn) in enumerate(self.spec.index):
             res.setdefault(g, {})[n] = i
             res.setdefault(rg, {})[rn] = i

@@ -12,7 +12,8 @@ GOOD = '''\
 import datetime
 from typing import TYPE_CHECKING
 from typing_extensions import assert_type
-from faststripe.core import StripeApi, AsyncStripeApi, StripeList, ItemList, pages, paged, CardError, StripeError
+from faststripe.core import StripeApi, AsyncStripeApi, StripeList, ItemList, pages, paged, CardError, StripeError, StripeBinary
+import pathlib
 if TYPE_CHECKING:
     from faststripe.core import Customer, DeletedCustomer, PaymentIntent, CheckoutSession, Product, Subscription, CustomerBalanceTransaction
 
@@ -53,6 +54,11 @@ api.test_helpers.test_clocks.advance('clock_1', frozen_time=1767225600)
 api.accounts.login_links('acct_1')  # a callable service: the resource style's name
 api.accounts.login_links.create('acct_1')
 api.v2.core.accounts.create(display_name='Ann')
+assert_type(api.quotes.pdf('qt_1'), StripeBinary)  # a binary answer, and its download
+saved: pathlib.Path = api.quotes.pdf.download('quote.pdf', 'qt_1')
+api.files.create(file=pathlib.Path('evidence.pdf'), purpose='dispute_evidence')
+with open('evidence.pdf', 'rb') as fh: api.files.create(file=fh, purpose='dispute_evidence', file_link_data={'create': True})
+api.files.create(file=b'%PDF-1.4', purpose='dispute_evidence')
 api.customers.delete(cus)
 raw = api('/v1/customers', 'POST', data={'email': 'x@example.com'})
 checkout = api.one_time_payment('Sticker', 500, 'http://127.0.0.1/ok', 'http://127.0.0.1/no')  # helpers are typed too
@@ -88,6 +94,7 @@ BAD = {
     'sync_await': "async def f() -> None: await api.customers.create()",
     'service': "api.checkout.sesions.create(mode='payment')",
     'sdk_param': "api.checkout.sessions.create(mdoe='payment')",
+    'upload': "api.files.create(file=3, purpose='dispute_evidence')",
 }
 BAD_SRC = 'from faststripe.core import StripeApi\napi = StripeApi("sk_test_123")\n' + '\n'.join(BAD.values()) + '\n'
 def bad_line(k): return 3 + list(BAD).index(k)

@@ -146,12 +146,14 @@ def complete_checkout(self:OfflineStripe, session_id, email=None, payment_method
                 pi = _checkout_payment(self, s, self.lookup(payment_method, ['payment_method'])['id'], email, name, details)
                 if pi['status'] not in ('succeeded', 'requires_capture'): return fast_copy(s)  # waiting for 3D Secure
             cus, status = _id_of(pi.get('customer')), 'paid' if pi['status'] == 'succeeded' else 'unpaid'  # a hold is not paid yet
+            if _invoicing(s) and not s.get('invoice'): _checkout_invoice(self, s, pi, cus)
         else:
-            pm = self.lookup(payment_method, ['payment_method'])['id']
-            if (err := _card_error(self, pm)): raise err
+            pm = self.lookup(payment_method, ['payment_method'])['id'] if payment_method else None
+            if pm is None and self.needs_payment_method(s): raise _bad('parameter_missing', 'payment_method', 'This Checkout Session needs a payment method.')
+            if pm and (err := _card_error(self, pm)): raise err
             make = s['mode'] == 'subscription' or s.get('customer_creation') == 'always'
             cus = s.get('customer') or (_cus_create_for(self, email, name, details) if make else None)
-            if cus: _attach(self, pm, cus)
+            if cus and pm: _attach(self, pm, cus)
             status = _checkout_subscription(self, s, cus, pm) if s['mode'] == 'subscription' else _checkout_setup(self, s, cus, pm)
         s.update(status='complete', payment_status=status, customer=cus, url=None,
                  customer_details={'address': dict.fromkeys(('city', 'country', 'line1', 'line2', 'postal_code', 'state')), 'business_name': None, 'individual_name': None, 'phone': None, 'tax_exempt': 'none', 'tax_ids': []}
@@ -185,7 +187,7 @@ def _checkout_payment(st, s, pm, email, name, details=None):
     "Confirm the session's payment intent (made on the first attempt) with `pm`: succeeded, waiting for 3D Secure, or a card error"
     pi = st.objs.get(s.get('payment_intent') or '')
     if pi is None:
-        cus = s.get('customer') or (_cus_create_for(st, email, name, details) if s.get('customer_creation') == 'always' else None)
+        cus = s.get('customer') or (_cus_create_for(st, email, name, details) if s.get('customer_creation') == 'always' or _invoicing(s) else None)
         extra = st.checkout_extras.get(s['id'], {}).get('payment_intent_data') or {}
         pi = _pi_create(st, {k: v for k,v in extra.items() if k in ('metadata', 'description', 'receipt_email', 'statement_descriptor', 'capture_method', 'setup_future_usage')}
                         | {'amount': s['amount_total'], 'currency': s['currency'] or 'usd', 'payment_method': pm} | ({'customer': cus} if cus else {})
@@ -193,15 +195,52 @@ def _checkout_payment(st, s, pm, email, name, details=None):
         s['payment_intent'] = pi['id']
     return _pi_confirm(st, pi, {'payment_method': pm})
 
+def _invoicing(s): return bool((s.get('invoice_creation') or {}).get('enabled'))
+
+@patch
+def due_today(self:OfflineStripe, s):
+    "What completing the session `s` charges now: its total; in a subscription's trial, only its one-time items; nothing in setup mode"
+    if s['mode'] == 'setup': return 0
+    sd = self.checkout_extras.get(s['id'], {}).get('subscription_data') or {}
+    if s['mode'] == 'payment' or not (sd.get('trial_period_days') or sd.get('trial_end')): return s['amount_total']
+    return sum(it['amount_total'] for i in self.by_schema.get('item', {}) if self.parent.get(i) == s['id'] and not _recurring((it := self.objs[i])['price']))
+
+@patch
+def needs_payment_method(self:OfflineStripe, s):
+    "Must the customer give a payment method to complete `s`? Not for a subscription with `payment_method_collection='if_required'` and nothing due today (a free trial)"
+    return not (s['mode'] == 'subscription' and s.get('payment_method_collection') == 'if_required' and self.due_today(s) == 0)
+
+def _checkout_invoice(st, s, pi, cus):
+    "The post-purchase invoice of a `payment` session with `invoice_creation[enabled]`: its line items, finalized, and paid by the session's payment intent `pi`"
+    from faststripe.offline.billing import _ii_create, _inv_create
+    data = (s.get('invoice_creation') or {}).get('invoice_data') or {}
+    for it in [st.objs[i] for i in st.by_schema.get('item', {}) if st.parent.get(i) == s['id']]:
+        _ii_create(st, {'customer': cus, 'pricing': {'price': it['price']['id']}, 'quantity': it['quantity'], 'currency': s['currency'],
+                        'description': it.get('description') or it['price'].get('nickname') or 'Item'})
+    if (off := (s.get('total_details') or {}).get('amount_discount')):  # invoices have no discounts here yet: the code's discount is a line
+        code = next((st.objs.get(d.get('promotion_code') or '', {}).get('code') for d in s.get('discounts') or ()), None)
+        _ii_create(st, {'customer': cus, 'amount': -off, 'currency': s['currency'], 'description': f"Discount{f' ({code})' if code else ''}"})
+    inv = _inv_create(st, {'customer': cus, 'currency': s['currency'], 'auto_advance': False, 'collection_method': 'charge_automatically',
+                           'pending_invoice_items_behavior': 'include'} | {k: data[k] for k in ('description', 'footer', 'metadata', 'custom_fields') if data.get(k)})
+    pay = st.new_object('invoice_payment', amount_paid=None, amount_requested=pi['amount'], currency=inv['currency'], invoice=inv['id'], is_default=True,
+                        status='open', status_transitions={'paid_at': None, 'canceled_at': None}, payment={'type': 'payment_intent', 'payment_intent': pi['id']})
+    st.store(pay, 'invoice_payment', event=False)
+    st.default_payment(inv)  # (loads the billing part's index of default payments)
+    st._pay_of[inv['id']], st.intent_invoice[pi['id']] = pay['id'], inv['id']
+    st.finalize_invoice(inv)
+    if pi['status'] == 'succeeded': st.invoice_paid(inv, pi)
+    s['invoice'] = inv['id']
+    return inv
+
 def _checkout_subscription(st, s, cus, pm):
     "Subscribe `cus` to the session's recurring prices, paying with `pm`: the session's `payment_status`"
     items = [st.objs[i] for i in st.by_schema.get('item', {}) if st.parent.get(i) == s['id']]
     sd = st.checkout_extras.get(s['id'], {}).get('subscription_data') or {}
-    params = {k: v for k,v in sd.items() if k in ('metadata', 'description', 'trial_period_days', 'trial_end')}
+    params = {k: v for k,v in sd.items() if k in ('metadata', 'description', 'trial_period_days', 'trial_end', 'trial_settings')}
     if (promo := next((d['promotion_code'] for d in s.get('discounts') or () if d.get('promotion_code')), None)):
         params['discounts'] = [{'promotion_code': promo}]
     once = [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items if not _recurring(it['price'])]
-    sub = _sub_create(st, params | {'customer': cus, 'default_payment_method': pm, **({'add_invoice_items': once} if once else {}),
+    sub = _sub_create(st, params | {'customer': cus, **({'default_payment_method': pm} if pm else {}), **({'add_invoice_items': once} if once else {}),
         'items': [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items if _recurring(it['price'])]})
     s['subscription'], s['invoice'] = sub['id'], sub.get('latest_invoice')
     inv = st.objs.get(sub.get('latest_invoice') or '') or {}

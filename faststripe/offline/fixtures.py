@@ -332,14 +332,11 @@ known_gaps = {}  # event type -> what the offline Stripe lacks for it (filled in
 # %% ../../nbs/offline/55_fixtures.ipynb #796ed0b0
 known_gaps |= {
     # payments (issue 14's payments part)
-    'charge.expired': 'uncaptured charges do not expire after 7 days (on a test clock or otherwise)',
     'charge.pending': 'asynchronous payment methods (us_bank_account) are not modelled',
     'payment_intent.processing': 'asynchronous payment methods (us_bank_account) are not modelled',
     'payment_intent.partially_funded': 'customer_balance bank transfers and fund_cash_balance are not modelled',
     'checkout.session.async_payment_succeeded': 'SEPA Debit (asynchronous) payments in Checkout are not modelled',
     'checkout.session.async_payment_failed': 'SEPA Debit (asynchronous) payments in Checkout are not modelled',
-    'charge.refund.updated': 'updating a refund emits refund.updated but not charge.refund.updated',
-    'refund.failed': 'pm_card_refundFail (a refund that fails later) is not modelled',
     'payment_method.automatically_updated': 'card updates by the networks are not modelled',
     'customer.source.expiring': 'cards do not expire on a test clock',
     'customer.discount.created': "customers' coupon parameter of API versions before 2025-03-31.basil is not accepted",

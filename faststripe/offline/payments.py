@@ -12,7 +12,8 @@ from .engine import _bad, _id_of, _missing
 # %% auto #0
 __all__ = ['min_charge', 'decline_codes', 'declines', 'decline_messages', 'decline_errors', 'cancelable', 'zero_decimal',
            'magic_cards', 'test_card_ids', 'card_funding', 'three_d_secure', 'always_authenticate',
-           'authentication_failure', 'too_small', 'card_error', 'fmt_money', 'card_brand', 'magic_name']
+           'authentication_failure', 'refund_fail_cards', 'hold_days', 'too_small', 'card_error', 'fmt_money',
+           'card_brand', 'magic_name']
 
 # %% ../../nbs/offline/20_payments.ipynb #6d5d3a87
 min_charge = dict(usd=50, aed=200, aud=50, bgn=100, brl=50, cad=50, chf=50, czk=1500, dkk=250, eur=50, gbp=30, hkd=400, huf=17500,
@@ -310,3 +311,61 @@ def authenticate_payment(self:OfflineStripe, pi, ok=True):
 
 # %% ../../nbs/offline/20_payments.ipynb #2c6ccc89
 OfflineStripe.hooks |= {('payment_intent', 'create'): _pi_create, ('payment_intent', 'confirm'): _pi_confirm, ('payment_intent', 'capture'): _pi_capture, ('payment_intent', 'cancel'): _pi_cancel, ('payment_method', 'create'): _pm_create, ('refund', 'create'): _refund_create}
+
+# %% ../../nbs/offline/20_payments.ipynb #44e7b49d
+magic_cards['authenticationRequiredChargeDeclinedInsufficientFunds'] = '4000008260003178'
+magic_cards['refundFail'] = '4000000000005126'
+for _k in ('authenticationRequiredChargeDeclinedInsufficientFunds', 'refundFail'): test_card_ids.setdefault(magic_cards[_k], f'pm_card_{_k}')
+three_d_secure.add('pm_card_authenticationRequiredChargeDeclinedInsufficientFunds')
+declines.update({f'{p}authenticationRequiredChargeDeclinedInsufficientFunds': 'insufficient_funds' for p in ('pm_card_', 'tok_')})
+refund_fail_cards = {'pm_card_refundFail'}
+hold_days = 7  # an uncaptured card payment is released after 7 days
+
+def _fail_refund(st, rid, t):
+    "The timer of a refund of `pm_card_refundFail`: it fails, and the charge gets the amount back"
+    if not (re_ := st.objs.get(rid)) or re_.get('status') != 'succeeded': return
+    prev = {'status': 'succeeded', 'failure_reason': re_.get('failure_reason')}
+    re_.update(status='failed', failure_reason='expired_or_canceled_card')
+    if (ch := st.objs.get(_id_of(re_.get('charge')) or '')):
+        cprev = {'amount_refunded': ch['amount_refunded'], 'refunded': ch['refunded']}
+        ch.update(amount_refunded=max(ch['amount_refunded'] - re_['amount'], 0), refunded=False)
+        st.emit('charge', 'updated', ch, cprev)
+    st.emit('charge', 'refund.updated', re_, prev)
+    st.emit('refund', 'updated', re_, prev)
+    st.emit('refund', 'failed', re_)
+
+def _expire_hold(st, chid, t):
+    "The timer of an uncaptured charge: after 7 days it is released and its payment intent canceled"
+    if not (ch := st.objs.get(chid)) or ch.get('captured') or ch.get('status') != 'succeeded' or ch.get('refunded'): return
+    prev = {'amount_refunded': ch['amount_refunded'], 'refunded': False}
+    ch.update(amount_refunded=ch['amount'], refunded=True)
+    st.emit('charge', 'expired', ch, prev)
+    if (pi := st.objs.get(_id_of(ch.get('payment_intent')) or '')) and pi['status'] == 'requires_capture':
+        pi.update(amount_capturable=0, cancellation_reason='automatic')
+        st.transition(pi, 'cancel')
+
+OfflineStripe.timer_kinds |= {'refund_fail': _fail_refund, 'hold_expiry': _expire_hold}
+
+def _later(st, pi, ch):
+    "After a charge: an uncaptured one expires in 7 days"
+    if not ch.get('captured'): st.schedule(ch['created'] + hold_days*86400, 'hold_expiry', ch['id'], st._domain)
+
+OfflineStripe.charge_watchers['05_hold_expiry'] = _later
+_plain_refund = OfflineStripe.hooks[('refund', 'create')]
+
+def _refund_then_fail(st, params, **kw):
+    re_ = _plain_refund(st, params, **kw)
+    ch = st.objs.get(_id_of(re_.get('charge')) or '') or {}
+    if st.magic_of.get(_id_of(ch.get('payment_method')) or '') in refund_fail_cards: st.schedule(st.now(), 'refund_fail', re_['id'], st._domain)
+    return re_
+
+OfflineStripe.hooks[('refund', 'create')] = _refund_then_fail
+
+def _refund_update(st, re_, params, op=None):
+    "An update of a refund (its metadata) is told twice, as Stripe does: `charge.refund.updated` and `refund.updated`"
+    before = {k: fast_copy(re_.get(k)) for k in params if k in re_}
+    st.update(re_, params)
+    if (prev := {k: v for k,v in before.items() if re_.get(k) != v}): st.emit('charge', 'refund.updated', re_, prev)
+    return re_
+
+OfflineStripe.hooks[('refund', 'update')] = _refund_update
