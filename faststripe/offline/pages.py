@@ -235,8 +235,7 @@ def _line_rows(st, s, subscribing=False):
 
 def due_today(st, s):
     "What the customer pays on completing `s`: its total; during a subscription's trial, only its one-time items"
-    if not _trial_days(st, s): return s['amount_total']
-    return sum(it['amount_total'] for it in _items(st, s['id']) if not _recurring(it['price']))
+    return st.due_today(s)
 
 def _trial_days(st, s):
     sd = st.checkout_extras.get(s['id'], {}).get('subscription_data') or {}
@@ -284,12 +283,14 @@ def checkout_form(st, s, form=None, errs=None, alert=None):
         promo = ('<div class="inline">' + field('promotion_code', 'Promotion code', form.get('promotion_code', applied or ''), errs.get('promotion_code'))
                  + '<button type="submit" name="action" value="apply">Apply</button></div>'
                  + (f'<p class="sub" role="status">{e(applied)} applied</p>' if applied and not errs.get('promotion_code') else ''))
-    label = submit_label(s)
+    label, need = submit_label(s), st.needs_payment_method(s)
     return (f'<section aria-label="Payment"><form method="post" action="/c/pay/{e(s["id"])}" novalidate>'
             f'<button type="submit" name="action" value="pay" class="vh" tabindex="-1" aria-hidden="true">{e(label)}</button>'  # Enter pays
-            f'<h2>Contact information</h2>{email}{details_fields(s, form, errs)}<h2>{"Card details" if s["mode"] == "setup" else "Payment method"}</h2>'
-            + card_fields(form, errs) + promo + (f'<div class="alert" role="alert">{e(alert)}</div>' if alert else '')
-            + f'<button type="submit" name="action" value="pay" class="primary">{e(label)}</button></form>{test_card_hint}</section>')
+            f'<h2>Contact information</h2>{email}{details_fields(s, form, errs)}'
+            + (f'<h2>{"Card details" if s["mode"] == "setup" else "Payment method"}</h2>' + card_fields(form, errs) if need else
+               '<p class="muted">No payment method is needed to start your trial.</p>')
+            + promo + (f'<div class="alert" role="alert">{e(alert)}</div>' if alert else '')
+            + f'<button type="submit" name="action" value="pay" class="primary">{e(label)}</button></form>{test_card_hint if need else ""}</section>')
 
 def checkout_page(st, s, form=None, errs=None, alert=None, status=200):
     "The Checkout page of the open session `s`, with what was typed, inline errors and an alert"
@@ -318,10 +319,14 @@ def checkout_post(st, s, form):
         except OfflineError as err: return checkout_page(st, s, form, {'promotion_code': err.message}, status=400)
         return checkout_page(st, s, form)
     email = s.get('customer_email') or (st.objs.get(s.get('customer') or '') or {}).get('email') or form.get('email', '').strip()
-    card, errs = read_card(form)
+    need = st.needs_payment_method(s)
+    card, errs = read_card(form) if need else (None, {})
     details = read_details(s, form, errs)
     if (msg := email_error(s, email)): errs['email'] = msg
     if errs: return checkout_page(st, s, form, errs, status=400)
+    if not need:  # a free trial that collects no payment method
+        status, where = finish_checkout(st, s, None, email, None, details)
+        return redirect(where) if status == 303 else checkout_page(st, s, form, alert=where, status=status)
     pm, name = card_payment_method(st, card, form, email, details)['id'], form.get('name', '').strip()
     kept = {k: v for k, v in form.items() if k not in ('cardnumber', 'exp', 'cvc', 'action')}  # shown again if the card fails
     st.page_state[s['id']] = {'pm': pm, 'email': email, 'name': name, 'details': details, 'form': kept | {'email': email}}

@@ -7,7 +7,8 @@ from __future__ import annotations
 import socket, threading, argparse, time, json
 from email.utils import formatdate
 from http import HTTPStatus
-from urllib.parse import parse_qsl
+from contextlib import contextmanager
+from urllib.parse import parse_qsl, unquote, urlsplit
 from http.server import ThreadingHTTPServer
 from socketserver import StreamRequestHandler
 from fastcore.basics import patch
@@ -43,11 +44,36 @@ class OfflineTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 # %% ../../nbs/offline/90_server.ipynb #9750e861
 offline_key = 'sk_test_offline_0000000000000000'
 
+class _EngineResponse:
+    "The engine's answer, as much of a streamed httpx response as `StripeApi` reads"
+    def __init__(self, status, headers, content):
+        self.status_code, self.content = status, content
+        self.headers = httpx.Headers([*headers.items(), ('content-type', 'application/json'), ('content-length', str(len(content)))])
+    def iter_bytes(self): yield self.content
+
+class _EngineClient:
+    "A sync `StripeApi`'s connection, replaced: each request goes straight to the engine of its `OfflineTransport`"
+    def __init__(self, api): self.api, self.transport, self.http = api, api.transport, None
+    @contextmanager
+    def stream(self, method, url, params=None, content=None, headers=None, timeout=None):
+        if self.api.transport is not self.transport:  # wrapped or replaced since (a test recording requests): plain httpx
+            if self.http is None:
+                from faststripe.core import _new_client
+                self.http = _new_client(self.api)
+            with self.http.stream(method, url, params=params, content=content, headers=headers, timeout=timeout) as r: yield r
+            return
+        path = unquote(urlsplit(url).path)  # what the transport sees as `request.url.path`
+        yield _EngineResponse(*self.transport.stripe.handle(method, path, params or (), content or b'', headers or {}, raw=True))
+    def close(self):
+        if self.http is not None: self.http.close()
+
 def offline_api(stripe=None, cls=None, **kw):
     "A `StripeApi` (or `cls`) answered in-process by an offline Stripe (`stripe`, else a new one)"
-    from faststripe.core import StripeApi
+    from faststripe.core import StripeApi, AsyncStripeApi
     kw.setdefault('max_retries', 0)
-    return (cls or StripeApi)(offline_key, transport=OfflineTransport(stripe), **kw)
+    api = (cls or StripeApi)(offline_key, transport=OfflineTransport(stripe), **kw)
+    if not isinstance(api, AsyncStripeApi) and getattr(api, '_client', 0) is None: api._client = _EngineClient(api)
+    return api
 
 # %% ../../nbs/offline/90_server.ipynb #0724ce76
 _reasons = {s.value: s.phrase for s in HTTPStatus}

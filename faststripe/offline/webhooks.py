@@ -121,6 +121,7 @@ class Outbox:
         self.retries, self.time_scale, self.timeout, self.chaos = retry_schedules['test'], 1.0, 10.0, Chaos()
         self.ids = random.Random()  # delivery ids: not from the engine's rng, so object ids stay reproducible
         self.hold = 0.5  # seconds an event held back by `reorder` waits for a later one to overtake it
+        self.clock, self.parked, self.scheduling = 'wall', [], 0  # 'offline': waits on the engine's clock (its timers); jobs to give timers
 
     def targets(self, typ):
         "`(target id, url, secret, api_version)` of the enabled endpoints and `listen` sessions that want an event of `typ`"
@@ -148,6 +149,40 @@ class Outbox:
                 if (f := self.forwarders.get(tid)) and f.on_event: f.on_event(ev)
                 self.first(job)
             self.start()
+        self.schedule_parked()
+
+    def offline_now(self):
+        "The account's time (the engine's clock; not a test clock's)"
+        st = self.st
+        return max(int(st.clock() if callable(st.clock) else st.clock), st._clock)
+
+    def later(self, job, delay, extra=0.0):
+        "Send `job` after `delay` seconds of offline time (then `extra` real seconds): scaled wall time, or the engine's clock"
+        if self.clock == 'offline' and delay > 0:
+            job['state'], job['wake'] = 'parked', extra
+            self.parked.append((job['id'], self.offline_now() + delay))
+        else: self.push(job, time.monotonic() + delay * self.time_scale + extra)
+
+    def schedule_parked(self):
+        "Give the jobs parked on the offline clock their engine timers (outside `cond`: the engine's lock comes first)"
+        with self.cond:
+            parked, self.parked = self.parked, []
+            if not parked: return
+            self.scheduling += 1  # flush/settle wait for this too, so a test's next clock move cannot miss a timer
+        try:
+            with self.st.lock:
+                for jid, due in parked: self.st.schedule(due, 'webhook_due', jid)
+        finally:
+            with self.cond: self.scheduling -= 1; self.cond.notify_all()
+
+    def wake(self, jid):
+        "The offline clock reached a parked job's time: send it now"
+        with self.cond:
+            job = self.jobs.get(jid)
+            if job is None or job['state'] != 'parked': return
+            job['state'] = 'pending'
+            self.push(job, time.monotonic() + job.pop('wake', 0))
+            self.start()
 
     def push(self, job, due):
         "Schedule `job`'s next attempt at monotonic time `due` (an older schedule of it no longer counts)"
@@ -164,20 +199,21 @@ class Outbox:
         "Schedule a first attempt, as the chaos switch says: delayed, held back, duplicated, or followed by a burst"
         self.jobs[job['id']] = job
         ch, tid, now, job['queued'] = self.chaos, job['target'], time.monotonic(), time.time()
-        job['delayed'] = round(ch.rng.uniform(0, ch.delay), 6) if ch.delay else 0  # seconds of offline time
-        due = now + job['delayed'] * self.time_scale
+        job['delayed'] = d = round(ch.rng.uniform(0, ch.delay), 6) if ch.delay else 0  # seconds of offline time
         held = self.held.pop(tid, None)
         if ch.reorder and held is None and ch.rng.random() < ch.reorder:
             self.held[tid] = job  # sent after the next event for this target, or after `hold` seconds
             job['chaos'] = 'reordered'
-            self.push(job, due + self.hold)
-        else: self.push(job, due)
-        if held is not None: self.push(held, due)  # right after the event that overtook it
-        if ch.duplicate and ch.rng.random() < ch.duplicate: self.push(self.clone(job, 'duplicate'), due)
+            self.later(job, d, self.hold)
+        else: self.later(job, d)
+        if held is not None:  # right after the event that overtook it
+            if held['state'] == 'parked': held['wake'] = 0
+            else: self.push(held, time.monotonic() + d * self.time_scale)
+        if ch.duplicate and ch.rng.random() < ch.duplicate: self.later(self.clone(job, 'duplicate'), d)
         recent = self.recent.setdefault(tid, [])
         recent.append(job)
         if ch.burst_every and len(recent) >= ch.burst_every:
-            for j in recent: self.push(self.clone(j, 'burst'), due)
+            for j in recent: self.later(self.clone(j, 'burst'), d)
             recent.clear()
 
     def start(self):
@@ -238,12 +274,17 @@ class Outbox:
         with self.cond:
             if rec['ok'] or rec['skipped']: job['state'] = 'delivered' if rec['ok'] else 'skipped'
             elif job['attempt'] <= len(self.retries):
-                wait = self.retries[job['attempt'] - 1] * self.time_scale
-                rec['next_retry'], rec['retry_in'] = rec['at'] + wait, wait
-                self.push(job, time.monotonic() + wait)
+                wait = self.retries[job['attempt'] - 1]
+                if self.clock == 'offline':  # on the engine's clock: the retry is due `wait` seconds of its time later
+                    rec['next_retry'], rec['retry_in'] = self.offline_now() + wait, wait
+                else:
+                    wait *= self.time_scale
+                    rec['next_retry'], rec['retry_in'] = rec['at'] + wait, wait
+                self.later(job, self.retries[job['attempt'] - 1])
             else: job['state'] = 'failed'
             self.st.deliveries.append(rec)
             self.cond.notify_all()
+        self.schedule_parked()
         return rec
 
     def wait(self, cond, timeout=10):
@@ -275,6 +316,7 @@ def deliver(self:OfflineStripe, ev):
     if self.by_schema.get('webhook_endpoint') or (self._outbox is not None and self._outbox.forwarders): self.outbox.enqueue(ev)
 
 OfflineStripe.sinks['webhooks'] = lambda st, ev: st.deliver(ev)
+OfflineStripe.timer_kinds['webhook_due'] = lambda st, jid, t: st._outbox is not None and st._outbox.wake(jid)  # `clock='offline'`
 
 @patch
 def listen(self:OfflineStripe, forward_to:str, events=None, secret:str=None, api_version:str=None, on_event=None, on_attempt=None) -> Forwarder:
@@ -284,14 +326,16 @@ def listen(self:OfflineStripe, forward_to:str, events=None, secret:str=None, api
     return f
 
 @patch
-def configure_webhooks(self:OfflineStripe, retries='test', time_scale:float=1.0, timeout:float=None, chaos=None):
+def configure_webhooks(self:OfflineStripe, retries='test', time_scale:float=1.0, timeout:float=None, chaos=None, clock:str='wall'):
     """Delivery settings: `retries` ('test', 'live', seconds, None), `time_scale` for their waits (0.001 turns 3 days
-    into 4 minutes), `timeout` of each attempt, and the `chaos` switch (a `Chaos`, its keywords as a dict, or the CLI's string)"""
+    into 4 minutes), `timeout` of each attempt, the `chaos` switch (a `Chaos`, its keywords as a dict, or the CLI's string),
+    and the `clock` waits run on: 'wall' (real seconds times `time_scale`) or 'offline' (the engine's own clock)"""
     if time_scale < 0: raise ValueError(f'time_scale must be >= 0, not {time_scale!r}')
+    if clock not in ('wall', 'offline'): raise ValueError(f"clock must be 'wall' or 'offline', not {clock!r}")
     chaos = chaos if isinstance(chaos, Chaos) else Chaos.parse(chaos) if isinstance(chaos, str) else Chaos(**(chaos or {}))
     ob = self.outbox
     with ob.cond:
-        ob.retries, ob.time_scale, ob.chaos = retry_schedule(retries), time_scale, chaos
+        ob.retries, ob.time_scale, ob.chaos, ob.clock = retry_schedule(retries), time_scale, chaos, clock
         if timeout is not None: ob.timeout = timeout
     return self
 
@@ -316,7 +360,7 @@ def redeliver(self:OfflineStripe, events=None, target:str=None) -> int:
     return n
 
 def _waiting(ob, first_only):
-    return ob.in_flight or any(j['state'] == 'pending' and (j['attempt'] == 0 or not first_only) for j in ob.jobs.values())
+    return ob.in_flight or ob.parked or ob.scheduling or any(j['state'] == 'pending' and (j['attempt'] == 0 or not first_only) for j in ob.jobs.values())
 
 @patch
 def flush_webhooks(self:OfflineStripe, timeout:float=10) -> bool:
