@@ -158,6 +158,8 @@ def complete_checkout(self:OfflineStripe, session_id, email=None, payment_method
         s.update(status='complete', payment_status=status, customer=cus, url=None,
                  customer_details={'address': dict.fromkeys(('city', 'country', 'line1', 'line2', 'postal_code', 'state')), 'business_name': None, 'individual_name': None, 'phone': None, 'tax_exempt': 'none', 'tax_ids': []}
                  | (s.get('customer_details') or {}) | {'email': email, 'name': name} | {k: details[k] for k in ('address', 'phone') if details.get(k)})
+        if s.get('custom_fields'): _fill_custom_fields(s, details.get('custom_fields') or {})
+        if details.get('consent'): s['consent'] = {'promotions': None, 'terms_of_service': None} | details['consent']
         if details.get('shipping'):
             s['collected_information'] = (s.get('collected_information') or {'business_name': None, 'individual_name': None}) | {'shipping_details': details['shipping']}
         self.emit('checkout.session', 'completed', s)
@@ -196,6 +198,13 @@ def _checkout_payment(st, s, pm, email, name, details=None):
     return _pi_confirm(st, pi, {'payment_method': pm})
 
 def _invoicing(s): return bool((s.get('invoice_creation') or {}).get('enabled'))
+
+def _fill_custom_fields(s, values):
+    "Put the customer's answers `values` (key -> text) in the session's `custom_fields`, each in its type's object (`text.value`, …)"
+    for f in s['custom_fields']:
+        for t in ('dropdown', 'numeric', 'text'):
+            if t != f['type']: f[t] = None
+            else: f[t] = {'default_value': None} | ({'options': []} if t == 'dropdown' else {'maximum_length': None, 'minimum_length': None}) | (f.get(t) or {}) | {'value': values.get(f['key'])}
 
 @patch
 def due_today(self:OfflineStripe, s):
