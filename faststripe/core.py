@@ -82,7 +82,8 @@ def obj_class(object_type):
 
 def _hook(d):
     o = d.get('object')
-    if o.__class__ is not str: return StripeObject(d)  # no type, or an event's `data.object` holding the object itself
+    if o.__class__ is not str:  # no type, or an event's `data.object` holding the object itself
+        return StripeList(d) if 'next_page_url' in d and 'data' in d else StripeObject(d)  # a v2 list has no `object`
     return (_classes.get(o) or obj_class(o))(d)
 
 def stripe_obj(o):
