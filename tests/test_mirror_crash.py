@@ -35,7 +35,7 @@ def windows_left(db):
 
 def run_and_kill(db, url, at_rows, timeout=60):
     env = {**os.environ, 'STRIPE_SECRET_KEY': 'sk_test_crash', 'PYTHONPATH': str(REPO)}
-    code = f"from faststripe.mirror import mirror_main; mirror_main(['sync', {db!r}, '--resources', 'customers,products', '--base-url', {url!r}, '--workers', '3'])"
+    code = f"from faststripe.mirror import mirror_main; mirror_main(['sync', {db!r}, '--resources', 'customers,products', '--base-url', {url!r}, '--workers', '3', '--rps', '25'])"
     p = subprocess.Popen([sys.executable, '-c', code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
     while p.poll() is None and rows(db) < at_rows:

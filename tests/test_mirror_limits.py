@@ -28,7 +28,7 @@ def test_429_storm_slows_the_sync_without_failing_it():
     objs = customers(3000)
     with LimitServer(stub_handler(ListStub({'customers': objs})), rps=25, latency=0.02) as srv:
         api = StripeApi('sk_test_limits', base_url=srv.url)
-        m = Mirror(api, ':memory:', resources=['customers'], workers=8)
+        m = Mirror(api, ':memory:', resources=['customers'], workers=8, rps=25, endpoint_rps=25)
         srv.storm(40)  # the first 40 requests are refused, whatever the rate
         s = m.sync()
         assert s['rate_limited'] >= 40, s
@@ -41,7 +41,7 @@ def test_never_over_the_endpoint_limit_and_in_parallel():
     "8 workers against 25 requests/s with 50 ms latency: no 429 at all, requests overlapping (bench_mirror.py measures the rate)"
     objs = customers(4000)
     with LimitServer(stub_handler(ListStub({'customers': objs})), rps=25, latency=0.05) as srv:
-        m = Mirror(StripeApi('sk_test_limits', base_url=srv.url), ':memory:', resources=['customers'], workers=8)
+        m = Mirror(StripeApi('sk_test_limits', base_url=srv.url), ':memory:', resources=['customers'], workers=8, rps=25, endpoint_rps=25)
         t = time.perf_counter()
         s = m.sync()
         el = time.perf_counter() - t

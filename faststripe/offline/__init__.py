@@ -14,6 +14,7 @@ from .setup_intents import *
 from .disputes import *
 from .payment_method_types import *
 from .sources import *
+from .bank_debits import *
 from .billing import *
 from .cycles import *
 from .prorations import *

@@ -148,15 +148,18 @@ def complete_checkout(self:OfflineStripe, session_id, email=None, payment_method
             cus, status = _id_of(pi.get('customer')), 'paid' if pi['status'] == 'succeeded' else 'unpaid'  # a hold is not paid yet
             if _invoicing(s) and not s.get('invoice'): _checkout_invoice(self, s, pi, cus)
         else:
-            pm = self.lookup(payment_method, ['payment_method'])['id']
-            if (err := _card_error(self, pm)): raise err
+            pm = self.lookup(payment_method, ['payment_method'])['id'] if payment_method else None
+            if pm is None and self.needs_payment_method(s): raise _bad('parameter_missing', 'payment_method', 'This Checkout Session needs a payment method.')
+            if pm and (err := _card_error(self, pm)): raise err
             make = s['mode'] == 'subscription' or s.get('customer_creation') == 'always'
             cus = s.get('customer') or (_cus_create_for(self, email, name, details) if make else None)
-            if cus: _attach(self, pm, cus)
+            if cus and pm: _attach(self, pm, cus)
             status = _checkout_subscription(self, s, cus, pm) if s['mode'] == 'subscription' else _checkout_setup(self, s, cus, pm)
         s.update(status='complete', payment_status=status, customer=cus, url=None,
                  customer_details={'address': dict.fromkeys(('city', 'country', 'line1', 'line2', 'postal_code', 'state')), 'business_name': None, 'individual_name': None, 'phone': None, 'tax_exempt': 'none', 'tax_ids': []}
                  | (s.get('customer_details') or {}) | {'email': email, 'name': name} | {k: details[k] for k in ('address', 'phone') if details.get(k)})
+        if s.get('custom_fields'): _fill_custom_fields(s, details.get('custom_fields') or {})
+        if details.get('consent'): s['consent'] = {'promotions': None, 'terms_of_service': None} | details['consent']
         if details.get('shipping'):
             s['collected_information'] = (s.get('collected_information') or {'business_name': None, 'individual_name': None}) | {'shipping_details': details['shipping']}
         self.emit('checkout.session', 'completed', s)
@@ -196,6 +199,26 @@ def _checkout_payment(st, s, pm, email, name, details=None):
 
 def _invoicing(s): return bool((s.get('invoice_creation') or {}).get('enabled'))
 
+def _fill_custom_fields(s, values):
+    "Put the customer's answers `values` (key -> text) in the session's `custom_fields`, each in its type's object (`text.value`, …)"
+    for f in s['custom_fields']:
+        for t in ('dropdown', 'numeric', 'text'):
+            if t != f['type']: f[t] = None
+            else: f[t] = {'default_value': None} | ({'options': []} if t == 'dropdown' else {'maximum_length': None, 'minimum_length': None}) | (f.get(t) or {}) | {'value': values.get(f['key'])}
+
+@patch
+def due_today(self:OfflineStripe, s):
+    "What completing the session `s` charges now: its total; in a subscription's trial, only its one-time items; nothing in setup mode"
+    if s['mode'] == 'setup': return 0
+    sd = self.checkout_extras.get(s['id'], {}).get('subscription_data') or {}
+    if s['mode'] == 'payment' or not (sd.get('trial_period_days') or sd.get('trial_end')): return s['amount_total']
+    return sum(it['amount_total'] for i in self.by_schema.get('item', {}) if self.parent.get(i) == s['id'] and not _recurring((it := self.objs[i])['price']))
+
+@patch
+def needs_payment_method(self:OfflineStripe, s):
+    "Must the customer give a payment method to complete `s`? Not for a subscription with `payment_method_collection='if_required'` and nothing due today (a free trial)"
+    return not (s['mode'] == 'subscription' and s.get('payment_method_collection') == 'if_required' and self.due_today(s) == 0)
+
 def _checkout_invoice(st, s, pi, cus):
     "The post-purchase invoice of a `payment` session with `invoice_creation[enabled]`: its line items, finalized, and paid by the session's payment intent `pi`"
     from faststripe.offline.billing import _ii_create, _inv_create
@@ -222,11 +245,11 @@ def _checkout_subscription(st, s, cus, pm):
     "Subscribe `cus` to the session's recurring prices, paying with `pm`: the session's `payment_status`"
     items = [st.objs[i] for i in st.by_schema.get('item', {}) if st.parent.get(i) == s['id']]
     sd = st.checkout_extras.get(s['id'], {}).get('subscription_data') or {}
-    params = {k: v for k,v in sd.items() if k in ('metadata', 'description', 'trial_period_days', 'trial_end')}
+    params = {k: v for k,v in sd.items() if k in ('metadata', 'description', 'trial_period_days', 'trial_end', 'trial_settings')}
     if (promo := next((d['promotion_code'] for d in s.get('discounts') or () if d.get('promotion_code')), None)):
         params['discounts'] = [{'promotion_code': promo}]
     once = [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items if not _recurring(it['price'])]
-    sub = _sub_create(st, params | {'customer': cus, 'default_payment_method': pm, **({'add_invoice_items': once} if once else {}),
+    sub = _sub_create(st, params | {'customer': cus, **({'default_payment_method': pm} if pm else {}), **({'add_invoice_items': once} if once else {}),
         'items': [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items if _recurring(it['price'])]})
     s['subscription'], s['invoice'] = sub['id'], sub.get('latest_invoice')
     inv = st.objs.get(sub.get('latest_invoice') or '') or {}

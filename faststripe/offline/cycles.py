@@ -238,12 +238,15 @@ def _due_timer(st, iid, t):
 
 OfflineStripe.timer_kinds |= {'invoice_finalize': _finalize_timer, 'invoice_due': _due_timer}
 
+OfflineStripe.next_items = OfflineStripe.__dict__.get('next_items', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, subscription) -> the items its next renewal bills, if they change then (a schedule's next phase)
+
 @patch
 def renewal_preview(self:OfflineStripe, s, items=None):
     "The invoice the next renewal of `s` (with `items`, default its own) would make, not stored (no `id`): `invoice.upcoming`, previews"
     inv = _drop_included(self.new_invoice(s, 'upcoming'))
     pe = period_end(s)
     lines = []
+    if items is None: items = next((r for f in self.next_items.values() if (r := f(self, s)) is not None), None)
     for it in items if items is not None else s['items']['data']:
         if it['current_period_end'] != pe: continue
         p = it['price']

@@ -867,7 +867,7 @@ def list_objs(self:OfflineStripe, op, schemas, params, path, parent=None):
         pn = last_param(op['path'])
         objs = [o for o in objs if self.parent.get(o['id']) == parent or _id_of(o.get(pn)) == parent]
     if len(schemas) > 1: objs.sort(key=lambda o: o.get('created', 0))  # several kinds: merge by creation time
-    if schemas != ['line_item']: objs = objs[::-1]  # newest first, but an invoice's lines in their order on the invoice
+    if schemas not in (['line_item'], ['item'], ['credit_note_line_item']): objs = objs[::-1]  # newest first, but lines in their order
     objs = list_filter(objs, params, self.spec.schema(schemas[0]).get('p', {}) if schemas else {})
     if schemas and (f := self.list_filters.get(schemas[0])): objs = f(self, objs, params)  # a flow's own filters
     if schemas and schemas[0] == 'subscription' and 'status' not in params:  # Stripe lists canceled ones on request only

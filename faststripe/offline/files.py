@@ -137,5 +137,6 @@ def _pdf_route(st, m, params, headers):
     res.content_type, res.filename = 'application/pdf', f"{q.get('number') or q['id']}.pdf"
     return res
 
-OfflineStripe.hooks |= {('quote', 'create'): _quote_create, ('quote', 'finalize'): _quote_finalize}
+for k,f in {('quote', 'create'): _quote_create, ('quote', 'finalize'): _quote_finalize}.items():
+    OfflineStripe.hooks.setdefault(k, f)  # fallbacks: the quotes part (35_quotes) owns quote create/finalize
 _add_route(OfflineStripe.routes, ('GET', re.compile(r'/v1/quotes/(qt_\w+)/pdf'), _pdf_route))

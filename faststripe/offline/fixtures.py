@@ -332,8 +332,6 @@ known_gaps = {}  # event type -> what the offline Stripe lacks for it (filled in
 # %% ../../nbs/offline/55_fixtures.ipynb #796ed0b0
 known_gaps |= {
     # payments (issue 14's payments part)
-    'charge.pending': 'asynchronous payment methods (us_bank_account) are not modelled',
-    'payment_intent.processing': 'asynchronous payment methods (us_bank_account) are not modelled',
     'payment_intent.partially_funded': 'customer_balance bank transfers and fund_cash_balance are not modelled',
     'checkout.session.async_payment_succeeded': 'SEPA Debit (asynchronous) payments in Checkout are not modelled',
     'checkout.session.async_payment_failed': 'SEPA Debit (asynchronous) payments in Checkout are not modelled',

@@ -18,13 +18,14 @@ from .checkout import _attach, _given
 __all__ = ['three_decimal', 'money_symbols', 'page_css', 'merchant', 'csp', 'test_card_hint', 'countries', 'incomplete',
            'submit_labels', 'auth_failed', 'status_words', 'cancel_reasons', 'page_routes', 'money', 'interval_text',
            'e', 'safe_href', 'page', 'redirect', 'not_found', 'luhn_ok', 'read_card', 'field', 'card_fields',
-           'select_field', 'address_fields', 'read_address', 'read_phone', 'details_fields', 'read_details',
-           'due_today', 'checkout_summary', 'submit_label', 'checkout_form', 'checkout_page', 'email_error',
-           'success_target', 'card_payment_method', 'checkout_post', 'finish_checkout', 'confirmation_page',
-           'expired_page', 'auth_page', 'checkout_route', 'checkout_auth_route', 'link_route', 'period_end',
-           'price_text', 'portal_home', 'go_back', 'portal_cancel', 'portal_update', 'portal_update_confirm',
-           'portal_card_form', 'portal_new_card', 'portal_card_auth', 'portal_route', 'flow_start', 'flow_done',
-           'flow_confirmation', 'three_ds_route', 'invoice_summary', 'invoice_page', 'invoice_route', 'hosted_page']
+           'select_field', 'address_fields', 'read_address', 'read_phone', 'details_fields', 'custom_field_inputs',
+           'read_custom_fields', 'consent_input', 'read_details', 'due_today', 'checkout_summary', 'submit_label',
+           'checkout_form', 'checkout_page', 'email_error', 'success_target', 'card_payment_method', 'checkout_post',
+           'finish_checkout', 'confirmation_page', 'expired_page', 'auth_page', 'checkout_route', 'checkout_auth_route',
+           'link_route', 'period_end', 'price_text', 'portal_home', 'go_back', 'portal_cancel', 'portal_update',
+           'portal_update_confirm', 'portal_card_form', 'portal_new_card', 'portal_card_auth', 'portal_route',
+           'flow_start', 'flow_done', 'flow_confirmation', 'three_ds_route', 'invoice_summary', 'invoice_page',
+           'invoice_route', 'hosted_page']
 
 # %% ../../nbs/offline/70_pages.ipynb #a35a65c4
 three_decimal = {'bhd', 'jod', 'kwd', 'omr', 'tnd'}
@@ -195,15 +196,58 @@ def read_phone(form, errs):
     elif not re.fullmatch(r'\+?\d{7,15}', digits): errs['phone'] = 'Your phone number is invalid.'
     return digits
 
+def _text(s, where):
+    "The session's `custom_text` message for `where` (`submit`, `after_submit`, `shipping_address`, `terms_of_service_acceptance`)"
+    return ((s.get('custom_text') or {}).get(where) or {}).get('message')
+
 def details_fields(s, form, errs):
-    "The address and phone fields session `s` asks for"
+    "The address, phone and custom fields session `s` asks for"
     out = ''
     if (s.get('shipping_address_collection') or {}).get('allowed_countries'):
         out += address_fields('shipping_', 'Shipping address', form, errs, s['shipping_address_collection']['allowed_countries'], with_name=True)
+        if (m := _text(s, 'shipping_address')): out += f'<p class="sub">{e(m)}</p>'
     if s.get('phone_number_collection', {}) and s['phone_number_collection'].get('enabled'):
         out += field('phone', 'Phone number', form.get('phone', ''), errs.get('phone'), kind='tel', autocomplete='tel')
     if s.get('billing_address_collection') == 'required': out += address_fields('', 'Billing address', form, errs)
+    return out + custom_field_inputs(s, form, errs)
+
+def _cf_label(f): return ((f.get('label') or {}).get('custom') or f['key']) + (' (optional)' if f.get('optional') else '')
+
+def custom_field_inputs(s, form, errs):
+    "The session's `custom_fields`: a text or numeric field, or a dropdown, each labelled as configured"
+    out = ''
+    for f in s.get('custom_fields') or ():
+        name, t = f'cf_{f["key"]}', f.get(f['type']) or {}
+        if f['type'] == 'dropdown':
+            opts = ({} if t.get('default_value') else {'': 'Select an option'}) | {o['value']: o['label'] for o in t.get('options') or ()}
+            out += select_field(name, _cf_label(f), opts, form.get(name, t.get('default_value') or ''), errs.get(name))
+        else: out += field(name, _cf_label(f), form.get(name, t.get('default_value') or ''), errs.get(name),
+                           inputmode='numeric' if f['type'] == 'numeric' else None, maxlength=t.get('maximum_length'))
     return out
+
+def read_custom_fields(s, form, errs):
+    "The customer's answers to the session's `custom_fields` (key -> text), adding messages to `errs`"
+    vals = {}
+    for f in s.get('custom_fields') or ():
+        name, t = f'cf_{f["key"]}', f.get(f['type']) or {}
+        v = form.get(name, '').strip()
+        if not v:
+            if not f.get('optional'): errs[name] = incomplete
+        elif f['type'] == 'numeric' and not v.isdigit(): errs[name] = 'Enter numbers only.'
+        elif f['type'] == 'dropdown' and v not in {o['value'] for o in t.get('options') or ()}: errs[name] = 'Choose an option from the list.'
+        elif t.get('minimum_length') and len(v) < t['minimum_length']: errs[name] = f"Enter at least {t['minimum_length']} characters."
+        elif t.get('maximum_length') and len(v) > t['maximum_length']: errs[name] = f"Enter at most {t['maximum_length']} characters."
+        else: vals[f['key']] = v
+    return vals
+
+def consent_input(s, form, errs):
+    "The Terms of Service checkbox, when the session's `consent_collection[terms_of_service]` is `required`"
+    if (s.get('consent_collection') or {}).get('terms_of_service') != 'required': return ''
+    err = errs.get('terms')
+    bad = ' aria-invalid="true" aria-describedby="terms-error"' if err else ''
+    return (f'<div><label><input type="checkbox" id="terms" name="terms" value="accepted"{" checked" if form.get("terms") else ""}{bad}> '
+            f'I agree to the Terms of Service</label>' + (f'<p class="sub">{e(m)}</p>' if (m := _text(s, 'terms_of_service_acceptance')) else '')
+            + (f'<p class="error" id="terms-error">{e(err)}</p>' if err else '') + '</div>')
 
 def read_details(s, form, errs):
     "`details` for `complete_checkout` from the posted form: the address, phone and shipping session `s` asks for"
@@ -212,6 +256,10 @@ def read_details(s, form, errs):
         d['shipping'] = {'address': read_address(form, 'shipping_', errs, allowed, with_name=True), 'name': form.get('shipping_name', '').strip()}
     if (s.get('phone_number_collection') or {}).get('enabled'): d['phone'] = read_phone(form, errs)
     if s.get('billing_address_collection') == 'required': d['address'] = read_address(form, '', errs)
+    if s.get('custom_fields'): d['custom_fields'] = read_custom_fields(s, form, errs)
+    if (s.get('consent_collection') or {}).get('terms_of_service') == 'required':
+        if form.get('terms') == 'accepted': d['consent'] = {'terms_of_service': 'accepted'}
+        else: errs['terms'] = 'Agree to the Terms of Service to continue.'
     return d
 
 # %% ../../nbs/offline/70_pages.ipynb #51cc0032
@@ -235,8 +283,7 @@ def _line_rows(st, s, subscribing=False):
 
 def due_today(st, s):
     "What the customer pays on completing `s`: its total; during a subscription's trial, only its one-time items"
-    if not _trial_days(st, s): return s['amount_total']
-    return sum(it['amount_total'] for it in _items(st, s['id']) if not _recurring(it['price']))
+    return st.due_today(s)
 
 def _trial_days(st, s):
     sd = st.checkout_extras.get(s['id'], {}).get('subscription_data') or {}
@@ -284,12 +331,16 @@ def checkout_form(st, s, form=None, errs=None, alert=None):
         promo = ('<div class="inline">' + field('promotion_code', 'Promotion code', form.get('promotion_code', applied or ''), errs.get('promotion_code'))
                  + '<button type="submit" name="action" value="apply">Apply</button></div>'
                  + (f'<p class="sub" role="status">{e(applied)} applied</p>' if applied and not errs.get('promotion_code') else ''))
-    label = submit_label(s)
+    label, need = submit_label(s), st.needs_payment_method(s)
     return (f'<section aria-label="Payment"><form method="post" action="/c/pay/{e(s["id"])}" novalidate>'
             f'<button type="submit" name="action" value="pay" class="vh" tabindex="-1" aria-hidden="true">{e(label)}</button>'  # Enter pays
-            f'<h2>Contact information</h2>{email}{details_fields(s, form, errs)}<h2>{"Card details" if s["mode"] == "setup" else "Payment method"}</h2>'
-            + card_fields(form, errs) + promo + (f'<div class="alert" role="alert">{e(alert)}</div>' if alert else '')
-            + f'<button type="submit" name="action" value="pay" class="primary">{e(label)}</button></form>{test_card_hint}</section>')
+            f'<h2>Contact information</h2>{email}{details_fields(s, form, errs)}'
+            + (f'<h2>{"Card details" if s["mode"] == "setup" else "Payment method"}</h2>' + card_fields(form, errs) if need else
+               '<p class="muted">No payment method is needed to start your trial.</p>')
+            + promo + consent_input(s, form, errs) + (f'<p class="sub">{e(m)}</p>' if (m := _text(s, 'submit')) else '')
+            + (f'<div class="alert" role="alert">{e(alert)}</div>' if alert else '')
+            + f'<button type="submit" name="action" value="pay" class="primary">{e(label)}</button>'
+            + (f'<p class="sub">{e(m)}</p>' if (m := _text(s, 'after_submit')) else '') + f'</form>{test_card_hint if need else ""}</section>')
 
 def checkout_page(st, s, form=None, errs=None, alert=None, status=200):
     "The Checkout page of the open session `s`, with what was typed, inline errors and an alert"
@@ -318,10 +369,14 @@ def checkout_post(st, s, form):
         except OfflineError as err: return checkout_page(st, s, form, {'promotion_code': err.message}, status=400)
         return checkout_page(st, s, form)
     email = s.get('customer_email') or (st.objs.get(s.get('customer') or '') or {}).get('email') or form.get('email', '').strip()
-    card, errs = read_card(form)
+    need = st.needs_payment_method(s)
+    card, errs = read_card(form) if need else (None, {})
     details = read_details(s, form, errs)
     if (msg := email_error(s, email)): errs['email'] = msg
     if errs: return checkout_page(st, s, form, errs, status=400)
+    if not need:  # a free trial that collects no payment method
+        status, where = finish_checkout(st, s, None, email, None, details)
+        return redirect(where) if status == 303 else checkout_page(st, s, form, alert=where, status=status)
     pm, name = card_payment_method(st, card, form, email, details)['id'], form.get('name', '').strip()
     kept = {k: v for k, v in form.items() if k not in ('cardnumber', 'exp', 'cvc', 'action')}  # shown again if the card fails
     st.page_state[s['id']] = {'pm': pm, 'email': email, 'name': name, 'details': details, 'form': kept | {'email': email}}
@@ -409,8 +464,8 @@ def session_for_link(self:OfflineStripe, link):
     ac = link.get('after_completion') or {}
     params = {'mode': 'subscription' if any(_recurring(it['price']) for it in items) else 'payment', 'payment_link': link['id'],
               'line_items': [{'price': it['price']['id'], 'quantity': it['quantity']} for it in items]}
-    params |= {k: link[k] for k in ('allow_promotion_codes', 'customer_creation', 'submit_type', 'billing_address_collection',
-                                    'phone_number_collection', 'shipping_address_collection')
+    params |= {k: _given(link[k]) for k in ('allow_promotion_codes', 'customer_creation', 'submit_type', 'billing_address_collection',
+                                    'phone_number_collection', 'shipping_address_collection', 'custom_fields', 'consent_collection', 'custom_text')
                if link.get(k) is not None and not (k == 'customer_creation' and params['mode'] == 'subscription')}
     if ac.get('type') == 'redirect' and (ac.get('redirect') or {}).get('url'): params['success_url'] = ac['redirect']['url']
     for k in ('subscription_data', 'payment_intent_data'):

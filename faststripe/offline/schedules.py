@@ -238,6 +238,16 @@ def _at_boundary(st, s, t):
 
 OfflineStripe.boundary_watchers['10_schedules'] = _at_boundary
 
+def _next_phase_items(st, s):
+    "The items of the phase starting when the current period of `s` ends, for the renewal previews (`invoice.upcoming`)"
+    if not (sc := st.objs.get(s.get('schedule') or '')) or sc['status'] != 'active': return None
+    pe = period_end(s)
+    ph = next((p for p in sc['phases'] if p['start_date'] == pe), None)
+    if ph is None: return None
+    return [{'id': None, 'price': st.objs[x['price']], 'quantity': x['quantity'], 'current_period_end': pe} for x in ph['items']]
+
+OfflineStripe.next_items['schedules'] = _next_phase_items
+
 def _on_sub_deleted(st, ev):
     "A subscription on a schedule ended some other way (cancelled directly, or by its unpaid invoices): the schedule is `canceled`, `aborted`"
     if ev['type'] != 'customer.subscription.deleted': return
