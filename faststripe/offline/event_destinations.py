@@ -98,3 +98,9 @@ OfflineStripe.hooks |= {('v2.core.event_destination', 'create'): _ed_create,
                         ('v2.core.event', 'ping'): _ed_ping}  # the engine keys an action by the schema it answers: ping answers an event
 OfflineStripe.sinks['event_destinations'] = _to_destinations
 OfflineStripe.deferred_sinks = OfflineStripe.deferred_sinks | {'event_destinations'}  # after the request succeeded, as webhooks
+
+def _events_of(st, objs, params):
+    "`GET /v2/core/events?object_id=…`: the events whose related object is that object"
+    oid = params.get('object_id')
+    return [o for o in objs if not oid or (o.get('related_object') or {}).get('id') == oid]
+OfflineStripe.list_filters['v2.core.event'] = _events_of
