@@ -975,6 +975,7 @@ def render(self:OfflineStripe, obj, version, headers=None):
 def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', headers=None, raw=False):
     "Answer one request (a query string may also come with `path`): `(status, headers, body)`; `raw`: body as JSON bytes"
     headers = {k.lower(): v for k,v in (headers or {}).items()}
+    if self.account_version and 'stripe-version' not in headers: headers['stripe-version'] = self.account_version  # the account's default
     u = urlsplit(path)
     query_pairs = list(query_pairs or ()) + parse_qsl(u.query, keep_blank_values=True)
     with self.lock:
@@ -1166,6 +1167,7 @@ def events_about(self:OfflineStripe, oid):
 stripe_hosts = dict(checkout='https://checkout.stripe.com', buy='https://buy.stripe.com', billing='https://billing.stripe.com',
                     hooks='https://hooks.stripe.com', invoice='https://invoice.stripe.com')
 OfflineStripe.base_url = None  # set by the server serving this engine
+OfflineStripe.account_version = None  # the account's default API version, for requests without Stripe-Version (None: the spec's)
 
 @patch
 def page_url(self:OfflineStripe, host, path):

@@ -53,11 +53,12 @@ def _thin_event(st, typ, o, ev=None):
                       created=_iso(st.now()), livemode=False, context=None, data=None, changes=None,
                       related_object={'id': o['id'], 'type': o.get('object'), 'url': _object_url(st, o)},
                       reason={'type': 'request', 'request': {'id': req.get('id'), 'idempotency_key': req.get('idempotency_key')}} if req.get('id') else None)
+    for k in [k for k,v in e.items() if v is None or v == '']: del e[k]  # Stripe's docs show these null; the spec has them not nullable, so absent
     return st.store(e, 'v2.core.event', event=False)
 
 def notification_of(e):
     "The thin notification Stripe posts for the v2 event `e`: the event without its data and changes"
-    return {k: e.get(k) for k in ('id', 'object', 'type', 'livemode', 'created', 'context', 'related_object', 'reason')}
+    return {k: e[k] for k in ('id', 'object', 'type', 'livemode', 'created', 'context', 'related_object', 'reason') if k in e}
 
 # %% ../../nbs/offline/65_event_destinations.ipynb #7ff6b4e5
 def _wants(ed, typ): return ed.get('status') == 'enabled' and {'*', typ} & set(ed.get('enabled_events') or ())
@@ -97,3 +98,9 @@ OfflineStripe.hooks |= {('v2.core.event_destination', 'create'): _ed_create,
                         ('v2.core.event', 'ping'): _ed_ping}  # the engine keys an action by the schema it answers: ping answers an event
 OfflineStripe.sinks['event_destinations'] = _to_destinations
 OfflineStripe.deferred_sinks = OfflineStripe.deferred_sinks | {'event_destinations'}  # after the request succeeded, as webhooks
+
+def _events_of(st, objs, params):
+    "`GET /v2/core/events?object_id=…`: the events whose related object is that object"
+    oid = params.get('object_id')
+    return [o for o in objs if not oid or (o.get('related_object') or {}).get('id') == oid]
+OfflineStripe.list_filters['v2.core.event'] = _events_of

@@ -249,11 +249,12 @@ def _next_phase_items(st, s):
 OfflineStripe.next_items['schedules'] = _next_phase_items
 
 def _on_sub_deleted(st, ev):
-    "A subscription on a schedule ended some other way (cancelled directly, or by its unpaid invoices): the schedule is `canceled`, `aborted`"
+    "A subscription on a schedule ended some other way: the schedule is `canceled` (`aborted` when its unpaid invoices ended it)"
     if ev['type'] != 'customer.subscription.deleted': return
     s = ev['data']['object']
     if not (sc := st.objs.get(s.get('schedule') or '')) or sc['status'] != 'active': return
-    st.schedule_status(sc, 'canceled', 'canceled_at', 'aborted', current_phase=None)
+    reason = (s.get('cancellation_details') or {}).get('reason')
+    st.schedule_status(sc, 'canceled', 'canceled_at', 'aborted' if reason == 'payment_failed' else 'canceled', current_phase=None)
 
 OfflineStripe.sinks['schedules'] = _on_sub_deleted
 

@@ -203,6 +203,13 @@ def _chaos_arg(s):
     except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
     return s
 
+def _version_arg(v):
+    "`--api-version` checked against the versions the offline Stripe knows"
+    st = OfflineStripe()
+    try: st.version_target(v)
+    except OfflineError as e: raise argparse.ArgumentTypeError(e.body['error']['message']) from None
+    return v
+
 def offline_parser():
     "The command line of `faststripe_offline`; its help shows the defaults"
     p = argparse.ArgumentParser(prog='faststripe_offline', description='A stateful offline Stripe on loopback, for tests and docs',
@@ -215,6 +222,8 @@ def offline_parser():
     p.add_argument('--print-secret', action='store_true', help='print the signing secret of --forward-to and exit')
     p.add_argument('--retries', default='test', choices=['test', 'live', 'none'], help="retry schedule of failed deliveries (Stripe's)")
     p.add_argument('--time-scale', type=float, default=1.0, help='multiply the waits between retries (0.001: 3 days in 4 minutes)')
+    p.add_argument('--api-version', metavar='VERSION', type=_version_arg,
+                   help="the account's default API version, for requests without Stripe-Version (as the Stripe CLI sends them)")
     p.add_argument('--db', metavar='FILE', help='keep the account in this SQLite file (made if missing): it survives restarts and crashes')
     p.add_argument('--chaos', default='', type=_chaos_arg, help='duplicate=P,reorder=P,delay=SECONDS,burst_every=N,seed=N (see the webhooks docs)')
     return p
@@ -231,12 +240,14 @@ def offline_main(args=None):
     if a.print_secret: return print(listen_secret())
     srv = OfflineServer(port=a.port, host=a.host)
     st = srv.stripe.configure_webhooks(None if a.retries == 'none' else a.retries, a.time_scale, chaos=a.chaos)
+    if a.api_version: st.account_version = a.api_version
     where = 'data in memory'
     if a.db:
         import faststripe.offline.persistence  # the part that adds OfflineStripe.persist
         try: where = f'data in {a.db} ({st.persist(a.db).loaded} objects loaded)'
         except ValueError as e: srv.server_close(); raise SystemExit(str(e)) from None
-    print(f'Offline Stripe (API {st.spec.version}) on {srv.url} -- test keys only, {where}; Ctrl-C stops it', flush=True)
+    api = st.spec.version + (f', account default {st.account_version}' if st.account_version else '')
+    print(f'Offline Stripe (API {api}) on {srv.url} -- test keys only, {where}; Ctrl-C stops it', flush=True)
     if a.forward_to:
         on_event, on_attempt = listen_printers()
         st.listen(a.forward_to, a.events, on_event=on_event, on_attempt=on_attempt)

@@ -141,7 +141,7 @@ class Outbox:
         payloads = {}  # one rendering per API version
         with self.cond:
             for tid, url, secret, version in targets:
-                v = version or self.st.spec.version
+                v = version or self.st.account_version or self.st.spec.version  # an endpoint's version, else the account's
                 if v not in payloads: payloads[v] = json.dumps(render_event(self.st, ev, v)).encode()
                 payload = payloads[v]
                 job = dict(id='whdel_' + ''.join(self.ids.choices(_alnum, k=16)), event=ev['id'], type=ev['type'], target=tid,
