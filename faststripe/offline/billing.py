@@ -104,7 +104,9 @@ def _sub_create(st, params, **kw):
         else:
             try: st.charge_invoice(inv, st.payment_method_for(params))
             except OfflineError as e:
-                if e.status != 402 or behavior == 'error_if_incomplete': raise
+                if e.status != 402 or behavior == 'error_if_incomplete':
+                    e.keep = False  # nothing is created: the request fails whole (engine's journal)
+                    raise
             if inv['status'] != 'paid': s['status'] = 'incomplete'  # declined, or waiting for the customer to authenticate
     st.store(s, 'subscription')
     st.watch_sub(s, None, params)
