@@ -2,7 +2,7 @@
 import os, socket, subprocess, sys, time, shutil
 from pathlib import Path
 import httpx, pytest
-from faststripe.offline.pytest_plugin import *  # the plugin's fixtures (its pytest11 entry point loads them once faststripe is installed)
+from faststripe.pytest_plugin import *  # the plugin's fixtures (its pytest11 entry point loads them once faststripe is installed)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('FASTSTRIPE_SHARED') or REPO.parent/'shared')  # Stripe's spec and the user's guides

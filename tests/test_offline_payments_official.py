@@ -132,3 +132,15 @@ def test_dispute_card_opens_a_dispute(client):
     other = client.v1.payment_intents.create(params={'amount': 1000, 'currency': 'usd', 'payment_method': 'pm_card_createDispute', 'confirm': True})
     lost = client.v1.disputes.close(client.v1.disputes.list(params={'payment_intent': other.id}).data[0].id)
     assert lost.status == 'lost'
+
+def test_error_if_incomplete_creates_nothing(client):
+    "payment_behavior=error_if_incomplete with a declining card: a CardError, and no subscription, invoice or payment intent"
+    cus = client.v1.customers.create(params={'email': 'incomplete@example.com'})
+    price = client.v1.prices.create(params={'currency': 'usd', 'unit_amount': 900, 'recurring': {'interval': 'month'}, 'product_data': {'name': 'Strict'}})
+    with pytest.raises(stripe.CardError) as e:
+        client.v1.subscriptions.create(params={'customer': cus.id, 'items': [{'price': price.id}], 'default_payment_method': 'pm_card_chargeDeclined',
+                                               'payment_behavior': 'error_if_incomplete'})
+    assert e.value.error.decline_code == 'generic_decline'
+    assert client.v1.subscriptions.list(params={'customer': cus.id, 'status': 'all'}).data == []
+    assert client.v1.invoices.list(params={'customer': cus.id}).data == []
+    assert client.v1.payment_intents.list(params={'customer': cus.id}).data == []

@@ -22,7 +22,7 @@ def test_wheel_declares_the_plugin_and_pytest_loads_it(tmp_path):
         eps = next(z.read(n).decode() for n in z.namelist() if n.endswith('.dist-info/entry_points.txt'))
         assert 'faststripe/offline/triggers.json' in z.namelist()     # the bundled trigger fixtures are package data
         z.extractall(tmp_path/'site')
-    assert '[pytest11]\nfaststripe.offline.pytest_plugin = faststripe.offline.pytest_plugin' in eps, eps
+    assert '[pytest11]\nfaststripe.pytest_plugin = faststripe.pytest_plugin' in eps, eps
     (tmp_path/'t'/'test_uses_plugin.py').parent.mkdir()
     (tmp_path/'t'/'test_uses_plugin.py').write_text(
         'def test_it(stripe_api, stripe_server):\n'
@@ -51,7 +51,7 @@ def test_a_shared_external_server_is_reset_between_tests(tmp_path):
             'def test_two(stripe_server):\n'
             '    assert stripe_server.stripe_client().v1.customers.list().data == []\n'
             '    stripe_server.stripe_client().v1.customers.create({"email": "two@x.co"})\n')
-        r = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'faststripe.offline.pytest_plugin', '-p', 'no:cacheprovider', str(tmp_path)],
+        r = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'faststripe.pytest_plugin', '-p', 'no:cacheprovider', str(tmp_path)],
                            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env | {'FASTSTRIPE_OFFLINE_URL': url})
         assert r.returncode == 0 and '2 passed' in r.stdout, r.stdout + r.stderr
         left = httpx.get(url + '/v1/customers', auth=('sk_test_x', '')).json()['data']

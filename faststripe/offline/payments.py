@@ -282,10 +282,10 @@ def require_action(self:OfflineStripe, pi, pm):
     "Leave the payment (or setup) intent `pi` waiting for its customer to authenticate `pm` on the authentication page"
     kind = pi.get('object') or 'payment_intent'
     prev = {k: pi.get(k) for k in ('status', 'next_action', 'payment_method')}
-    url = self.page_url('hooks', f"/3d_secure_2/hosted?{kind}={pi['id']}")
+    url = self.page_url('hooks', f"/3d_secure_2/hosted?{kind}={pi['id']}" + (f"&{kind}_client_secret={pi['client_secret']}" if pi.get('client_secret') else ''))
     ret = self.return_urls.get(pi['id'])
     nxt = ({'type': 'redirect_to_url', 'redirect_to_url': {'url': url, 'return_url': ret}} if ret else
-           {'type': 'use_stripe_sdk', 'use_stripe_sdk': {'type': 'three_d_secure_redirect', 'stripe_js': url}})
+           {'type': 'use_stripe_sdk', 'use_stripe_sdk': {'type': 'three_d_secure_redirect', 'stripe_js': url, 'source': self.new_id('source')}})
     pi.update(status='requires_action', payment_method=pm, next_action=nxt)
     self.emit(kind, 'requires_action', pi, {k: v for k,v in prev.items() if pi.get(k) != v})
     return pi
