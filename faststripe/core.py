@@ -399,6 +399,7 @@ class StripeOp:
         if not self.op.get('rt'): raise TypeError(f'{self.qualname} answers JSON, not a file: call it instead')
         if not isinstance(to, (str, os.PathLike)): raise TypeError(f'download: `to` must be a file path, not {type(to).__name__}')
         if os.path.isdir(to): raise IsADirectoryError(f'download: {os.fspath(to)!r} is a folder; name the file, e.g. {os.path.join(os.fspath(to), "quote.pdf")!r}')
+        if not os.path.isdir(os.path.dirname(os.path.abspath(to))): raise FileNotFoundError(f'download: the folder of {os.fspath(to)!r} does not exist')
         req = self.api._prepare(self.op, args, kwargs, self.qualname)
         req.sink = to
         return self.api._send(req)

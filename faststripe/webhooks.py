@@ -406,7 +406,10 @@ class Webhooks:
         return list(res.items())
 
     def _begin(self, event):
-        if type(event) is dict: event = event_obj(event)
+        if type(event) is dict and event.get('object') == 'v2.core.event':  # a thin notification (from a queue, say)
+            from faststripe.notifications import event_notification
+            event = event_notification(event, self.api)
+        elif type(event) is dict: event = event_obj(event)
         eid,typ = _get(event, 'id'), _get(event, 'type')
         if not eid or not typ: raise WebhookPayloadError('Not a Stripe event: it needs an `id` and a `type`', reason='event')
         hs = self.handlers_for(typ)
