@@ -465,7 +465,7 @@ def test_guide_screenshots_tool(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     size = lambda p: struct.unpack('>II', p.read_bytes()[16:24])  # a PNG's width and height
     made = sorted(p.name for p in tmp_path.glob('*.png'))
-    assert made == ['checkout_3ds.png', 'checkout_declined.png', 'checkout_payment.png', 'checkout_subscription.png', 'portal.png', 'portal_cancel.png']
+    assert made == ['checkout_3ds.png', 'checkout_declined.png', 'checkout_payment.png', 'checkout_subscription.png', 'invoice.png', 'portal.png', 'portal_cancel.png']
     for name in made:
         new, old = tmp_path/name, repo/'nbs'/'tutorials'/'images'/name
         assert old.exists(), f'{old} is not committed: run python tools/screenshots.py'

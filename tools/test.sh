@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as a new user or CI runs it: `bash tools/test.sh`.
 # Installs what it needs (pip, apt), checks that notebooks, package and README agree, starts localstripe on
-# 127.0.0.1, runs every notebook's tests (nbdev_test), runs the pytest suite once with the newest fastcore from PyPI,
+# 127.0.0.1, runs every notebook's tests (tools/test_nbs.py: nbdev_test's runner, one interpreter per notebook), runs the pytest suite once with the newest fastcore from PyPI,
 # then runs the whole pytest suite, whose summary line ends the run. Servers it started are stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,8 +41,8 @@ from conftest import wait_until_up
 wait_until_up('$LOCALSTRIPE_URL/v1/customers', timeout=60)
 PYEOF
 
-say "notebook tests (nbdev_test)"
-nbdev_test --n_workers 2
+say "notebook tests (nbdev's test_nb, each notebook in a fresh interpreter as in Jupyter)"
+$PY tools/test_nbs.py --n_workers 2
 
 # A second environment sees every package of this one (a .pth file) but has its own fastcore, which shadows ours.
 # Jupyter's data files (Voilà's templates, for the browser test) are found through JUPYTER_PATH.

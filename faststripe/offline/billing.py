@@ -79,7 +79,7 @@ def _sub_create(st, params, **kw):
     behavior = params.pop('payment_behavior', 'allow_incomplete')
     auto = params.get('collection_method', 'charge_automatically') == 'charge_automatically'
     unpaid = auto and not trial_end and sum(_amount(p)*q for p,q in prices) > 0 and not st.payment_method_for(params)
-    if unpaid and behavior != 'default_incomplete': raise OfflineError(400, no_payment_source, code='resource_missing')
+    if unpaid and behavior not in ('default_incomplete', 'schedule'): raise OfflineError(400, no_payment_source, code='resource_missing')
     cus = st.objs[_id_of(params['customer'])]
     s = st.new_object('subscription', {k: v for k,v in params.items() if k not in ('trial_end', 'billing_cycle_anchor', 'cancel_at', 'cancel_at_period_end')},
                       currency=prices[0][0].get('currency', 'usd'), test_clock=cus.get('test_clock'))
@@ -100,6 +100,7 @@ def _sub_create(st, params, **kw):
     s['latest_invoice'] = inv['id']
     if inv['status'] == 'open' and auto:  # charged now, unless the customer pays afterwards (`default_incomplete`)
         if behavior == 'default_incomplete': s['status'] = 'incomplete'
+        elif behavior == 'schedule' and unpaid: pass  # made by a schedule, with nothing to charge: the first invoice waits, open
         else:
             try: st.charge_invoice(inv, st.payment_method_for(params))
             except OfflineError as e:

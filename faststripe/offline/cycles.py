@@ -87,6 +87,7 @@ def end_trial(self:OfflineStripe, s):
     "End the trial of `s` now (`trial_end=now`): `trial_will_end`, then a new period from now, invoiced at once"
     if (s['id'], s['trial_end']) not in self.notified: self.notify_trial_end(s)
     s['trial_end'] = self.now()
+    if _missing_pm(self, s) and (b := _missing_pm_behavior(s)) != 'create_invoice': return self.trial_without_pm(s, b)
     self.renew(s, self.now(), 'subscription_update', anchor=self.now())
 
 @patch
@@ -105,6 +106,16 @@ def _missing_pm(st, s):
 
 OfflineStripe.boundary_watchers = OfflineStripe.__dict__.get('boundary_watchers', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, subscription, time): run first at each boundary (schedules change phase)
 
+def _missing_pm_behavior(s):
+    return ((s.get('trial_settings') or {}).get('end_behavior') or {}).get('missing_payment_method') or 'create_invoice'
+
+@patch
+def trial_without_pm(self:OfflineStripe, s, behavior):
+    "A trial ended with no payment method: `cancel` the subscription, or `pause` it (`customer.subscription.paused`)"
+    if behavior == 'cancel': return self.end_subscription(s)
+    self.update_sub(s, status='paused')
+    self.emit('subscription', 'paused', s)
+
 def _boundary(st, sid, t):
     if not (s := st.objs.get(sid)) or s['status'] not in _live: return
     if getattr(st, '_planned', {}).get(sid) == t: del st._planned[sid]
@@ -119,12 +130,8 @@ def _boundary(st, sid, t):
     if (pc := s.get('pause_collection')) and pc.get('resumes_at') and pc['resumes_at'] <= t: st.update_sub(s, pause_collection=None)
     if s.get('cancel_at') and s['cancel_at'] <= t: return st.end_subscription(s)
     if period_end(s) <= t:
-        if s['status'] == 'trialing' and _missing_pm(st, s):
-            behavior = ((s.get('trial_settings') or {}).get('end_behavior') or {}).get('missing_payment_method') or 'create_invoice'
-            if behavior == 'cancel': return st.end_subscription(s)
-            if behavior == 'pause':
-                st.update_sub(s, status='paused')
-                return st.emit('subscription', 'paused', s)
+        if s['status'] == 'trialing' and _missing_pm(st, s) and (b := _missing_pm_behavior(s)) != 'create_invoice':
+            return st.trial_without_pm(s, b)
         st.renew(s, t)
     if cfg['upcoming_days'] and (s['id'], period_end(s)) not in st.notified and t >= period_end(s) - cfg['upcoming_days']*86400 \
        and not s.get('cancel_at_period_end') and s['status'] in ('active', 'trialing', 'past_due'):

@@ -829,7 +829,7 @@ def transition(self:OfflineStripe, o, action, params=None):
         self.echo(o, schema, params)
         prev |= {k: v for k,v in before.items() if o.get(k) != v}
     if prev: self.emit(schema, 'updated', o, prev)
-    if 'status' in prev: self.emit(schema, 'deleted' if schema == 'subscription' and st == 'canceled' else st, o)
+    if 'status' in prev: self.emit(schema, 'deleted' if schema == 'subscription' and st == 'canceled' else st, o, prev)  # with what changed
     return o
 
 @patch

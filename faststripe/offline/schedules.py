@@ -124,7 +124,7 @@ def start_schedule(self:OfflineStripe, sc, event=True):
     "Start `sc` (its first phase has begun): create its subscription, `active`"
     ph, last = sc['phases'][0], len(sc['phases']) == 1
     ds, now = sc.get('default_settings') or {}, self.now()
-    params = {'customer': _id_of(sc['customer']), 'schedule': sc['id'],
+    params = {'customer': _id_of(sc['customer']), 'schedule': sc['id'], 'payment_behavior': 'schedule',
               'items': [{'price': it['price'], 'quantity': it['quantity'], 'metadata': it.get('metadata') or {}} for it in ph['items']]}
     for k in ('collection_method', 'default_payment_method', 'description'):
         if (v := ph.get(k) or ds.get(k)): params[k] = v
@@ -178,13 +178,15 @@ def enter_phase(self:OfflineStripe, sc, i):
 
 @patch
 def finish_schedule(self:OfflineStripe, sc):
-    "The last phase of `sc` is over: `release` leaves its subscription running on its own, `cancel` cancels it (`completed`)"
-    if sc['end_behavior'] == 'cancel':
-        if (s := self.objs.get(sc['subscription'] or '')) and s['status'] not in ('canceled', 'incomplete_expired'):
-            sc['status'] = 'completing'  # so the subscription's deletion below does not cancel the schedule
-            self.end_subscription(s, 'cancellation_requested')
-        return self.schedule_status(sc, 'completed', 'completed_at', current_phase=None)
-    self.release_schedule(sc, preserve_cancel_date=True)
+    "The last phase of `sc` is over, `completed`: with `release` its subscription carries on by itself, with `cancel` it is canceled"
+    s = self.objs.get(sc['subscription'] or '')
+    live = s is not None and s['status'] not in ('canceled', 'incomplete_expired')
+    sc['status'] = 'completing'  # so the subscription's deletion below does not cancel the schedule
+    if live and sc['end_behavior'] == 'cancel': self.end_subscription(s, 'cancellation_requested')
+    elif live:
+        self.update_sub(s, schedule=None)
+        self.plan(s)
+    return self.schedule_status(sc, 'completed', 'completed_at', current_phase=None)
 
 @patch
 def schedule_status(self:OfflineStripe, sc, status, stamp, event=None, **fields):
