@@ -220,7 +220,12 @@ def _pm_create(st, params, **kw):
         pm['card'] = st.merge(st.spec.schema('payment_method')['p']['card'], None,
             {'brand': card_brand(n), 'last4': n[-4:], 'exp_month': card.get('exp_month'), 'exp_year': card.get('exp_year'),
              'funding': 'credit', 'country': 'US', 'display_brand': card_brand(n), 'fingerprint': hashlib.sha1(n.encode()).hexdigest()[:16]})
+        pm['card'] |= {'checks': {'address_line1_check': None, 'address_postal_code_check': None, 'cvc_check': 'pass' if card.get('cvc') else 'unchecked'},
+                       'networks': {'available': [card_brand(n)], 'preferred': None}, 'three_d_secure_usage': {'supported': True}}
         if (magic := test_card_ids.get(n)): st.magic_of[pm['id']] = magic  # a test card number behaves as its magic id
+    if pm.get('metadata') is None: pm['metadata'] = {}
+    bd = pm.get('billing_details') or {}
+    if bd.get('address') is None: pm['billing_details'] = bd | {'address': dict.fromkeys(('city', 'country', 'line1', 'line2', 'postal_code', 'state'))}
     return pm
 
 # %% ../../nbs/offline/20_payments.ipynb #9a021e7f
