@@ -1026,7 +1026,7 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
                 f"they were first used with. Try using a key other than '{key}' if you meant to execute a different request.",
                 type='idempotency_error')
             rh['idempotent-replayed'] = 'true'
-            return status, res
+            return status, json.loads(res)
     self._req_id, self._idem_key = rid, key
     d = self.request_domain(pv, params) if self.domain_of else None
     prev_time = self._at, self._domain
@@ -1043,7 +1043,7 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
     finally:
         self._req_id = self._idem_key = None
         self._at, self._domain = prev_time
-    if key: self.idem[key] = (fp, status, fast_copy(res), path)
+    if key: self.idem[key] = (fp, status, json.dumps(res), path)  # as JSON text: one string per key, not a copy of the answer's objects
     return status, res
 
 # %% ../../nbs/offline/00_engine.ipynb #2786ee3b
