@@ -51,10 +51,10 @@ OfflineStripe.hooks[('payment_method', 'create')] = _bank_pm_create
 _card_charge_pi = OfflineStripe.charge_pi
 
 @patch
-def charge_pi(self:OfflineStripe, pi, off_session=False):
+def charge_pi(self:OfflineStripe, pi, off_session=False, no_action=False):
     "Confirm `pi`: a bank debit is `processing` until its timer settles it; anything else as the payments part does"
     pm = self.objs.get(_id_of(pi.get('payment_method')) or '') or {}
-    if pm.get('type') not in bank_types: return _card_charge_pi(self, pi, off_session)
+    if pm.get('type') not in bank_types: return _card_charge_pi(self, pi, off_session, no_action)
     prev = {k: pi.get(k) for k in ('status', 'latest_charge', 'last_payment_error')}
     ch = self.new_object('charge', amount=pi['amount'], currency=pi['currency'], payment_intent=pi['id'], customer=pi.get('customer'),
                          payment_method=pm['id'], status='pending', paid=False, captured=True, amount_captured=pi['amount'],

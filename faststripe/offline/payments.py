@@ -65,19 +65,20 @@ def decline_of(self:OfflineStripe, pm, off_session=False):
     if off_session and magic in always_authenticate: return 'authentication_required'
 
 @patch
-def charge_pi(self:OfflineStripe, pi, off_session=False):
-    "Confirm the payment intent `pi`: a charge, or (magic declining test cards) a failed charge and Stripe's card error"
+def charge_pi(self:OfflineStripe, pi, off_session=False, no_action=False):
+    "Confirm the payment intent `pi`: a charge, or (magic declining test cards) a failed charge and Stripe's card error; `no_action`: fail rather than ask for 3D Secure"
     pm = _id_of(pi.get('payment_method'))
     if not pm: raise OfflineError(400, "You cannot confirm this PaymentIntent because it's missing a payment method. To "
         'confirm the PaymentIntent with a payment method, pass `payment_method`.', code='payment_intent_unexpected_state')
-    if not off_session and self.needs_authentication(pm): return self.require_action(pi, pm)  # 3D Secure first (see below)
+    asks = not off_session and self.needs_authentication(pm)
+    if asks and not no_action: return self.require_action(pi, pm)  # 3D Secure first (see below)
     self.authenticated.discard(pm)
     manual, amt = pi.get('capture_method') == 'manual', pi['amount']
     prev = {k: pi.get(k) for k in ('status', 'latest_charge', 'amount_received', 'amount_capturable', 'last_payment_error', 'payment_method')}
     ch = self.new_object('charge', amount=amt, currency=pi['currency'], payment_intent=pi['id'], customer=pi.get('customer'),
                          payment_method=pm, status='succeeded', paid=True, captured=not manual, amount_captured=0 if manual else amt)
     self.charge_card(ch, pm)
-    if (code := self.decline_of(pm, off_session)):
+    if (code := 'authentication_required' if asks else self.decline_of(pm, off_session)):
         err = card_error(code)
         err.keep = True  # Stripe records the declined attempt: the request fails, its charge and events stay
         ch.update(status='failed', paid=False, captured=False, amount_captured=0, failure_code=err.code, failure_message=err.message,
@@ -111,12 +112,12 @@ def charge_card(self:OfflineStripe, ch, pm):
 def _pi_create(st, params, **kw):
     if too_small(params['amount'], params['currency']): raise OfflineError(400,
         f"Amount must be at least {_min_str(params['currency'])}", code='amount_too_small', param='amount')
-    pi = st.create('payment_intent', {k: v for k,v in params.items() if k not in ('confirm', 'off_session')})
+    pi = st.create('payment_intent', {k: v for k,v in params.items() if k not in ('confirm', 'off_session', 'error_on_requires_action')})
     pi['client_secret'] = f"{pi['id']}_secret_{st.new_id('x')[2:]}"
     pi['amount_capturable'] = pi['amount_received'] = 0
     if pi.get('payment_method'): pi['status'] = 'requires_confirmation'
     if params.get('return_url'): st.return_urls[pi['id']] = params['return_url']  # where 3D Secure sends the customer back
-    if params.get('confirm'): st.charge_pi(pi, bool(params.get('off_session')))  # a decline leaves it stored, `requires_payment_method`
+    if params.get('confirm'): st.charge_pi(pi, bool(params.get('off_session')), bool(params.get('error_on_requires_action')))  # a decline leaves it stored, `requires_payment_method`
     return pi
 
 def _pi_confirm(st, pi, params, op=None):
@@ -125,7 +126,7 @@ def _pi_confirm(st, pi, params, op=None):
                            code='payment_intent_unexpected_state', param=None)
     st.echo(pi, 'payment_intent', params)
     if params.get('return_url'): st.return_urls[pi['id']] = params['return_url']
-    return st.charge_pi(pi, bool(params.get('off_session')))
+    return st.charge_pi(pi, bool(params.get('off_session')), bool(params.get('error_on_requires_action')))
 
 def _pi_capture(st, pi, params, op=None):
     if pi['status'] != 'requires_capture':
