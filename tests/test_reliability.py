@@ -154,7 +154,9 @@ def check_run(srv, wire, results, *, slack, all_kinds=True):
         assert elapsed <= TIMEOUT * n + backoff + slack, (i, elapsed, sent, [str(a.fault) for a in atts])
     assert n_ok + n_err == len(results)
     assert n_ok > 0.9 * len(results) and n_err > 0  # both outcomes are exercised
-    assert unseen <= 0.01 * len(posts)
+    # attempts that never reached the handler are connect timeouts of the 0.25 s budget while 50 connections open at
+    # once: a few in a hundred on a loaded 2-core machine; more would mean the run tests the machine, not the client
+    assert unseen <= 0.05 * len(posts), (unseen, len(posts))
     return n_ok, n_err, worst
 
 def test_thousand_creates_sync(fault_server):
