@@ -8,7 +8,8 @@ import json, math, sqlite3, threading, time, warnings, logging, email.utils
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor, FIRST_COMPLETED, wait
 from urllib.parse import urlsplit, parse_qsl
-import pandas as pd
+try: import pandas as pd
+except ImportError as e: raise ImportError("faststripe.mirror needs pandas (its tables have to_df's typed columns): pip install 'faststripe[mirror]'") from e
 from fastcore.basics import store_attr
 from .core import Progress, stripe_obj, StripeError, RateLimitError, InvalidRequestError, retry_wait
 from .reporting import ColumnBuilder, list_object_type, _plan, _cols

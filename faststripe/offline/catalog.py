@@ -4,12 +4,13 @@
 
 # %% ../../nbs/offline/10_catalog.ipynb #9d6e552d
 from __future__ import annotations
+import re
 from fastcore.basics import patch
 from .engine import *
 from .engine import _bad, _id_of, _missing
 
 # %% auto #0
-__all__ = []
+__all__ = ['price_as_plan']
 
 # %% ../../nbs/offline/10_catalog.ipynb #d9a69c6d
 @patch
@@ -120,3 +121,29 @@ def _product_delete(st, prod, params, op=None):
 
 # %% ../../nbs/offline/10_catalog.ipynb #ea04164d
 OfflineStripe.hooks |= {('price', 'create'): _price_create, ('price', 'update'): _price_update, ('product', 'create'): _product_create, ('plan', 'create'): _plan_create, ('product', 'delete'): _product_delete}
+
+# %% ../../nbs/offline/10_catalog.ipynb #708a494a
+def price_as_plan(st:OfflineStripe, pr):
+    "The recurring price `pr` seen as a plan (the Plans API's shape of the same object)"
+    rec = pr.get('recurring') or {}
+    return st.new_object('plan', id=pr['id'], active=pr.get('active', True), amount=pr.get('unit_amount'),
+        amount_decimal=pr.get('unit_amount_decimal'), billing_scheme=pr.get('billing_scheme', 'per_unit'), created=pr.get('created'),
+        currency=pr.get('currency'), interval=rec.get('interval'), interval_count=rec.get('interval_count', 1),
+        metadata=pr.get('metadata') or {}, nickname=pr.get('nickname'), product=pr.get('product'),
+        usage_type=rec.get('usage_type', 'licensed'), meter=rec.get('meter'), livemode=False)
+
+def _delete_price_plan(st, m, params, headers):
+    "`DELETE /v1/plans/{price}`: a recurring price deleted as a plan (`plan.deleted` and `price.deleted`)"
+    pid = m.group(1)
+    pr = st.objs.get(pid)
+    if pr is None or st.schema_of(pid) != 'price' or not pr.get('recurring'): raise _missing('plan', pid)
+    with st.atomic():
+        plan = price_as_plan(st, pr)
+        for i in (st.objs, st.kinds, st.parent): i.pop(pid, None)
+        st.by_schema['price'].pop(pid, None)
+        st.emit('plan', 'deleted', plan)
+        st.emit('price', 'deleted', pr)
+    return {'id': pid, 'object': 'plan', 'deleted': True}
+
+_plan_rx = re.compile(r'/v1/plans/(price_[^/]+)')
+OfflineStripe.routes[:] = [r for r in OfflineStripe.routes if r[1].pattern != _plan_rx.pattern] + [('DELETE', _plan_rx, _delete_price_plan)]
