@@ -13,7 +13,8 @@ from .catalog import _amount, _recurring
 from .payments import _pi_create, _pi_confirm, cancelable, fmt_money, too_small
 
 # %% auto #0
-__all__ = ['no_payment_source', 'add_interval', 'price_interval', 'period_containing', 'inv_sub_id']
+__all__ = ['no_payment_source', 'invoice_requires_action', 'add_interval', 'price_interval', 'period_containing', 'inv_sub_id',
+           'requires_action_error']
 
 # %% ../../nbs/offline/30_billing.ipynb #c8bfc869
 def add_interval(anchor:int, interval:str, count:int=1, n:int=1) -> int:
@@ -633,13 +634,25 @@ def _inv_finalize(st, inv, params, op=None):
     st.echo(inv, 'invoice', params)
     return st.finalize_invoice(inv)
 
+invoice_requires_action = ('This payment requires additional user action before it can be completed successfully. Payment can be '
+    'completed using the PaymentIntent associated with the invoice. For more information, see: '
+    'https://stripe.com/docs/billing/subscriptions/overview#requires-action')
+
+def requires_action_error(pi):
+    "Stripe's 402 for `/pay` when the invoice's payment intent waits for 3D Secure; the invoice stays `open`, the intent `requires_action`"
+    err = OfflineError(402, invoice_requires_action, type='card_error', code='invoice_payment_intent_requires_action', payment_intent=fast_copy(pi))
+    err.keep = True  # the attempt and its events stay, as for a decline
+    return err
+
 def _inv_pay(st, inv, params, op=None):
     if inv['status'] == 'draft' and st.finalize_invoice(inv)['status'] == 'paid': return inv
     if inv['status'] == 'paid': raise _not_editable('Invoice is already paid')
     if inv['status'] not in ('open', 'uncollectible'):
         raise _not_editable(f"This invoice is {inv['status']}: only open or uncollectible invoices can be paid.")
     if params.get('paid_out_of_band'): return st.invoice_paid(inv, out_of_band=True)
-    return st.charge_invoice(inv, params.get('payment_method') or params.get('source'), params.get('off_session', False))
+    st.charge_invoice(inv, params.get('payment_method') or params.get('source'), params.get('off_session', False))
+    if (pi := st.invoice_intent(inv))['status'] == 'requires_action': raise requires_action_error(pi)
+    return inv
 
 @patch
 def void_invoice(self:OfflineStripe, inv):
