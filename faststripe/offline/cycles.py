@@ -16,7 +16,8 @@ __all__ = ['billing_defaults', 'period_end']
 
 # %% ../../nbs/offline/31_cycles.ipynb #f366b3b2
 billing_defaults = dict(retries='smart', smart_retries=(8, 14), subscription_after_retries='cancel', invoice_after_retries='past_due',
-                        trial_will_end_days=3, upcoming_days=3, finalize_after=3600, incomplete_expires_after=23*3600)
+                        trial_will_end_days=3, upcoming_days=3, finalize_after=3600, incomplete_expires_after=23*3600,
+                        will_be_due_days=7, overdue_days=0)
 
 @patch(as_prop=True)
 def billing_settings(self:OfflineStripe):
@@ -224,7 +225,6 @@ def collect(self:OfflineStripe, inv):
     "Collect the open invoice `inv`: charge it off-session (a missing payment method is a failed attempt), or send it"
     if inv.get('collection_method') == 'send_invoice':
         self.emit('invoice', 'sent', inv)
-        if inv.get('due_date'): self.schedule(inv['due_date'], 'invoice_due', inv['id'], self.domain_of.get(inv['id']))
         return inv
     if not self.invoice_pm(inv): self.invoice_failed(inv, None)
     else:
@@ -237,9 +237,10 @@ def _finalize_timer(st, iid, t):
     if (inv := st.objs.get(iid)) and inv['status'] == 'draft' and inv.get('auto_advance') is not False: st.auto_finalize(inv)
 
 def _due_timer(st, iid, t):
-    "A `send_invoice` invoice past its due date: its subscription is `past_due`, and `invoice.overdue`"
+    "A `send_invoice` invoice past its due date: its subscription is `past_due`, and `invoice.overdue` (now or `overdue_days` later)"
     if not (inv := st.objs.get(iid)) or inv['status'] != 'open' or (inv.get('due_date') or 0) > t: return
-    st.emit('invoice', 'overdue', inv)
+    if days := st.billing_settings['overdue_days']: st.schedule(inv['due_date'] + days*86400, 'invoice_overdue', iid, st.domain_of.get(iid))
+    else: st.emit('invoice', 'overdue', inv)
     if (s := st.objs.get(inv_sub_id(inv) or '')) and s.get('latest_invoice') == iid and s['status'] in ('active', 'trialing'):
         st.update_sub(s, status='past_due')
 
@@ -277,6 +278,24 @@ def renewal_preview(self:OfflineStripe, s, items=None):
                next_payment_attempt=pe + self.billing_settings['finalize_after'],
                lines={'object': 'list', 'data': lines, 'has_more': False, 'url': '/v1/invoices/upcoming/lines'})
     return inv
+
+# %% ../../nbs/offline/31_cycles.ipynb #c11e1c21
+def _plan_due(st, inv, what):
+    "Plan the due date (and its reminder) of a `send_invoice` invoice just finalized"
+    if what != 'finalized' or inv.get('collection_method') != 'send_invoice' or not (due := inv.get('due_date')): return
+    d = st.domain_of.get(inv['id'])
+    st.schedule(due, 'invoice_due', inv['id'], d)
+    if (days := st.billing_settings['will_be_due_days']) is not None and (t := due - days*86400) > st.now():
+        st.schedule(t, 'invoice_will_be_due', inv['id'], d)
+
+def _open(st, iid): return (inv := st.objs.get(iid)) and inv['status'] == 'open' and inv
+def _will_be_due_timer(st, iid, t):
+    if inv := _open(st, iid): st.emit('invoice', 'will_be_due', inv)
+def _overdue_timer(st, iid, t):
+    if inv := _open(st, iid): st.emit('invoice', 'overdue', inv)
+
+OfflineStripe.invoice_watchers['60_due'] = _plan_due
+OfflineStripe.timer_kinds |= {'invoice_will_be_due': _will_be_due_timer, 'invoice_overdue': _overdue_timer}
 
 # %% ../../nbs/offline/31_cycles.ipynb #143fdb7d
 def _retriable(st, inv):

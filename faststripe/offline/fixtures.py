@@ -345,7 +345,6 @@ known_gaps |= {
     'payout.failed': 'payouts are stored but have no lifecycle', 'payout.reconciliation_completed': 'payouts are stored but have no lifecycle',
     # billing (issue 14/15's billing part)
     'invoice.finalization_failed': 'automatic tax without a customer location does not fail finalization',
-    'invoice.overdue': 'send_invoice invoices do not become overdue on a clock', 'invoice.will_be_due': 'invoice.will_be_due reminders are not modelled',
     'invoice.overpaid': 'overpayment of invoices is not modelled',
     'invoice.payment_attempt_required': 'invoice.payment_attempt_required is not emitted',
     'customer.subscription.pending_update_applied': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
