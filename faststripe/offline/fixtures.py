@@ -341,8 +341,7 @@ known_gaps |= {
     'customer.discount.updated': "customers' coupon parameter of API versions before 2025-03-31.basil is not accepted",
     'customer.discount.deleted': "customers' coupon parameter of API versions before 2025-03-31.basil is not accepted",
     'customer.tax_id.updated': 'tax id verification (which updates the tax id) is not modelled',
-    'payout.canceled': 'payouts are stored but have no lifecycle', 'payout.paid': 'payouts are stored but have no lifecycle',
-    'payout.failed': 'payouts are stored but have no lifecycle', 'payout.reconciliation_completed': 'payouts are stored but have no lifecycle',
+    'payout.canceled': "test-mode payouts are paid on the request after their creation (payout_delay=0), before the fixture's cancel; with a payout_delay they can be canceled",
     # billing (issue 14/15's billing part)
     'invoice.finalization_failed': 'automatic tax without a customer location does not fail finalization',
     'invoice.overpaid': 'overpayment of invoices is not modelled',
