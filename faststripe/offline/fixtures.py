@@ -347,8 +347,6 @@ known_gaps |= {
     'invoice.finalization_failed': 'automatic tax without a customer location does not fail finalization',
     'invoice.overpaid': 'overpayment of invoices is not modelled',
     'invoice.payment_attempt_required': 'invoice.payment_attempt_required is not emitted',
-    'customer.subscription.pending_update_applied': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
-    'customer.subscription.pending_update_expired': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
     # no trigger can cause these offline (nor, reliably, on Stripe)
     'test_helpers.test_clock.internal_failure': "only a failure inside Stripe's test clock machinery emits it",
     # meters: /v2 endpoints and thin events
