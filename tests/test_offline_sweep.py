@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from faststripe.core import StripeError
 from faststripe.offline import OfflineStripe, offline_api
+from faststripe.offline.engine import _id_of
 
 ARTIFACTS = Path(__file__).parent/'artifacts'
 ref_kinds = {'customer', 'product', 'price', 'plan', 'subscription', 'invoice', 'payment_intent', 'setup_intent',
@@ -58,11 +59,19 @@ def required_params(op, st):
 
 def path_args(op, st, api):
     """Ids for the path parameters: stored objects of the right kind, created on demand (under their parents) when
-    possible; in the order of the op's `pp` (the spec's order, which is not always the path's)"""
+    possible; in the order of the op's `pp` (the spec's order, which is not always the path's). The last one, under a
+    parent, is preferably an object of that parent (its field named like the parent's parameter names it), else the
+    parent is one that has such an object."""
     path, vals, params = op['path'], {}, re.findall(r'\{([^}]+)\}', op['path'])
     for p in params:
         schemas = st.target_schemas(op) if p == params[-1] else st.owner_schemas(path, p)
-        oid = next((i for s in schemas for i in reversed(st.by_schema.get(s, {}))), None)
+        ids = [i for s in schemas for i in reversed(st.by_schema.get(s, {}))]
+        owner = params[params.index(p)-1] if p == params[-1] and len(params) > 1 else None
+        # under a parent, one of the parent's own (a customer's payment method): Stripe finds no other there
+        oid = next((i for i in ids if owner and _id_of(st.objs[i].get(owner)) == vals[owner]), None)
+        if oid is None and owner and (own := next((i for i in ids if _id_of(st.objs[i].get(owner))), None)):
+            oid, vals[owner] = own, _id_of(st.objs[own][owner])  # the parent that has one
+        oid = oid or (ids[0] if ids else None)
         if oid is None and schemas:
             prefix = path[:path.index('{'+p+'}')].rstrip('/')
             create = st.spec.by_path.get((prefix, 'POST'))

@@ -740,7 +740,7 @@ def dispatch(self:OfflineStripe, op, pv, params, path):
     if kind == 'action' and oid is None:  # an action on no object (`/v1/invoices/create_preview`): a flow's hook, or a fresh object
         return hook(self, params, op=op) if hook else self.new_object(main, params) if main else {}
     o = self.lookup(oid, self.target_schemas(op), 'id' if kind != 'action' else pl)
-    if kind == 'retrieve': return o
+    if kind == 'retrieve': return hook(self, o, params, op=op, pv=pv) if hook else o  # a flow may check the path's parent
     if kind == 'delete': hook = self.hooks.get((self.resource(self.schema_of(oid)), 'delete'))
     if hook: return hook(self, o, params, op=op)
     if kind == 'update': return self.update(o, params)

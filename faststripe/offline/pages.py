@@ -512,7 +512,8 @@ def _on(feats, name): return bool((feats.get(name) or {}).get('enabled'))
 def _api(st, method, path, **params):
     "A request to the engine's own API on the customer's behalf: its answer, or an `OfflineError` with Stripe's message"
     status, res = st.request(method, path, urlencode(params))
-    if status != 200: raise OfflineError(status, (res.get('error') or {}).get('message') or 'Something went wrong.')
+    err = (res.get('error') or {}) if status != 200 else None
+    if err is not None: raise OfflineError(status, err.get('message') or 'Something went wrong.', code=err.get('code'))
     return res
 
 def _portal_subs(st, cus):
@@ -854,7 +855,8 @@ def invoice_route(st, method, path, form, query):
     if errs: return invoice_page(st, inv, form, errs, status=400)
     pm = card_payment_method(st, card, form, form.get('email'))['id']
     try: _api(st, 'POST', f"/v1/invoices/{inv['id']}/pay", payment_method=pm)
-    except OfflineError as err: return invoice_page(st, inv, form, alert=err.message, status=err.status)
+    except OfflineError as err:  # `/pay` answers 402 when the card asks for 3D Secure: the page asks for it next
+        if err.code != 'invoice_payment_intent_requires_action': return invoice_page(st, inv, form, alert=err.message, status=err.status)
     if inv['status'] == 'open' and (pi := _invoice_intent(st, inv)) and pi['status'] == 'requires_action':
         st.page_state[inv['id']] = {'pm': pm}
         return redirect(here + '/authenticate')

@@ -97,8 +97,15 @@ def _pm_update(st, pm, params, op=None):
     if not _id_of(pm.get('customer')): raise _bad(None, None, 'You must save this PaymentMethod to a customer before you can update it.')
     return st.update(pm, params)
 
+def _pm_retrieve(st, pm, params, op=None, pv=None):
+    "`/v1/customers/{customer}/payment_methods/{payment_method}` finds only that customer's payment methods: another's is 404"
+    if (cus := (pv or {}).get('customer')) is None: return pm
+    st.lookup(cus, ['customer'], 'customer')
+    if _id_of(pm.get('customer')) != cus: raise _missing('payment method', pm['id'])
+    return pm
+
 OfflineStripe.hooks |= {('payment_method', 'attach'): _pm_attach, ('payment_method', 'detach'): _pm_detach,
-                        ('payment_method', 'update'): _pm_update}
+                        ('payment_method', 'update'): _pm_update, ('payment_method', 'retrieve'): _pm_retrieve}
 
 # %% ../../nbs/offline/21_payment_methods.ipynb #08304387
 def _pm_param(st, v, param):
