@@ -337,17 +337,12 @@ known_gaps |= {
     'checkout.session.async_payment_failed': 'SEPA Debit (asynchronous) payments in Checkout are not modelled',
     'payment_method.automatically_updated': 'card updates by the networks are not modelled',
     'customer.source.expiring': 'cards do not expire on a test clock',
-    'customer.discount.created': "customers' coupon parameter of API versions before 2025-03-31.basil is not accepted",
-    'customer.discount.updated': "customers' coupon parameter of API versions before 2025-03-31.basil is not accepted",
-    'customer.discount.deleted': "customers' coupon parameter of API versions before 2025-03-31.basil is not accepted",
     'customer.tax_id.updated': 'tax id verification (which updates the tax id) is not modelled',
     'payout.canceled': "test-mode payouts are paid on the request after their creation (payout_delay=0), before the fixture's cancel; with a payout_delay they can be canceled",
     # billing (issue 14/15's billing part)
     'invoice.finalization_failed': 'automatic tax without a customer location does not fail finalization',
     'invoice.overpaid': 'overpayment of invoices is not modelled',
     'invoice.payment_attempt_required': 'invoice.payment_attempt_required is not emitted',
-    'customer.subscription.pending_update_applied': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
-    'customer.subscription.pending_update_expired': "payment_behavior=pending_if_incomplete updates are applied at once, without pending_update",
     # no trigger can cause these offline (nor, reliably, on Stripe)
     'test_helpers.test_clock.internal_failure': "only a failure inside Stripe's test clock machinery emits it",
     # meters: /v2 endpoints and thin events

@@ -10,7 +10,7 @@ from .engine import *
 from .engine import _bad, _id_of, _missing
 from .catalog import _amount
 from .billing import *
-from .billing import _prorate, _drop_included
+from .billing import _prorate, _drop_included, _sub_update
 from .cycles import *
 from .cycles import _metered
 
@@ -88,6 +88,67 @@ def _on_change(st, s, before, params):
     elif behavior == 'always_invoice' and st.pending_items(_id_of(s['customer']), s['id']): st.invoice_now(s)
 
 OfflineStripe.sub_watchers['20_prorations'] = _on_change  # before the timers: a change's boundaries come after it
+
+# %% ../../nbs/offline/33_prorations.ipynb #98b11fa8
+@patch
+def set_sub_items(self:OfflineStripe, s, items):
+    "Make `items` the subscription items of `s` (stored as they are; items of `s` not among them are forgotten)"
+    ids = {it['id'] for it in items}
+    for i in [i for i in self.by_schema.get('subscription_item', {}) if self.parent.get(i) == s['id'] and i not in ids]:
+        self.drop_sub_item(self.objs[i])
+    for it in items: self.store(it, 'subscription_item', s['id'], event=False)
+    s['items'] = s['items'] | {'data': list(items), 'total_count': len(items)}
+
+def _pending_expiry(st, s):
+    "When a pending update made now expires: the trial's end or the period's end, whichever is first, at most 23 hours on"
+    ends = [period_end(s), st.now() + 23*3600] + ([s['trial_end']] if s.get('status') == 'trialing' and s.get('trial_end') else [])
+    return min(ends)
+
+@patch
+def hold_update(self:OfflineStripe, s, before, inv):
+    "The update of `s` whose invoice `inv` was not paid: its items back as `before`, the new ones in `pending_update`"
+    after, prev = fast_copy(s['items']['data']), {k: fast_copy(s.get(k)) for k in ('items', 'status', 'pending_update')}
+    self.set_sub_items(s, before['items']['data'])
+    s.update(status=before['status'], pending_update={'expires_at': _pending_expiry(self, s), 'subscription_items': after,
+             'billing_cycle_anchor': None, 'trial_end': None, 'trial_from_plan': None})
+    inv['next_payment_attempt'] = None  # paid by the customer or the integration, else it expires
+    self.emit('subscription', 'updated', s, {k: v for k,v in prev.items() if s.get(k) != v})
+    self.schedule(s['pending_update']['expires_at'], 'pending_update_expiry', s['id'], self.domain_of.get(s['id']))
+
+def _sub_update_pending(st, s, params, op=None):
+    "The subscription update hook: `pending_if_incomplete` holds a change whose invoice is not paid"
+    if params.get('payment_behavior') != 'pending_if_incomplete': return _sub_update(st, s, params, op)
+    if s.get('collection_method') == 'send_invoice':
+        raise _bad(None, 'payment_behavior', 'Pending updates are not supported on subscriptions with `collection_method=send_invoice`.')
+    before, old_inv = {k: fast_copy(s.get(k)) for k in ('items', 'status')}, s.get('latest_invoice')
+    _sub_update(st, s, params, op)
+    inv = st.objs.get(s.get('latest_invoice') or '')
+    if inv is None or inv['id'] == old_inv or 'items' not in params: return s  # nothing billed now: applied as any update
+    if inv['status'] == 'paid': st.emit('subscription', 'pending_update_applied', s)
+    elif inv['status'] == 'open': st.hold_update(s, before, inv)
+    return s
+
+def _apply_pending(st, inv, what):
+    "An `invoice_watchers` entry: the paid invoice of a held update applies it"
+    if what != 'paid' or not (s := st.objs.get(inv_sub_id(inv) or '')) or not (pu := s.get('pending_update')): return
+    if s.get('latest_invoice') != inv['id']: return
+    prev = {'items': fast_copy(s['items']), 'pending_update': fast_copy(pu)}
+    st.set_sub_items(s, pu['subscription_items'])
+    s['pending_update'] = None
+    st.emit('subscription', 'pending_update_applied', s, prev)
+    st.emit('subscription', 'updated', s, prev)
+
+def _expire_pending(st, sid, t):
+    "The `pending_update_expiry` timer: an update still held is discarded and its invoice voided"
+    if not (s := st.objs.get(sid)) or not (pu := s.get('pending_update')) or pu['expires_at'] > t: return
+    if (inv := st.objs.get(s.get('latest_invoice') or '')) and inv['status'] == 'open': st.void_invoice(inv)
+    s['pending_update'] = None
+    st.emit('subscription', 'pending_update_expired', s, {'pending_update': pu})
+    st.emit('subscription', 'updated', s, {'pending_update': pu})
+
+OfflineStripe.hooks[('subscription', 'update')] = _sub_update_pending
+OfflineStripe.invoice_watchers['15_pending_update'] = _apply_pending
+OfflineStripe.timer_kinds['pending_update_expiry'] = _expire_pending
 
 # %% ../../nbs/offline/33_prorations.ipynb #e38ad55a
 def _preview_items(st, s, specs):

@@ -8,7 +8,7 @@ import re, logging
 from decimal import Decimal
 from fastcore.basics import patch, store_attr
 from .engine import *
-from .engine import _bad, _id_of, _is_list_env, _ref_schemas
+from .engine import _bad, _id_of, _is_list_env, _ref_schemas, _missing
 
 # %% auto #0
 __all__ = ['oldest_rendered', 'changes', 'Change', 'breaking']
@@ -497,6 +497,80 @@ def _(st, o, again):
 
 @_basil_moves.down('plan')
 def _(st, o, again): o.setdefault('aggregate_usage', None)
+
+# %% ../../nbs/offline/80_versions.ipynb #bec19a48
+def _stash_customer_discount(st, params, op):
+    "An old customer request's `coupon`/`promotion_code`, kept aside for `_set_customer_discount` (no current parameter takes it)"
+    if 'coupon' not in params and 'promotion_code' not in params: return params
+    params = dict(params)
+    st._customer_discount = {k: params.pop(k) for k in ('coupon', 'promotion_code') if k in params}
+    return params
+
+_singular_discounts.up(*_ops('/v1/customers', '/v1/customers/{customer}'))(_stash_customer_discount)
+
+def _discount_coupon(st, want):
+    "`(coupon, promotion code)` ids that the old parameters `want` name (400 for ones that do not exist)"
+    if (pid := want.get('promotion_code')):
+        promo = st.objs.get(pid)
+        if not promo or promo.get('object') != 'promotion_code': raise _missing('promotion code', pid, 'promotion_code', 400)
+        return _id_of((promo.get('promotion') or {}).get('coupon') or promo.get('coupon')), pid
+    cid = want.get('coupon')
+    if not st.objs.get(cid) or st.objs[cid].get('object') != 'coupon': raise _missing('coupon', cid, 'coupon', 400)
+    return cid, None
+
+@patch
+def set_customer_discount(self:OfflineStripe, cus, coupon=None, promo=None):
+    "Give `cus` a discount of `coupon` (None: remove it): `customer.discount.created`, `.updated` or `.deleted`, and `customer.updated`"
+    old, now = cus.get('discount'), self.now()
+    if coupon is None and old is None: return cus
+    if coupon is None: new = None
+    else:
+        cp = self.objs[coupon]
+        end = now + cp['duration_in_months']*30*86400 if cp.get('duration') == 'repeating' and cp.get('duration_in_months') else None
+        new = self.new_object('discount', id=self.new_id('discount'), object='discount', customer=cus['id'], start=now, end=end,
+                              source={'type': 'coupon', 'coupon': coupon}, promotion_code=promo, subscription=None, invoice=None)
+    cus['discount'] = new
+    if new is None: self.emit('discount', 'deleted', old)
+    else: self.emit('discount', 'updated' if old else 'created', new, {'source': old.get('source')} if old else None)
+    self.emit('customer', 'updated', cus, {'discount': old})
+    return cus
+
+def _set_customer_discount(st, cus):
+    "Apply an old request's stashed `coupon`/`promotion_code` to the customer it made or updated"
+    if (want := st.__dict__.pop('_customer_discount', None)) is None: return cus
+    if not (want.get('coupon') or want.get('promotion_code')): return st.set_customer_discount(cus)  # `coupon=''`: removed
+    return st.set_customer_discount(cus, *_discount_coupon(st, want))
+
+def _versioned_customer(kind):
+    "The customer hook of `kind` (`create`/`update`), wrapped to apply an old request's discount after it"
+    inner = OfflineStripe.hooks.get(('customer', kind))
+    inner = getattr(inner, 'unversioned', inner)  # a re-run cell wraps the original, not its own wrapper
+    if kind == 'create':
+        def hook(st, params, **kw): return _set_customer_discount(st, inner(st, params, **kw) if inner else st.create('customer', params))
+    else:
+        def hook(st, cus, params, op=None): return _set_customer_discount(st, inner(st, cus, params, op=op) if inner else st.update(cus, params))
+    hook.unversioned = inner
+    return hook
+
+def _delete_customer_discount(st, cus, params, op=None):
+    "`DELETE /v1/customers/{customer}/discount`: the deleted discount, or 404 when the customer has none"
+    if not (d := cus.get('discount')): raise OfflineError(404, f"No active discount for customer: '{cus['id']}'", code='resource_missing')
+    st.set_customer_discount(cus)
+    return st.deleted_view(d, 'deleted_discount')
+
+_plain_params = OfflineStripe.__dict__.get('_plain_params') or OfflineStripe._params
+OfflineStripe._plain_params = _plain_params
+
+@patch
+def _params(self:OfflineStripe, op, query_pairs, body, headers):
+    "Decode and validate a request's parameters; a stashed old parameter does not outlive a request refused here"
+    try: return self._plain_params(op, query_pairs, body, headers)
+    except Exception:
+        self.__dict__.pop('_customer_discount', None)
+        raise
+
+OfflineStripe.hooks |= {('customer', 'create'): _versioned_customer('create'), ('customer', 'update'): _versioned_customer('update'),
+                        ('deleted_discount', 'delete_discount'): _delete_customer_discount}  # the op answers a `deleted_discount`
 
 # %% ../../nbs/offline/80_versions.ipynb #58830524
 _rendering = breaking('2024-04-10', 'Invoice rendering_options renamed rendering',
