@@ -333,8 +333,6 @@ known_gaps = {}  # event type -> what the offline Stripe lacks for it (filled in
 known_gaps |= {
     # payments (issue 14's payments part)
     'payment_intent.partially_funded': 'customer_balance bank transfers and fund_cash_balance are not modelled',
-    'checkout.session.async_payment_succeeded': 'SEPA Debit (asynchronous) payments in Checkout are not modelled',
-    'checkout.session.async_payment_failed': 'SEPA Debit (asynchronous) payments in Checkout are not modelled',
     'payment_method.automatically_updated': 'card updates by the networks are not modelled',
     'customer.source.expiring': 'cards do not expire on a test clock',
     'customer.tax_id.updated': 'tax id verification (which updates the tax id) is not modelled',
