@@ -4,7 +4,7 @@
 
 # %% ../../nbs/offline/25_sources.ipynb #5f0d4dea
 from __future__ import annotations
-import hashlib
+import hashlib, calendar
 from fastcore.basics import patch
 from .engine import *
 from .engine import _bad, _id_of, _missing, event_prefix
@@ -35,7 +35,7 @@ def _token_create(st, params, **kw):
     if not isinstance(card, dict) or not card.get('number'): return st.create('token', params)
     n = str(card['number'])
     tok = st.new_object('token', type='card', used=False, client_ip=None)
-    tok['card'] = st.new_object('card', **_card_fields(st, n, card.get('exp_month'), card.get('exp_year'), card.get('name')))
+    tok['card'] = st.new_object('card', **_card_fields(st, n, int(card.get('exp_month') or 12), card.get('exp_year') and int(card['exp_year']), card.get('name')))
     st.store(tok, 'token', event=False)
     st.token_cards[tok['id']] = n
     return tok
@@ -43,12 +43,14 @@ def _token_create(st, params, **kw):
 @patch
 def card_from_token(self:OfflineStripe, tok, param='source'):
     "A new (unstored) card object from the token `tok` (a magic `tok_visa` or a token made here), using the token up"
+    exp = ()
     if (short := magic_name(tok)) is not None: number = magic_cards[short]
     elif (t := self.objs.get(tok)) is not None and t.get('object') == 'token' and tok in self.token_cards:
         if t['used']: raise _bad('token_already_used', param, f'You cannot use a Stripe token more than once: {tok}.')
         t['used'], number = True, self.token_cards[tok]
+        exp = tuple(t['card'].get(k) for k in ('exp_month', 'exp_year', 'name'))  # the card the token was made of
     else: raise _missing('token', tok, param, 400)
-    card = self.new_object('card', **_card_fields(self, number))
+    card = self.new_object('card', **_card_fields(self, number, *exp))
     self.magic_of[card['id']] = test_card_ids.get(number, 'pm_card_visa')
     return card
 
@@ -60,6 +62,7 @@ def add_source(self:OfflineStripe, cus, src, param='source'):
     if (code := self.decline_of(card['id'])) and self.magic_of.get(card['id']) != 'pm_card_chargeCustomerFail': raise card_error(code)
     card['customer'] = cus['id']
     self.store(card, 'card', cus['id'])
+    self.watch_expiry(card)
     if not cus.get('default_source'):
         prev = {'default_source': cus.get('default_source')}
         cus['default_source'] = card['id']
@@ -106,6 +109,18 @@ def _card_delete(st, card, params, op=None):
 
 OfflineStripe.hooks |= {('customer', 'create'): _wrap_customer('create'), ('customer', 'update'): _wrap_customer('update'),
                         ('token', 'create'): _token_create, ('source', 'create'): _source_create, ('card', 'delete'): _card_delete}
+
+@patch
+def watch_expiry(self:OfflineStripe, card):
+    "A timer at the start of the month the saved card `card` expires in (UTC, on its customer's test clock, if any)"
+    t = calendar.timegm((int(card['exp_year']), int(card['exp_month']), 1, 0, 0, 0))
+    if t > self.now(): self.schedule(t, 'source_expiring', card['id'], self.domain_of.get(card['id']))
+
+def _expiring(st, cid, t):
+    "`customer.source.expiring` for a card still saved on its customer"
+    if (card := st.objs.get(cid)) and card.get('customer'): st.emit('card', 'expiring', card)
+
+OfflineStripe.timer_kinds['source_expiring'] = _expiring
 
 # %% ../../nbs/offline/25_sources.ipynb #a499cc40
 def _card_details(card):
