@@ -144,7 +144,8 @@ def complete_checkout(self:OfflineStripe, session_id, email=None, payment_method
         if s['mode'] == 'payment':
             if not (pi and pi['status'] in ('succeeded', 'requires_capture')):
                 pi = _checkout_payment(self, s, self.lookup(payment_method, ['payment_method'])['id'], email, name, details)
-                if pi['status'] not in ('succeeded', 'requires_capture'): return fast_copy(s)  # waiting for 3D Secure
+                if pi['status'] not in ('succeeded', 'requires_capture', 'processing'): return fast_copy(s)  # waiting for 3D Secure
+                if pi['status'] == 'processing': self.async_sessions[pi['id']] = s['id']  # a bank debit: completed, paid later
             cus, status = _id_of(pi.get('customer')), 'paid' if pi['status'] == 'succeeded' else 'unpaid'  # a hold is not paid yet
             if _invoicing(s) and not s.get('invoice'): _checkout_invoice(self, s, pi, cus)
         else:
@@ -280,6 +281,24 @@ def apply_promotion_code(self:OfflineStripe, s, code):
     s['total_details'] = (s.get('total_details') or {}) | {'amount_discount': off}
     s['amount_total'] = sub - off
     return s
+
+@patch(as_prop=True)
+def async_sessions(self:OfflineStripe):
+    "Payment intent id -> the completed Checkout Session it still has to pay (a delayed payment method: a bank debit)"
+    return self.__dict__.setdefault('_async_sessions', {})
+
+def _on_async_payment(st, ev):
+    "The event sink that finishes a session paid by a bank debit: `async_payment_succeeded` (now `paid`) or `async_payment_failed`"
+    typ = ev['type']
+    if typ not in ('payment_intent.succeeded', 'payment_intent.payment_failed') or not st.async_sessions: return
+    if (sid := st.async_sessions.pop(ev['data']['object']['id'], None)) is None or (s := st.objs.get(sid)) is None: return
+    if typ.endswith('succeeded'):
+        s['payment_status'] = 'paid'
+        st.emit('checkout.session', 'async_payment_succeeded', s, {'payment_status': 'unpaid'})
+    else: st.emit('checkout.session', 'async_payment_failed', s)
+
+OfflineStripe.sinks['checkout_async'] = _on_async_payment
+
 
 # %% ../../nbs/offline/40_checkout.ipynb #d549833d
 OfflineStripe.hooks |= {('checkout.session', 'create'): _session_create, ('checkout.session', 'expire'): _session_expire, ('payment_link', 'create'): _link_create, ('billing_portal.session', 'create'): _portal_create}

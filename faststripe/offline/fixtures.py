@@ -342,13 +342,10 @@ known_gaps = {}  # event type -> what the offline Stripe lacks for it (filled in
 known_gaps |= {
     # payments (issue 14's payments part)
     'payment_intent.partially_funded': 'customer_balance bank transfers and fund_cash_balance are not modelled',
-    'checkout.session.async_payment_succeeded': 'SEPA Debit (asynchronous) payments in Checkout are not modelled',
-    'checkout.session.async_payment_failed': 'SEPA Debit (asynchronous) payments in Checkout are not modelled',
     'payment_method.automatically_updated': 'card updates by the networks are not modelled',
     'customer.source.expiring': 'cards do not expire on a test clock',
     'customer.tax_id.updated': 'tax id verification (which updates the tax id) is not modelled',
-    'payout.canceled': 'payouts are stored but have no lifecycle', 'payout.paid': 'payouts are stored but have no lifecycle',
-    'payout.failed': 'payouts are stored but have no lifecycle', 'payout.reconciliation_completed': 'payouts are stored but have no lifecycle',
+    'payout.canceled': "test-mode payouts are paid on the request after their creation (payout_delay=0), before the fixture's cancel; with a payout_delay they can be canceled",
     # billing (issue 14/15's billing part)
     'invoice.finalization_failed': 'automatic tax without a customer location does not fail finalization',
     'invoice.overpaid': 'overpayment of invoices is not modelled',
