@@ -4,14 +4,14 @@
 
 # %% ../../nbs/offline/37_meters.ipynb #ca1c860a
 from __future__ import annotations
-import time
+import time, json
 from fastcore.basics import patch
 from .engine import *
-from .engine import _bad, _id_of
+from .engine import _bad, _id_of, _alnum
 from .cycles import *
 
 # %% auto #0
-__all__ = ['session_lifetime']
+__all__ = ['session_lifetime', 'meter_error_messages']
 
 # %% ../../nbs/offline/37_meters.ipynb #14d6d4ac
 session_lifetime = 15*60  # seconds a meter event session's authentication token works
@@ -55,6 +55,7 @@ def record_meter_event(self:OfflineStripe, params):
                         timestamp=_ts(self, params.get('timestamp')))
     e['identifier'] = params.get('identifier') or 'mev_' + ''.join(self.rng.choices('abcdefghijklmnopqrstuvwxyz0123456789', k=20))
     self.meter_events.append(e)
+    for f in self.meter_event_checks.values(): f(self, e)
     return e
 
 def _event_create(st, params, **kw): return st.record_meter_event(params)
@@ -73,6 +74,60 @@ OfflineStripe.routes.append(('POST', __import__('re').compile('/v2/billing/meter
 OfflineStripe.hooks |= {('v2.billing.meter_event_session', 'create'): _session_create, ('billing.meter_event', 'create'): _event_create,
                         ('v2.billing.meter_event', 'create'): _event_create}
 
+# %% ../../nbs/offline/37_meters.ipynb #97886d0d
+meter_error_messages = {'no_meter': 'No active meter was found for the event name {name!r}.',
+    'meter_event_no_customer_defined': "The event's payload has no customer under {ck!r}.",
+    'meter_event_customer_not_found': 'The customer {cus!r} of the event does not exist.',
+    'meter_event_value_not_found': "The event's payload has no value under {vk!r}.",
+    'meter_event_invalid_value': 'The value {val!r} of the event is not a number.'}
+
+def _number(v):
+    try: float(v); return True
+    except (TypeError, ValueError): return False
+
+@patch
+def meter_event_error(self:OfflineStripe, e):
+    "`(meter or None, error code)` of the meter event `e` that Stripe could not use, else None"
+    name, pl = e.get('event_name'), e.get('payload') or {}
+    meter = next((m for i in self.by_schema.get('billing.meter', {}) if (m := self.objs[i]).get('event_name') == name
+                  and m.get('status', 'active') == 'active'), None)
+    if meter is None: return None, 'no_meter'
+    ck = (meter.get('customer_mapping') or {}).get('event_payload_key') or 'stripe_customer_id'
+    vk = (meter.get('value_settings') or {}).get('event_payload_key') or 'value'
+    if not pl.get(ck): return meter, 'meter_event_no_customer_defined'
+    if (c := self.objs.get(pl[ck])) is None or c.get('object') != 'customer': return meter, 'meter_event_customer_not_found'
+    if pl.get(vk) in (None, ''): return meter, 'meter_event_value_not_found'
+    if not _number(pl[vk]): return meter, 'meter_event_invalid_value'
+    return None
+
+@patch
+def report_meter_error(self:OfflineStripe, e, meter, code):
+    "Store (and send to the event destinations that want it) the thin event reporting the meter event `e`'s error `code`"
+    pl, now = e.get('payload') or {}, _iso(self.now())
+    ck = ((meter or {}).get('customer_mapping') or {}).get('event_payload_key') or 'stripe_customer_id'
+    vk = ((meter or {}).get('value_settings') or {}).get('event_payload_key') or 'value'
+    msg = meter_error_messages[code].format(name=e.get('event_name'), ck=ck, vk=vk, cus=pl.get(ck), val=pl.get(vk))
+    typ = 'v1.billing.meter.' + ('no_meter_found' if meter is None else 'error_report_triggered')
+    ev = self.new_object('v2.core.event', None, id='evt_test_' + ''.join(self.rng.choices(_alnum, k=24)), type=typ, created=now,
+        livemode=False, data={'developer_message_summary': msg, 'validation_start': now, 'validation_end': now,
+            'reason': {'error_count': 1, 'error_types': [{'code': code, 'error_count': 1, 'sample_errors': [
+                {'error_message': msg, 'request': {'id': '', 'identifier': e['identifier']}}]}]}})
+    if meter is not None: ev['related_object'] = {'id': meter['id'], 'type': 'billing.meter', 'url': f"/v1/billing/meters/{meter['id']}"}
+    for k in [k for k,v in ev.items() if v is None]: del ev[k]
+    self.store(ev, 'v2.core.event', event=False)
+    from faststripe.offline.event_destinations import _queue, _wants, notification_of  # a later part: destinations
+    for i in self.by_schema.get('v2.core.event_destination', {}):
+        ed = self.objs[i]
+        if ed.get('type') == 'webhook_endpoint' and ed.get('event_payload') == 'thin' and _wants(ed, typ):
+            _queue(self, ed, ev['id'], typ, json.dumps(notification_of(ev)).encode())
+    return ev
+
+def _check_meter_event(st, e):
+    "A `meter_event_checks` entry: report what Stripe would not use in `e`"
+    if (err := st.meter_event_error(e)): st.report_meter_error(e, *err)
+
+OfflineStripe.meter_event_checks = {'errors': _check_meter_event}  # f(stripe, meter event), run on each meter event recorded
+
 # %% ../../nbs/offline/37_meters.ipynb #1fb274b6
 @patch
 def meter_usage(self:OfflineStripe, meter, customer, start, end):
@@ -80,7 +135,8 @@ def meter_usage(self:OfflineStripe, meter, customer, start, end):
     ck = (meter.get('customer_mapping') or {}).get('event_payload_key') or 'stripe_customer_id'
     vk = (meter.get('value_settings') or {}).get('event_payload_key') or 'value'
     evs = [e for e in self.meter_events if e['event_name'] == meter['event_name'] and not e.get('_canceled')
-           and (e.get('payload') or {}).get(ck) == customer and start <= e['timestamp'] < end]
+           and (e.get('payload') or {}).get(ck) == customer and start <= e['timestamp'] < end
+           and _number((e.get('payload') or {}).get(vk))]  # what Stripe rejects counts nothing
     formula = (meter.get('default_aggregation') or {}).get('formula') or 'sum'
     if formula == 'count': return len(evs)
     vals = [float((e.get('payload') or {}).get(vk) or 0) for e in evs]

@@ -553,9 +553,9 @@ def _versioned_customer(kind):
     return hook
 
 def _delete_customer_discount(st, cus, params, op=None):
-    "`DELETE /v1/customers/{customer}/discount`: the deleted discount, or 404 when the customer has none"
-    if not (d := cus.get('discount')): raise OfflineError(404, f"No active discount for customer: '{cus['id']}'", code='resource_missing')
-    st.set_customer_discount(cus)
+    "`DELETE /v1/customers/{customer}/discount`: the deleted discount (an empty one, and no event, when the customer has none)"
+    if (d := cus.get('discount')): st.set_customer_discount(cus)
+    else: d = {}
     return st.deleted_view(d, 'deleted_discount')
 
 _plain_params = OfflineStripe.__dict__.get('_plain_params') or OfflineStripe._params
