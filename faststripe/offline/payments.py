@@ -213,8 +213,18 @@ def card_brand(number):
     if n[:2] == '62': return 'unionpay'
     return 'unknown'
 
+def _token_card(st, tok):
+    "The card fields (`number`, `exp_month`, `exp_year`) of the token `tok` (`tok_visa`, or one made by `/v1/tokens`), using it up"
+    if (short := magic_name(tok)) is not None: return {'number': magic_cards[short], 'exp_month': 12, 'exp_year': time.gmtime().tm_year + 1}
+    t, cards = st.objs.get(tok), st.__dict__.get('_token_cards', {})  # tokens made here: the sources part
+    if not t or t.get('object') != 'token' or tok not in cards: raise _missing('token', tok, 'card[token]', 400)
+    if t['used']: raise _bad('token_already_used', 'card[token]', f'You cannot use a Stripe token more than once: {tok}.')
+    t['used'] = True
+    return {'number': cards[tok]} | {k: t['card'].get(k) for k in ('exp_month', 'exp_year')}
+
 def _pm_create(st, params, **kw):
     params, card = dict(params), params.get('card')
+    if isinstance(card, dict) and isinstance(card.get('token'), str) and not card.get('number'): card = _token_card(st, card['token'])
     pm = st.create('payment_method', {k: v for k,v in params.items() if k != 'card'})
     if isinstance(card, dict) and card.get('number'):
         n = card['number']
