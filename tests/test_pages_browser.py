@@ -135,6 +135,15 @@ def monthly(s, **kw):
     return s.api.subscription(product_name='Pro Plan', amount_cents=1999, interval='month', success_url=s.shop.url + '/welcome?session_id={CHECKOUT_SESSION_ID}',
                               cancel_url=s.shop.url + '/pricing', **kw)
 
+def subscribed(s, pg, email):
+    "A monthly subscription paid through Checkout with 4242 by `email`: the completed session"
+    cs = monthly(s)
+    pg.goto(cs.url)
+    fill_card(pg, email=email)
+    button(pg, 'Subscribe').click()
+    pg.wait_for_url(f'{s.shop.url}/welcome?session_id={cs.id}')
+    return cs
+
 def test_page_shows_the_order_and_the_named_fields(stripe, page):
     cs = one_time(stripe)
     assert re.fullmatch(re.escape(stripe.srv.url) + r'/c/pay/cs_test_\w+#[\w-]+', cs.url), cs.url
@@ -338,11 +347,7 @@ def test_payment_link_hosted_confirmation(stripe, page):
     assert stripe.api.checkout_sessions.retrieve(sid).status == 'complete'
 
 def test_cancel_in_the_portal(stripe, page):
-    cs = monthly(stripe)
-    page.goto(cs.url)
-    fill_card(page, email='pat@example.com')
-    button(page, 'Subscribe').click()
-    page.wait_for_url(f'{stripe.shop.url}/welcome?session_id={cs.id}')
+    cs = subscribed(stripe, page, 'pat@example.com')
     s = stripe.api.checkout_sessions.retrieve(cs.id)
     portal = stripe.api.billing_portal_sessions.create(customer=s.customer, return_url=stripe.shop.url + '/account')
     page.goto(portal.url)
@@ -364,11 +369,7 @@ def test_cancel_in_the_portal(stripe, page):
     page.wait_for_url(stripe.shop.url + '/account')
 
 def test_portal_switch_plan_and_update_card(stripe, page):
-    cs = monthly(stripe)
-    page.goto(cs.url)
-    fill_card(page, email='kim@example.com')
-    button(page, 'Subscribe').click()
-    page.wait_for_url(f'{stripe.shop.url}/welcome?session_id={cs.id}')
+    cs = subscribed(stripe, page, 'kim@example.com')
     s = stripe.api.checkout_sessions.retrieve(cs.id, expand=['subscription'])
     price = s.subscription['items'].data[0].price
     yearly = stripe.api.prices.create(product=price.product, unit_amount=19900, currency='usd', recurring={'interval': 'year'})
@@ -492,11 +493,7 @@ def test_3d_secure_of_an_api_payment_intent(stripe, page, outcome):
 
 def test_portal_deep_link_to_cancel(stripe, page):
     "A portal session with flow_data opens on the cancellation page of the subscription, and after_completion redirects to the site"
-    cs = monthly(stripe)
-    page.goto(cs.url)
-    fill_card(page, email='lee@example.com')
-    button(page, 'Subscribe').click()
-    page.wait_for_url(f'{stripe.shop.url}/welcome?session_id={cs.id}')
+    cs = subscribed(stripe, page, 'lee@example.com')
     s = stripe.api.checkout_sessions.retrieve(cs.id)
     portal = stripe.api.billing_portal_sessions.create(customer=s.customer, return_url=stripe.shop.url + '/account', flow_data={
         'type': 'subscription_cancel', 'subscription_cancel': {'subscription': s.subscription},
