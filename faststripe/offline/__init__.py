@@ -30,6 +30,7 @@ from .checkout import *
 from .webhooks import *
 from .event_destinations import *
 from .connect_oauth import *
+from .issuing import *  # after webhooks: real-time authorization requests are delivered synchronously
 from .fixtures import *
 from .state import *
 from .persistence import *
