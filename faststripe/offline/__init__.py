@@ -16,6 +16,7 @@ from .payment_method_types import *
 from .sources import *
 from .bank_debits import *
 from .payouts import *
+from .tax_ids import *
 from .billing import *
 from .cycles import *
 from .prorations import *
