@@ -30,6 +30,7 @@ from .checkout import *
 from .webhooks import *
 from .event_destinations import *
 from .connect_oauth import *
+from .connect import *
 from .identity import *
 from .fixtures import *
 from .state import *
