@@ -31,6 +31,8 @@ from .checkout import *
 from .webhooks import *
 from .event_destinations import *
 from .connect_oauth import *
+from .connect import *
+from .identity import *
 from .fixtures import *
 from .state import *
 from .persistence import *
