@@ -82,7 +82,6 @@ def capability(self:OfflineStripe, a, name):
     "The `capability` object `name` of account `a` (Stripe names capabilities, not ids: they are made from the account)"
     status = (a.get('capabilities') or {}).get(name, 'unrequested')
     reqs = no_requirements() | {'disabled_reason': None if status == 'active' else 'other' if status == 'inactive' else None}
-    reqs.pop('pending_verification', None)
     return {'id': name, 'object': 'capability', 'account': a['id'], 'requested': status in ('active', 'pending'),
             'requested_at': _cap_times(self).get((a['id'], name)) if status != 'unrequested' else None, 'status': status,
             'requirements': reqs, 'future_requirements': dict(reqs)}
