@@ -16,6 +16,7 @@ from .payment_method_types import *
 from .sources import *
 from .bank_debits import *
 from .payouts import *
+from .tax_ids import *
 from .billing import *
 from .cycles import *
 from .prorations import *
@@ -31,6 +32,7 @@ from .webhooks import *
 from .event_destinations import *
 from .connect_oauth import *
 from .connect import *
+from .identity import *
 from .fixtures import *
 from .state import *
 from .persistence import *
