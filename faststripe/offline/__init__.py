@@ -33,6 +33,7 @@ from .event_destinations import *
 from .connect_oauth import *
 from .connect import *
 from .identity import *
+from .issuing import *  # after webhooks: real-time authorization requests are delivered synchronously
 from .fixtures import *
 from .state import *
 from .persistence import *
