@@ -32,6 +32,7 @@ from .event_destinations import *
 from .connect_oauth import *
 from .connect import *
 from .identity import *
+from .reporting import *
 from .fixtures import *
 from .state import *
 from .persistence import *
