@@ -16,6 +16,7 @@ from .payment_method_types import *
 from .sources import *
 from .bank_debits import *
 from .payouts import *
+from .tax_ids import *
 from .billing import *
 from .cycles import *
 from .prorations import *
@@ -32,6 +33,7 @@ from .event_destinations import *
 from .connect_oauth import *
 from .connect import *
 from .identity import *
+from .issuing import *  # after webhooks: real-time authorization requests are delivered synchronously
 from .reporting import *
 from .fixtures import *
 from .state import *
