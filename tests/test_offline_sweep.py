@@ -247,4 +247,7 @@ def test_every_parameter_sweep():
         ok += 1
         if not (op['res'].get('t') == 'any' and 'o' not in op['res']):
             probs += conforms(res.last_response.json(), op['res'], spec, f"{op['verb'].upper()} {op['path']}")
-    assert ok > 500 and not probs, (ok, probs[:20])
+    # some refuse a request with every parameter, as Stripe does (an account with both `type` and `controller`, a
+    # capability the sweep cannot name, an invoice whose customer has no tax location, funding instructions for an
+    # eu_bank_transfer in usd, apply_customer_balance on a card payment)
+    assert ok > 485 and not probs, (ok, probs[:20])
