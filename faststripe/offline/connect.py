@@ -4,10 +4,10 @@
 
 # %% ../../nbs/offline/68_connect.ipynb #550600a0
 from __future__ import annotations
-import re
+import re, json
 from fastcore.basics import patch
 from .engine import *
-from .engine import _bad, _id_of, _missing, _alnum
+from .engine import _bad, _id_of, _missing, _alnum, _auth_error
 import faststripe.offline.connect_oauth as _oauth_part
 
 # %% auto #0
@@ -82,7 +82,6 @@ def capability(self:OfflineStripe, a, name):
     "The `capability` object `name` of account `a` (Stripe names capabilities, not ids: they are made from the account)"
     status = (a.get('capabilities') or {}).get(name, 'unrequested')
     reqs = no_requirements() | {'disabled_reason': None if status == 'active' else 'other' if status == 'inactive' else None}
-    reqs.pop('pending_verification', None)
     return {'id': name, 'object': 'capability', 'account': a['id'], 'requested': status in ('active', 'pending'),
             'requested_at': _cap_times(self).get((a['id'], name)) if status != 'unrequested' else None, 'status': status,
             'requirements': reqs, 'future_requirements': dict(reqs)}
@@ -203,3 +202,56 @@ def _cap_update(st, m, params, headers):
 _cap_rx = r'/v1/accounts/([^/]+)/capabilities'
 OfflineStripe.routes[:] = [r for r in OfflineStripe.routes if not r[1].pattern.startswith(_cap_rx)] + [
     ('GET', re.compile(_cap_rx), _caps_list), ('GET', re.compile(_cap_rx + r'/([^/]+)'), _cap_get), ('POST', re.compile(_cap_rx + r'/([^/]+)'), _cap_update)]
+
+# %% ../../nbs/offline/68_connect.ipynb #452cc1f2
+@patch
+def connected_engine(self:OfflineStripe, acct):
+    "The offline Stripe of the connected account `acct`: its own objects, events and balance, on the platform's clock (made on first use)"
+    engines = self.__dict__.setdefault('_connected', {})
+    if (sub := engines.get(acct)) is None:
+        sub = engines[acct] = OfflineStripe(self.spec, seed=self.rng.randrange(1 << 30), clock=lambda: self.now())
+        sub.platform, sub.account_id, sub.base_url, sub.account_version = self, acct, self.base_url, self.account_version
+        sub.listeners.insert(0, lambda ev: _relay(self, acct, ev))
+    return sub
+
+def _relay(platform, acct, ev):
+    "A connected account's event: it names the account, and goes to the platform's Connect endpoints (and `listen` sessions)"
+    ev['account'] = acct
+    if platform.sinks.get('webhooks') and hasattr(platform, 'deliver'): platform.deliver(ev)
+
+OfflineStripe.platform, OfflineStripe.account_id = None, None  # set on a connected account's engine
+
+def _stripe_account(headers):
+    return next((v for k,v in (headers or {}).items() if k.lower() == 'stripe-account'), None)
+
+_account_invalid = ("The provided key does not have access to account '{acct}' (or that account does not exist). "
+                    "Application access may have been revoked.")
+
+_engine_handle = OfflineStripe.handle
+
+@patch
+def handle(self:OfflineStripe, method, path, query_pairs=(), body_bytes=b'', headers=None, raw=False):
+    "Answer one request; with a `Stripe-Account` header, as that connected account (see `connected_engine`)"
+    if not (acct := _stripe_account(headers)): return _engine_handle(self, method, path, query_pairs, body_bytes, headers, raw)
+    rest = {k: v for k,v in headers.items() if k.lower() != 'stripe-account'}
+    with self.lock:
+        low = {k.lower(): v for k,v in rest.items()}
+        err = _auth_error(low) if not self.token_auth_ok(path, low) else None
+        if err is None and (self.platform is not None or self.kinds.get(acct) != 'account'):
+            err = OfflineError(403, _account_invalid.format(acct=acct), code='account_invalid')
+        sub = self.connected_engine(acct) if err is None else None
+    if sub is not None: return sub.handle(method, path, query_pairs, body_bytes, rest, raw)
+    rh = {'request-id': 'req_' + ''.join(self.rng.choices(_alnum, k=14)), 'stripe-version': low.get('stripe-version') or self.spec.version}
+    return err.status, rh, json.dumps(err.body).encode() if raw else err.body
+
+def _we_create_connect(hook):
+    "Webhook endpoints made with `connect=true` are the platform application's: they receive connected accounts' events"
+    def create(st, params, **kw):
+        ep = hook(st, params, **kw) if hook else st.create('webhook_endpoint', params)
+        if params.get('connect'): st.objs[ep['id']]['application'] = ep['application'] = st.platform_application['id']
+        return ep
+    create._connect = True
+    return create
+
+if not getattr(OfflineStripe.hooks.get(('webhook_endpoint', 'create')), '_connect', False):
+    OfflineStripe.hooks[('webhook_endpoint', 'create')] = _we_create_connect(OfflineStripe.hooks.get(('webhook_endpoint', 'create')))
