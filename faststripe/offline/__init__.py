@@ -35,6 +35,7 @@ from .connect_oauth import *
 from .connect import *
 from .identity import *
 from .issuing import *  # after webhooks: real-time authorization requests are delivered synchronously
+from .reporting import *
 from .fixtures import *
 from .state import *
 from .persistence import *
