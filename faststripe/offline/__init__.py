@@ -26,6 +26,7 @@ from .schedules import *
 from .quotes import *
 from .credit_notes import *
 from .meters import *
+from .payment_records import *
 from .checkout import *
 from .webhooks import *
 from .event_destinations import *
