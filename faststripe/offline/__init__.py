@@ -27,6 +27,7 @@ from .schedules import *
 from .quotes import *
 from .credit_notes import *
 from .meters import *
+from .payment_records import *
 from .cash_balance import *  # after billing: it pays invoices from cash balances
 from .checkout import *
 from .webhooks import *

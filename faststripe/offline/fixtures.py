@@ -342,11 +342,6 @@ known_gaps = {}  # event type -> what the offline Stripe lacks for it (filled in
 known_gaps |= {
     # payments (issue 14's payments part)
     'payout.canceled': "test-mode payouts are paid on the request after their creation (payout_delay=0), before the fixture's cancel; with a payout_delay they can be canceled",
-    # billing (issue 14/15's billing part)
-    'invoice.overpaid': 'overpayment of invoices is not modelled',
-    'invoice.payment_attempt_required': 'invoice.payment_attempt_required is not emitted',
-    # no trigger can cause these offline (nor, reliably, on Stripe)
-    'test_helpers.test_clock.internal_failure': "only a failure inside Stripe's test clock machinery emits it",
 }
 
 # %% ../../nbs/offline/55_fixtures.ipynb #32b441e1
