@@ -154,8 +154,9 @@ def test_sweep_mostly_succeeds(sweep):
     a payment method updated before it is attached): those 400s are right, hence 78% rather than 80%."""
     ok = sum(r['status'] == 200 for r in sweep)
     assert ok / len(sweep) >= 0.78, f'{ok} of {len(sweep)} operations answered 2xx'
-    for r in sweep:
-        if r['status'] == 404: assert r['code'] == 'resource_missing' and r['missing_args'], r
+    for r in sweep:  # a customer's tax ids, cards, ... after the sweep deleted that customer: Stripe's `No such customer`
+        gone_customer = r['path'].startswith('/v1/customers/{customer}/') and "No such customer" in str(r.get('message'))
+        if r['status'] == 404: assert r['code'] == 'resource_missing' and (r['missing_args'] or gone_customer), r
 
 _pytypes = dict(str=str, int=int, num=(int, float), bool=bool, obj=dict, arr=list)
 
