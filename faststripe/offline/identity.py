@@ -224,6 +224,7 @@ def _vs_retrieve(st, vs, params, **kw):
 def _vr_retrieve(st, r, params, **kw): return _with_expanded(st, r, params)
 
 OfflineStripe.hooks |= {(_VS, 'retrieve'): _vs_retrieve, (_VR, 'retrieve'): _vr_retrieve}
+OfflineStripe.includables[(_VS, 'verified_outputs')] = lambda st, o: fast_copy(_side(st, o['id']).get('outputs'))  # in lists too (`expand[]=data.verified_outputs`)
 
 # %% ../../nbs/offline/69_identity.ipynb #09f85125
 def _blank(o, keep=('status', 'type', 'error', 'code', 'reason', 'object', 'id_number_type')):
