@@ -67,3 +67,22 @@ def test_ctrl_c_and_a_test_clock_carry_on(tmp_path):
     finally:
         code, out = kill(proc, signal.SIGINT)
     assert 'objects loaded)' in out and '(0 objects loaded)' not in out, out
+
+def test_uploaded_files_and_links_survive_a_kill(tmp_path):
+    "An uploaded file's bytes are part of the account: they come back byte for byte after `kill -9`, and so does a file link's page"
+    db, data = tmp_path/'files.sqlite', bytes(range(256)) * 40
+    proc, h = start(db)
+    f = h.post('/v1/files', data={'purpose': 'dispute_evidence', 'file_link_data[create]': 'true'},
+               files={'file': ('receipt.pdf', data, 'application/pdf')}).json()
+    link = f['links']['data'][0]['url']
+    assert f['size'] == len(data) and link.startswith('http'), f
+    kill(proc)
+    proc, h = start(db)
+    try:
+        assert h.get(f"/v1/files/{f['id']}").json()['size'] == len(data)
+        assert h.get(f"/v1/files/{f['id']}/contents").content == data
+        page = h.get('/links/' + link.rsplit('/links/', 1)[1])
+        assert page.status_code == 200 and page.content == data, page.status_code
+        bad = h.post('/v1/files', data={'purpose': 'dispute_evidence'}, files={'file': ('empty.txt', b'', 'text/plain')})
+        assert bad.status_code == 400 and 'file you uploaded is empty' in bad.json()['error']['message']
+    finally: kill(proc)

@@ -22,8 +22,8 @@ def sample(name, sc, st, depth=0):
     if 'e' in sc: return next((e for e in sc['e'] if e != ''), sc['e'][0])
     if t == 'str' and sc.get('f') == 'binary': return b'%PDF-1.4 sweep'  # an upload (`files.create`)
     if t == 'str':
-        if name in ref_kinds:
-            ids = list(st.by_schema.get(name, {}))
+        if name in ref_kinds or name == 'related_customer':  # an identity session's customer
+            ids = list(st.by_schema.get(name.removeprefix('related_'), {}))
             if ids: return ids[-1]
         if name == 'currency': return 'usd'
         if 'email' in name: return 'sweep@example.com'

@@ -17,6 +17,7 @@ from .sources import *
 from .bank_debits import *
 from .balance import *
 from .payouts import *
+from .tax_ids import *
 from .billing import *
 from .cycles import *
 from .prorations import *
@@ -31,6 +32,8 @@ from .checkout import *
 from .webhooks import *
 from .event_destinations import *
 from .connect_oauth import *
+from .connect import *
+from .identity import *
 from .fixtures import *
 from .state import *
 from .persistence import *

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/offline/30_billing.ipynb #e67034b9
 from __future__ import annotations
-import hashlib, calendar
+import hashlib, calendar, re
 from datetime import datetime, timezone
 from fastcore.basics import patch
 from .engine import *
@@ -13,8 +13,9 @@ from .catalog import _amount, _recurring
 from .payments import _pi_create, _pi_confirm, cancelable, fmt_money, too_small
 
 # %% auto #0
-__all__ = ['no_payment_source', 'invoice_requires_action', 'add_interval', 'price_interval', 'period_containing', 'inv_sub_id',
-           'requires_action_error']
+__all__ = ['no_payment_source', 'invoice_requires_action', 'tax_location_invalid', 'add_interval', 'price_interval',
+           'period_containing', 'inv_sub_id', 'requires_action_error', 'FinalizationFailed', 'location_recognized',
+           'auto_tax']
 
 # %% ../../nbs/offline/30_billing.ipynb #c8bfc869
 def add_interval(anchor:int, interval:str, count:int=1, n:int=1) -> int:
@@ -384,6 +385,8 @@ def new_invoice(self:OfflineStripe, s, reason, **kw):
         collection_method=s.get('collection_method') or 'charge_automatically', due_date=None if auto else now + (days or 30)*86400,
         customer_email=cus.get('email'), customer_name=cus.get('name'), test_clock=s.get('test_clock'), auto_advance=True,
         period_start=now, period_end=now, parent=_sub_parent(s), **kw)
+    if (at := s.get('automatic_tax')) and at.get('enabled'):  # the subscription's automatic tax, on each of its invoices
+        inv['automatic_tax'] = (inv.get('automatic_tax') or {}) | {'enabled': True, 'liability': at.get('liability'), 'status': None}
     return _drop_included(inv)
 
 def _drop_included(inv):
@@ -470,8 +473,9 @@ def watch_invoice(self:OfflineStripe, inv, what):
 @patch
 def finalize_invoice(self:OfflineStripe, inv):
     "Finalize the draft `inv`: numbered and `open` with a payment intent to pay it, or `paid` at once when nothing is due"
+    self.check_tax_location(inv)  # automatic tax needs the customer's location (below)
     now, key = self.now(), inv['id'].split('_', 1)[1]
-    self.invoice_status(inv, 'open', 'finalized_at', 'finalized', number=inv.get('number') or self.invoice_number(_id_of(inv.get('customer'))),
+    self.invoice_status(inv, 'open', 'finalized_at', 'finalized', last_finalization_error=None, number=inv.get('number') or self.invoice_number(_id_of(inv.get('customer'))),
         effective_at=inv.get('effective_at') or now, hosted_invoice_url=self.page_url('invoice', f'/i/acct_offline/test_{key}'),
         invoice_pdf=f'https://pay.stripe.com/invoice/acct_offline/test_{key}/pdf', automatically_finalizes_at=None)
     self.apply_balance(inv)
@@ -690,3 +694,45 @@ def _by_subscription(st, objs, params):
 
 OfflineStripe.list_filters['invoice'] = _by_subscription
 OfflineStripe.hooks |= {('subscription', 'create'): _sub_create, ('customer', 'delete'): _customer_delete, ('invoiceitem', 'create'): _ii_create, ('subscription', 'update'): _sub_update, ('subscription', 'delete'): _sub_cancel, ('subscription_item', 'update'): _si_update, ('subscription_item', 'create'): _si_create, ('subscription_item', 'delete'): _si_delete, ('invoice', 'create'): _inv_create, ('invoice', 'finalize'): _inv_finalize, ('invoice', 'pay'): _inv_pay, ('invoice', 'void'): _inv_void, ('invoice', 'mark_uncollectible'): _inv_uncollectible, ('invoice', 'send'): _inv_send, ('invoice', 'delete'): _inv_delete}
+
+# %% ../../nbs/offline/30_billing.ipynb #90415ff4
+class FinalizationFailed(OfflineError):
+    "A draft invoice that could not be finalized (`invoice.finalization_failed`; its `last_finalization_error` says why)"
+
+tax_location_invalid = ("The customer's location isn't recognized, so automatic tax can't be calculated for this invoice. Give the "
+    "customer an address with a country (in the US with a 5-digit postal code, in Canada with a province or postal code), then finalize it again.")
+
+def _filled(a): return bool(a) and any(v for v in a.values())
+
+@patch
+def tax_address(self:OfflineStripe, cus):
+    "The address Stripe Tax takes as the customer `cus`'s location: its shipping address, else its address, else its default payment method's (None: none)"
+    pm = self.objs.get(_id_of((cus.get('invoice_settings') or {}).get('default_payment_method')) or '') or {}
+    return next((a for a in ((cus.get('shipping') or {}).get('address'), cus.get('address'), (pm.get('billing_details') or {}).get('address'))
+                 if _filled(a)), None)
+
+def location_recognized(a, ip=None) -> bool:
+    "Whether Stripe Tax can use the address `a` (or, with none, the IP address `ip`): a country, with a US ZIP code or a Canadian province or postal code"
+    if a is None: return bool(ip)
+    c = (a.get('country') or '').upper()
+    if not re.fullmatch('[A-Z]{2}', c): return False
+    if c == 'US': return bool(re.fullmatch(r'\d{5}(-\d{4})?', a.get('postal_code') or ''))
+    return bool(a.get('state') or a.get('postal_code')) if c == 'CA' else True
+
+def auto_tax(inv): return (inv.get('automatic_tax') or {}).get('enabled') in (True, 'true')
+
+@patch
+def check_tax_location(self:OfflineStripe, inv):
+    "Before `inv` is finalized: with automatic tax on, its customer's location must be usable, else the finalization fails (`FinalizationFailed`)"
+    if not auto_tax(inv): return
+    cus = self.objs.get(_id_of(inv.get('customer')) or '') or {}
+    if location_recognized(self.tax_address(cus), (cus.get('tax') or {}).get('ip_address')):
+        inv['automatic_tax'] = inv['automatic_tax'] | {'status': 'complete'}
+        return
+    e = FinalizationFailed(400, tax_location_invalid, code='customer_tax_location_invalid')
+    prev = {k: fast_copy(inv.get(k)) for k in ('automatic_tax', 'last_finalization_error')}
+    inv.update(last_finalization_error=e.body['error'] | {'param': None}, automatic_tax=inv['automatic_tax'] | {'status': 'requires_location_inputs'})
+    self.emit('invoice', 'updated', inv, {k: v for k,v in prev.items() if inv.get(k) != v})
+    self.emit('invoice', 'finalization_failed', inv)
+    e.keep = True  # the failure is recorded on the invoice, and its events stay
+    raise e

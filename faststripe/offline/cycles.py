@@ -212,7 +212,8 @@ def advance_invoice(self:OfflineStripe, inv, s, immediately=False):
 def auto_finalize(self:OfflineStripe, inv):
     "Finalize a subscription's draft invoice and collect it as its subscription's state and settings say"
     s = self.objs.get(inv_sub_id(inv) or '') or {}
-    self.finalize_invoice(inv)
+    try: self.finalize_invoice(inv)
+    except FinalizationFailed: return inv  # recorded on the invoice (`invoice.finalization_failed`); it stays a draft, retried below
     if inv['status'] != 'open': return inv
     behavior = (s.get('pause_collection') or {}).get('behavior')
     if behavior == 'mark_uncollectible': return self.invoice_status(inv, 'uncollectible', 'marked_uncollectible_at', 'marked_uncollectible')
@@ -245,6 +246,18 @@ def _due_timer(st, iid, t):
         st.update_sub(s, status='past_due')
 
 OfflineStripe.timer_kinds |= {'invoice_finalize': _finalize_timer, 'invoice_due': _due_timer}
+
+_location_fields = {'address', 'shipping', 'tax', 'invoice_settings'}
+def _refinalize(st, ev):
+    "A customer's location changed: its subscriptions' drafts whose automatic finalization failed for want of it are finalized and collected now"
+    if ev['type'] != 'customer.updated' or not (_location_fields & set(ev['data'].get('previous_attributes') or ())): return
+    cid = ev['data']['object']['id']
+    for i in list(st.by_schema.get('invoice', {})):
+        inv = st.objs[i]
+        if (inv['status'] == 'draft' and inv.get('auto_advance') and inv_sub_id(inv) and _id_of(inv.get('customer')) == cid
+            and (inv.get('last_finalization_error') or {}).get('code') == 'customer_tax_location_invalid'): st.auto_finalize(inv)
+
+OfflineStripe.sinks['refinalize'] = _refinalize
 
 OfflineStripe.next_items = OfflineStripe.__dict__.get('next_items', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, subscription) -> the items its next renewal bills, if they change then (a schedule's next phase)
 

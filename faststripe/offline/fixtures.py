@@ -343,10 +343,8 @@ known_gaps |= {
     # payments (issue 14's payments part)
     'payment_intent.partially_funded': 'customer_balance bank transfers and fund_cash_balance are not modelled',
     'payment_method.automatically_updated': 'card updates by the networks are not modelled',
-    'customer.tax_id.updated': 'tax id verification (which updates the tax id) is not modelled',
     'payout.canceled': "test-mode payouts are paid on the request after their creation (payout_delay=0), before the fixture's cancel; with a payout_delay they can be canceled",
     # billing (issue 14/15's billing part)
-    'invoice.finalization_failed': 'automatic tax without a customer location does not fail finalization',
     'invoice.overpaid': 'overpayment of invoices is not modelled',
     'invoice.payment_attempt_required': 'invoice.payment_attempt_required is not emitted',
     # no trigger can cause these offline (nor, reliably, on Stripe)
