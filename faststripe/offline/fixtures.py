@@ -343,7 +343,6 @@ known_gaps |= {
     # payments (issue 14's payments part)
     'payment_intent.partially_funded': 'customer_balance bank transfers and fund_cash_balance are not modelled',
     'payment_method.automatically_updated': 'card updates by the networks are not modelled',
-    'payout.canceled': "test-mode payouts are paid on the request after their creation (payout_delay=0), before the fixture's cancel; with a payout_delay they can be canceled",
     # billing (issue 14/15's billing part)
     'invoice.overpaid': 'overpayment of invoices is not modelled',
     'invoice.payment_attempt_required': 'invoice.payment_attempt_required is not emitted',
