@@ -24,6 +24,8 @@ from faststripe.offline import OfflineStripe, run_fixture
 DOCUMENTED_OTHERWISE = {
     'subscription_schedule.aborted': "cancels a schedule directly; Stripe's event reference: aborted is 'canceled due to the underlying "
         "subscription being canceled because of delinquency' (https://docs.stripe.com/api/events/types), so this makes subscription_schedule.canceled",
+    'subscription_schedule.expiring': "advances its clock to 9 days before the schedule's end; Stripe's event reference: expiring "
+        "'occurs 7 days before a subscription schedule will expire' (https://docs.stripe.com/api/events/types), so it comes 2 days later",
 }
 
 def expected_event(name, event_types):

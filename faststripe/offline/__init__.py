@@ -28,12 +28,16 @@ from .schedules import *
 from .quotes import *
 from .credit_notes import *
 from .meters import *
+from .payment_records import *
+from .cash_balance import *  # after billing: it pays invoices from cash balances
 from .checkout import *
 from .webhooks import *
 from .event_destinations import *
 from .connect_oauth import *
 from .connect import *
 from .identity import *
+from .issuing import *  # after webhooks: real-time authorization requests are delivered synchronously
+from .reporting import *
 from .fixtures import *
 from .state import *
 from .persistence import *

@@ -583,6 +583,9 @@ def invoice_pm(self:OfflineStripe, inv, pm=None):
 def charge_invoice(self:OfflineStripe, inv, pm=None, off_session=False):
     "Pay the open invoice `inv` by confirming its payment intent with `pm` (else the invoice's, its subscription's or its customer's default)"
     if not (pm := self.invoice_pm(inv, pm)): raise OfflineError(400, no_payment_source, code='resource_missing')
+    if (self.objs.get(_id_of(pm)) or {}).get('type') == 'custom':  # Stripe cannot process it: you do, and report it (payment records part)
+        self.emit('invoice', 'payment_attempt_required', inv)
+        return inv
     pi = self.invoice_intent(inv)
     if pi['status'] == 'succeeded': return inv
     if pi['amount'] != inv['amount_remaining']: pi['amount'] = inv['amount_remaining']  # changed by a credit note

@@ -1029,7 +1029,7 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
                 type='idempotency_error')
             rh['idempotent-replayed'] = 'true'
             return status, json.loads(res)
-    self._req_id, self._idem_key = rid, key
+    self._req_id, self._idem_key, self._fault = rid, key, headers.get('faststripe-offline-fault')  # `_fault`: an offline-only fault asked for (test clocks part)
     d = self.request_domain(pv, params) if self.domain_of else None
     prev_time = self._at, self._domain
     if d: self._at, self._domain = self.objs[d]['frozen_time'], d  # a test clock's objects live on its time
@@ -1043,7 +1043,7 @@ def _handle(self:OfflineStripe, method, path, query_pairs, body, headers, rid, r
         status = 200
     except OfflineError as e: status, res = e.status, e.body
     finally:
-        self._req_id = self._idem_key = None
+        self._req_id = self._idem_key = self._fault = None
         self._at, self._domain = prev_time
     if key: self.idem[key] = (fp, status, json.dumps(res), path)  # as JSON text: one string per key, not a copy of the answer's objects
     return status, res

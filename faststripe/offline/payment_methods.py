@@ -4,6 +4,7 @@
 
 # %% ../../nbs/offline/21_payment_methods.ipynb #8b1409c9
 from __future__ import annotations
+import calendar, hashlib
 from fastcore.basics import patch
 from .engine import *
 from .engine import _bad, _id_of, _missing, event_prefix
@@ -11,7 +12,7 @@ from .payments import *
 from .payments import _pm_create
 
 # %% auto #0
-__all__ = ['magic_params', 'detached_params']
+__all__ = ['card_reissue_years', 'magic_params', 'detached_params']
 
 # %% ../../nbs/offline/21_payment_methods.ipynb #14870de0
 _pm_params = ('payment_method', 'default_payment_method')
@@ -68,6 +69,7 @@ def attach_pm(self:OfflineStripe, pm, cus):
     if (code := self.decline_of(pm['id'])) and self.magic_of.get(pm['id']) != 'pm_card_chargeCustomerFail': raise card_error(code)
     pm['customer'] = cus
     self.emit('payment_method', 'attached', pm, {'customer': None})
+    self.watch_card(pm)
     return pm
 
 @patch
@@ -95,7 +97,9 @@ def _pm_detach(st, pm, params, op=None): return st.detach_pm(pm)
 
 def _pm_update(st, pm, params, op=None):
     if not _id_of(pm.get('customer')): raise _bad(None, None, 'You must save this PaymentMethod to a customer before you can update it.')
-    return st.update(pm, params)
+    pm = st.update(pm, params)
+    if isinstance(params.get('card'), dict): st.watch_card(pm)  # a new expiry: the network's update follows it
+    return pm
 
 def _pm_retrieve(st, pm, params, op=None, pv=None):
     "`/v1/customers/{customer}/payment_methods/{payment_method}` finds only that customer's payment methods: another's is 404"
@@ -141,3 +145,38 @@ def _save_card(st, pi, ch):
 
 OfflineStripe.charge_watchers['10_save_card'] = _save_card
 OfflineStripe.hooks |= {('customer', 'create'): _cus_create, ('customer', 'update'): _cus_update}
+
+# %% ../../nbs/offline/21_payment_methods.ipynb #b409b6a4
+card_reissue_years = 3  # a reissued card: same month, this many years on (our choice; Stripe's docs give no figure)
+
+@patch
+def watch_card(self:OfflineStripe, pm):
+    "A timer at the start of the month the saved card `pm` expires in (on its customer's test clock, if any): its network's update"
+    card, cus = pm.get('card') or {}, _id_of(pm.get('customer'))
+    if pm.get('type') != 'card' or not cus or not card.get('exp_month') or not card.get('exp_year'): return
+    t = calendar.timegm((int(card['exp_year']), int(card['exp_month']), 1, 0, 0, 0))
+    if t > self.now(): self.schedule(t, 'card_reissue', pm['id'], self.domain_of.get(cus))
+
+@patch
+def network_update(self:OfflineStripe, pm, exp_month=None, exp_year=None, number=None):
+    "The card network's new details for the saved card `pm` (an id or the object): `payment_method.automatically_updated`"
+    pm = self.objs[pm] if isinstance(pm, str) else pm
+    card = pm['card']
+    new = {k: int(v) for k,v in (('exp_month', exp_month), ('exp_year', exp_year)) if v is not None}
+    if number:
+        n = str(number)
+        new |= {'last4': n[-4:], 'brand': card_brand(n), 'display_brand': card_brand(n), 'fingerprint': hashlib.sha1(n.encode()).hexdigest()[:16]}
+    prev = {k: card.get(k) for k,v in new.items() if card.get(k) != v}
+    if not prev: return pm
+    card.update(new)
+    self.emit('payment_method', 'automatically_updated', pm, {'card': prev})
+    return pm
+
+def _card_reissue(st, pmid, t):
+    "The timer of a saved card's expiry month: still saved and still expiring then, the network reissues it"
+    if not (pm := st.objs.get(pmid)) or not pm.get('customer') or pm.get('type') != 'card': return
+    card = pm['card']
+    if calendar.timegm((int(card['exp_year']), int(card['exp_month']), 1, 0, 0, 0)) != t: return  # its expiry changed since
+    st.network_update(pm, exp_year=int(card['exp_year']) + card_reissue_years)
+
+OfflineStripe.timer_kinds['card_reissue'] = _card_reissue

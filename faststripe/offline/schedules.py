@@ -14,7 +14,7 @@ from .cycles import *
 from .test_clocks import *
 
 # %% auto #0
-__all__ = []
+__all__ = ['expiring_notice']
 
 # %% ../../nbs/offline/34_schedules.ipynb #0d0919e3
 _one_time = "The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`."
@@ -211,12 +211,14 @@ def release_schedule(self:OfflineStripe, sc, preserve_cancel_date=False):
     return self.schedule_status(sc, 'released', 'released_at', released_subscription=sid, subscription=None, current_phase=None)
 
 # %% ../../nbs/offline/34_schedules.ipynb #aac72d5e
+expiring_notice = 7*86400  # `subscription_schedule.expiring` comes this long before a schedule's end (Stripe's event reference: 7 days)
+
 def _sched_timer(st, sid, t):
     if (sc := st.objs.get(sid)) is None: return
     if getattr(st, '_sched_planned', {}).get(sid) == t: del st._sched_planned[sid]
     st.advance_schedule(sc, t)
-    if sc['status'] == 'active' and (sid, 'expiring') not in st.notified and t >= sc['phases'][-1]['end_date'] - 7*86400:
-        st.notified.add((sid, 'expiring'))
+    if sc['status'] == 'active' and (key := (sid, 'expiring', sc['phases'][-1]['end_date'])) not in st.notified and t >= key[2] - expiring_notice:
+        st.notified.add(key)  # once per end: a schedule extended afterwards gets a notice for its new end
         st.emit('subscription_schedule', 'expiring', sc)
     st.plan_schedule(sc)
 
@@ -225,7 +227,7 @@ def plan_schedule(self:OfflineStripe, sc):
     "Keep a timer at the next moment of `sc`: its start, the end of its current phase, or its `expiring` notice 7 days before its end"
     if sc['status'] not in ('not_started', 'active'): return
     ts = [sc['phases'][0]['start_date'] if sc['status'] == 'not_started' else sc['current_phase']['end_date']]
-    if (sc['id'], 'expiring') not in self.notified: ts.append(sc['phases'][-1]['end_date'] - 7*86400)
+    if (sc['id'], 'expiring', end := sc['phases'][-1]['end_date']) not in self.notified: ts.append(end - expiring_notice)
     t = max(min(ts), self.now())
     planned = self.__dict__.setdefault('_sched_planned', {})
     if planned.get(sc['id']) == t: return

@@ -12,7 +12,7 @@ from .billing import *
 from .cycles import *
 
 # %% auto #0
-__all__ = ['clock_lifetime']
+__all__ = ['clock_lifetime', 'clock_failed', 'fault_header_value']
 
 # %% ../../nbs/offline/38_test_clocks.ipynb #03daadc5
 clock_lifetime = 30*86400  # seconds from a clock's creation to its automatic deletion (`deletes_after`)
@@ -43,6 +43,7 @@ def advance_limit(self:OfflineStripe, clock):
 OfflineStripe.clock_prices = OfflineStripe.__dict__.get('clock_prices', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, clock id) -> prices of other objects on the clock that bound an advance (schedules)
 
 def _clock_advance(st, clock, params, op=None):
+    if clock['status'] == 'internal_failure': raise _bad(None, None, clock_failed)
     ft, cur = params['frozen_time'], clock['frozen_time']
     if ft <= cur: raise _bad(None, 'frozen_time', f"The test clock's frozen_time can only move forward: it is {cur} ({_utc(cur)}), "
                              f'and {ft} is not later.')
@@ -53,6 +54,7 @@ def _clock_advance(st, clock, params, op=None):
     st.update_clock(clock, status='advancing', status_details={'advancing': {'target_frozen_time': ft}})
     answer = fast_copy(clock)  # what Stripe answers: the clock while it advances
     st.emit('test_helpers.test_clock', 'advancing', clock)
+    if st.clock_fault(clock): return answer  # an internal failure, asked for (below): the clock stays where it was
     st.run_timers(clock['id'], ft)
     st.update_clock(clock, status='ready', status_details={}, frozen_time=ft)
     st.emit('test_helpers.test_clock', 'ready', clock)
@@ -79,6 +81,28 @@ def _clock_delete(st, clock, params, op=None): return st.drop_clock(clock)
 def _clock_expire(st, cid, t):
     if (c := st.objs.get(cid)) and c['deletes_after'] <= t: st.drop_clock(c)
 
+clock_failed = ("This test clock failed to advance (its status is internal_failure), so it cannot be advanced any more. "
+                "Delete it and create a new test clock.")
+
 OfflineStripe.hooks |= {('test_helpers.test_clock', 'create'): _clock_create, ('test_helpers.test_clock', 'advance'): _clock_advance,
                         ('test_helpers.test_clock', 'delete'): _clock_delete}
 OfflineStripe.timer_kinds['clock_expire'] = _clock_expire
+
+# %% ../../nbs/offline/38_test_clocks.ipynb #0ca3db8b
+fault_header_value = 'test_clock_internal_failure'  # `Faststripe-Offline-Fault: test_clock_internal_failure` on an advance makes it fail
+
+@patch
+def fail_clock_advance(self:OfflineStripe, clock_id=None):
+    "Arm an internal failure for the next advance of the test clock `clock_id` (None: of any clock): an offline-only fault switch"
+    self.__dict__.setdefault('_clock_faults', []).append(clock_id)
+
+@patch
+def clock_fault(self:OfflineStripe, clock):
+    "If a failure is asked for this advance of `clock` (header or `fail_clock_advance`), fail it: `internal_failure`, and True"
+    armed = self.__dict__.get('_clock_faults') or []
+    hit = next((i for i,c in enumerate(armed) if c in (None, clock['id'])), None)
+    if self.__dict__.get('_fault') != fault_header_value and hit is None: return False
+    if hit is not None: armed.pop(hit)
+    self.update_clock(clock, status='internal_failure', status_details={})
+    self.emit('test_helpers.test_clock', 'internal_failure', clock)
+    return True

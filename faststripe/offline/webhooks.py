@@ -123,19 +123,20 @@ class Outbox:
         self.hold = 0.5  # seconds an event held back by `reorder` waits for a later one to overtake it
         self.clock, self.parked, self.scheduling = 'wall', [], 0  # 'offline': waits on the engine's clock (its timers); jobs to give timers
 
-    def targets(self, typ):
-        "`(target id, url, secret, api_version)` of the enabled endpoints and `listen` sessions that want an event of `typ`"
+    def targets(self, typ, connect=False):
+        """`(target id, url, secret, api_version)` of the enabled endpoints and `listen` sessions that want an event of `typ`
+        (a `connect` event, about a connected account, goes to Connect endpoints, those with an `application`; others to the rest)"""
         st, res = self.st, []
         for i in st.by_schema.get('webhook_endpoint', {}):
             e = st.objs[i]
-            if e.get('status') == 'enabled' and {'*', typ} & set(e.get('enabled_events') or ()):
+            if e.get('status') == 'enabled' and {'*', typ} & set(e.get('enabled_events') or ()) and bool(e.get('application')) == connect:
                 res.append((i, e['url'], st.webhook_secrets.get(i, ''), e.get('api_version')))
         res += [(f.id, f.url, f.secret, f.api_version) for f in self.forwarders.values() if f.wants(typ)]
         return res
 
     def enqueue(self, ev):
         "Queue `ev` for every target that wants it (called with every event the engine records)"
-        targets = self.targets(ev['type'])
+        targets = self.targets(ev['type'], bool(ev.get('account')))
         if not targets: return
         ev['pending_webhooks'] = sum(t[0].startswith('we_') for t in targets)
         payloads = {}  # one rendering per API version
