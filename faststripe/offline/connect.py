@@ -9,10 +9,11 @@ from fastcore.basics import patch
 from .engine import *
 from .engine import _bad, _id_of, _missing, _alnum, _auth_error
 import faststripe.offline.connect_oauth as _oauth_part
+from .pages import page, redirect, safe_href, e as _esc
 
 # %% auto #0
-__all__ = ['account_types', 'controller_defaults', 'standard_capabilities', 'country_currency', 'reject_reasons', 'type_of',
-           'account_controller', 'no_requirements', 'application_event']
+__all__ = ['account_types', 'controller_defaults', 'standard_capabilities', 'country_currency', 'reject_reasons',
+           'account_link_ttl', 'type_of', 'account_controller', 'no_requirements', 'application_event']
 
 # %% ../../nbs/offline/68_connect.ipynb #7acff009
 account_types = {  # Stripe's account types as controller properties (docs.stripe.com/connect/migrate-to-controller-properties)
@@ -266,7 +267,59 @@ def _ba_delete(st, ba, params, op=None):
 
 OfflineStripe.hooks |= {('bank_account', 'create'): _ba_create, ('bank_account', 'update'): _ba_update, ('bank_account', 'delete'): _ba_delete}
 
-# %% ../../nbs/offline/68_connect.ipynb #34701644
+# %% ../../nbs/offline/68_connect.ipynb #daf6be2a
+stripe_hosts.setdefault('connect', 'https://connect.stripe.com')
+account_link_ttl = 300  # seconds an account link can be used (Stripe: "a few minutes")
+
+def _links(st):
+    if '_account_links' not in st.__dict__: st._account_links = {}
+    return st._account_links
+
+def _connected_account(st, acct, param='account'):
+    if st.kinds.get(acct) != 'account': raise _missing('account', acct, param, 400)
+    return st.objs[acct]
+
+def _account_link_create(st, params, **kw):
+    "An onboarding (or update) link: a single-use page of the offline Stripe, for `account_link_ttl` seconds"
+    a = _connected_account(st, params['account'])
+    for k in ('refresh_url', 'return_url'):
+        if params.get(k) and not safe_href(params[k]): raise _bad('url_invalid', k, f'Not a valid URL: {k} must be an absolute http(s) URL.')
+    tok = ''.join(st.rng.choices(_alnum, k=20))
+    now = st.now()
+    _links(st)[tok] = dict(account=a['id'], type=params['type'], refresh_url=params.get('refresh_url'), return_url=params.get('return_url'),
+                           expires_at=now + account_link_ttl, used=False)
+    return {'object': 'account_link', 'created': now, 'expires_at': now + account_link_ttl, 'url': st.page_url('connect', f"/setup/s/{a['id']}/{tok}")}
+
+def _login_link(st, a, params, op=None):
+    "A link to the Express Dashboard of an account that has it"
+    if ((a.get('controller') or {}).get('stripe_dashboard') or {}).get('type') != 'express':
+        raise _bad(None, 'account', f"Cannot create a login link for {a['id']}: login links are for accounts that use the Express Dashboard.")
+    return {'object': 'login_link', 'created': st.now(), 'url': st.page_url('connect', f"/express/{a['id']}/{''.join(st.rng.choices(_alnum, k=12))}")}
+
+OfflineStripe.hooks |= {('account_link', 'create'): _account_link_create, ('login_link', 'login_links'): _login_link}
+
+def _onboarding_page(st, method, key, form, query):
+    "The test-mode onboarding form of an account link: *Use test data* completes it and returns; an expired or used link refreshes"
+    acct, _, tok = key.partition('/')
+    ln = _links(st).get(tok)
+    if not ln or ln['account'] != acct: return page('Link expired', '<section><h1>This link is no longer valid</h1></section>', status=404)
+    if ln['used'] or st.now() > ln['expires_at']:
+        return redirect(ln['refresh_url']) if safe_href(ln['refresh_url']) else page('Link expired', '<section><h1>This link has expired</h1></section>')
+    if method == 'POST':
+        ln['used'] = True
+        return redirect(ln['return_url']) if safe_href(ln['return_url']) else page('Done', '<section><h1>Onboarding complete</h1></section>')
+    title = 'Update your account' if ln['type'] == 'account_update' else 'Set up your account'
+    return page(title, f'<section><h1>{_esc(title)}</h1><p>Account <code>{_esc(acct)}</code>, test mode: the offline Stripe fills in test data.</p>'
+                       f'<form method="post"><button type="submit">Use test data</button></form></section>')
+
+def _express_page(st, method, acct, form, query):
+    a = st.objs.get(acct.partition('/')[0]) or {}
+    return page('Express Dashboard', f"<section><h1>Express Dashboard</h1><p>Account <code>{_esc(a.get('id', '?'))}</code> (test mode).</p></section>")
+
+_oauth_part._route(_oauth_part.page_routes, (re.compile(r'/setup/s/(acct_\w+/\w+)'), _onboarding_page))
+_oauth_part._route(_oauth_part.page_routes, (re.compile(r'/express/(acct_\w+/\w+)'), _express_page))
+
+# %% ../../nbs/offline/68_connect.ipynb #131c337e
 @patch
 def connected_engine(self:OfflineStripe, acct):
     "The offline Stripe of the connected account `acct`: its own objects, events and balance, on the platform's clock (made on first use)"

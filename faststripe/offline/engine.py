@@ -12,10 +12,10 @@ from fastcore.basics import patch, store_attr
 from ..spec import bundled_spec, resolve_spec
 
 # %% auto #0
-__all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'event_prefix', 'ref_params', 'action_status',
-           'stripe_hosts', 'Blob', 'multipart_decode', 'form_decode', 'OfflineError', 'is_metadata', 'check_metadata',
-           'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe', 'list_filter',
-           'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id', 'Journal']
+__all__ = ['metadata_limits', 'id_prefixes', 'default_status', 'optional_fields', 'stripe_nouns', 'event_prefix', 'ref_params',
+           'action_status', 'stripe_hosts', 'Blob', 'multipart_decode', 'form_decode', 'OfflineError', 'is_metadata',
+           'check_metadata', 'coerce', 'check_params', 'id_prefix', 'fast_copy', 'Templates', 'Router', 'OfflineStripe',
+           'list_filter', 'paginate', 'parse_query', 'search_filter', 'last_param', 'magic_test_id', 'Journal']
 
 # %% ../../nbs/offline/00_engine.ipynb #af69dd6c
 _key_re = re.compile(r'\[([^\]]*)\]')
@@ -417,10 +417,19 @@ def resource(self:OfflineStripe, schema):
     "The resource name of a component schema: its `x-resourceId`, or the schema name"
     return self.spec.schema(schema).get('id', schema)
 
+stripe_nouns = {'payment_intent': 'payment_intent', 'payment_method': 'PaymentMethod', 'setup_intent': 'setupintent',
+                'checkout.session': 'checkout.session', 'subscription_item': 'subscription_item', 'promotion_code': 'promotion_code',
+                'test_helpers.test_clock': 'billingclock'}  # resource -> the name Stripe's "No such ..." messages use
+
 @patch
 def noun(self:OfflineStripe, schema):
-    "How messages name a resource: 'checkout session'"
-    return self.resource(schema).replace('_', ' ').replace('.', ' ')
+    "How Stripe's `No such ...` messages name a resource (or the first of a list of schemas; a customer's sources are 'source')"
+    if isinstance(schema, (list, tuple)):
+        if {'card', 'source'} <= set(schema): return 'source'
+        if not schema: return 'object'
+        schema = schema[0]
+    r = self.resource(schema)
+    return stripe_nouns.get(r) or r.replace('_', ' ').replace('.', ' ')
 
 @patch
 def merge(self:OfflineStripe, schema_sc, cur, v):
@@ -668,7 +677,7 @@ def lookup(self:OfflineStripe, oid, schemas, param='id'):
         o = self.magic_pm(oid)  # `pm_card_visa`: a new payment method, as Stripe makes one
         oid = o['id']
     if o is None or (schemas and self.schema_of(oid) not in schemas):
-        raise _missing(self.noun(schemas[0]) if schemas else 'object', oid, param)
+        raise _missing(self.noun(schemas or []), oid, param)
     return o
 
 @patch
@@ -741,7 +750,11 @@ def dispatch(self:OfflineStripe, op, pv, params, path):
     oid = pv[pl] if pl else None
     if kind == 'action' and oid is None:  # an action on no object (`/v1/invoices/create_preview`): a flow's hook, or a fresh object
         return hook(self, params, op=op) if hook else self.new_object(main, params) if main else {}
+    cus = pv.get('customer') if op['path'].startswith('/v1/customers/{customer}/') and pl != 'customer' else None
+    if cus: self.lookup(cus, ['customer'], 'customer')
     o = self.lookup(oid, self.target_schemas(op), 'id' if kind != 'action' else pl)
+    if cus and (_id_of(o.get('customer')) or self.parent.get(o['id'])) != cus:  # another customer's (or nobody's): 404, as Stripe
+        raise _missing(self.noun(self.target_schemas(op)), oid)
     if kind == 'retrieve': return hook(self, o, params, op=op, pv=pv) if hook else o  # a flow may check the path's parent
     if kind == 'delete': hook = self.hooks.get((self.resource(self.schema_of(oid)), 'delete'))
     if hook: return hook(self, o, params, op=op)

@@ -105,7 +105,7 @@ def _pm_retrieve(st, pm, params, op=None, pv=None):
     "`/v1/customers/{customer}/payment_methods/{payment_method}` finds only that customer's payment methods: another's is 404"
     if (cus := (pv or {}).get('customer')) is None: return pm
     st.lookup(cus, ['customer'], 'customer')
-    if _id_of(pm.get('customer')) != cus: raise _missing('payment method', pm['id'])
+    if _id_of(pm.get('customer')) != cus: raise _missing('PaymentMethod', pm['id'])
     return pm
 
 OfflineStripe.hooks |= {('payment_method', 'attach'): _pm_attach, ('payment_method', 'detach'): _pm_detach,

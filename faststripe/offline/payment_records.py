@@ -56,9 +56,13 @@ def record_payment(self:OfflineStripe, inv, rec):
     inv.update(amount_paid=(inv.get('amount_paid') or 0) + amt, amount_remaining=inv['amount_remaining'] - amt)
     self.emit('invoice', 'updated', inv, prev)
 
+import faststripe.offline.cash_balance  # its hook attaches payment intents: this one adds payment records, and hands it the rest
+_prev = OfflineStripe.hooks.get(('invoice', 'attach_payment'))
+_pi_attach = getattr(_prev, 'pi_attach', _prev)  # the payment intent half (a re-run of this cell wraps it, not itself)
+
 def _attach_payment(st, inv, params, op=None):
-    "`POST /v1/invoices/{id}/attach_payment` with a `payment_record` (a payment intent is attached as before: not modelled further)"
-    if not (rid := params.get('payment_record')): return st.action(inv, op, 'invoice', params)
+    "`POST /v1/invoices/{id}/attach_payment` with a `payment_record`; with a `payment_intent`, the cash balance part's hook"
+    if not (rid := params.get('payment_record')): return _pi_attach(st, inv, params, op=op)
     if (rec := st.objs.get(rid)) is None or st.schema_of(rid) != 'payment_record': raise _missing('payment_record', rid, 'payment_record', 400)
     if inv['status'] not in ('open', 'uncollectible'):
         raise _not_editable(f"This invoice is {inv['status']}: payments can be attached only to open or uncollectible invoices.")
@@ -69,4 +73,5 @@ def _attach_payment(st, inv, params, op=None):
     st.record_payment(inv, rec)
     return inv
 
+_attach_payment.pi_attach = _pi_attach
 OfflineStripe.hooks |= {('payment_record', 'report_payment'): _report_payment, ('invoice', 'attach_payment'): _attach_payment}
