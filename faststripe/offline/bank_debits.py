@@ -4,7 +4,7 @@
 
 # %% ../../nbs/offline/26_bank_debits.ipynb #81b7eaa1
 from __future__ import annotations
-import hashlib
+import hashlib, re
 from fastcore.basics import patch
 from .engine import *
 from .engine import _bad, _id_of, _missing
@@ -12,7 +12,7 @@ from .payments import *
 from .payments import _pm_create
 
 # %% auto #0
-__all__ = ['sepa_test_ibans', 'bank_outcomes', 'bank_delays', 'bank_types', 'bank_messages']
+__all__ = ['sepa_test_ibans', 'bank_outcomes', 'bank_delays', 'bank_types', 'bank_messages', 'sepa_token_rows', 'sepa_token_iban']
 
 # %% ../../nbs/offline/26_bank_debits.ipynb #a608b8b7
 sepa_test_ibans = {  # Stripe's test IBANs per country, in the docs' order: success, successDelayed, failed, failedDelayed, disputed,
@@ -81,6 +81,25 @@ def _bank_pm_create(st, params, **kw):
     return pm
 
 OfflineStripe.hooks[('payment_method', 'create')] = _bank_pm_create
+
+sepa_token_rows = ('success', 'successDelayed', 'failed', 'failedDelayed', 'disputed', 'exceedsWeeklyVolumeLimit',
+                   'exceedsWeeklyTransactionLimit', 'insufficientFunds')  # the rows' test tokens: pm_<row>_<country>
+
+def sepa_token_iban(name):
+    "The test IBAN of Stripe's SEPA test token `name` (`pm_failed_de` -> `DE62370400440532013001`), else None"
+    m = re.fullmatch(r'pm_([A-Za-z]+)_([a-z]{2})', name or '')
+    if not m or m[1] not in sepa_token_rows or (ibans := sepa_test_ibans.get(m[2].upper())) is None: return None
+    return ibans.split()[sepa_token_rows.index(m[1])]
+
+_card_magic_pm = OfflineStripe.magic_pm
+
+@patch
+def magic_pm(self:OfflineStripe, name, customer=None):
+    "A new payment method made from a magic test id: a SEPA test token's `sepa_debit` one, else a test card's"
+    if (iban := sepa_token_iban(name)) is None: return _card_magic_pm(self, name, customer)
+    pm = _bank_pm_create(self, {'type': 'sepa_debit', 'sepa_debit': {'iban': iban}} | ({'customer': customer} if customer else {}))
+    self.magic_of[pm['id']] = name
+    return pm
 
 # %% ../../nbs/offline/26_bank_debits.ipynb #8794da4f
 _card_charge_pi = OfflineStripe.charge_pi

@@ -739,3 +739,17 @@ def check_tax_location(self:OfflineStripe, inv):
     self.emit('invoice', 'finalization_failed', inv)
     e.keep = True  # the failure is recorded on the invoice, and its events stay
     raise e
+
+_tax_sources = ('shipping_destination', 'billing_address', 'payment_method')
+
+def _customer_tax(st, cus):
+    "A customer's `tax` (on request: `expand[]=tax`): whether Stripe Tax can use its location, and the location it identified"
+    pm = st.objs.get(_id_of((cus.get('invoice_settings') or {}).get('default_payment_method')) or '') or {}
+    addrs = ((cus.get('shipping') or {}).get('address'), cus.get('address'), (pm.get('billing_details') or {}).get('address'))
+    k, a = next(((k, a) for k,a in enumerate(addrs) if _filled(a)), (None, None))
+    ip = (cus.get('tax') or {}).get('ip_address')
+    ok = location_recognized(a, ip)
+    loc = {'country': a['country'].upper(), 'state': a.get('state'), 'source': _tax_sources[k]} if ok and a else None
+    return {'automatic_tax': 'not_collecting' if ok else 'unrecognized_location', 'ip_address': ip, 'location': loc, 'provider': 'stripe'}
+
+OfflineStripe.includables[('customer', 'tax')] = _customer_tax

@@ -675,7 +675,7 @@ def lookup(self:OfflineStripe, oid, schemas, param='id'):
     o = self.objs.get(oid)
     if o is None and isinstance(oid, str) and magic_test_id(oid) and 'payment_method' in (schemas or ()):
         o = self.magic_pm(oid)  # `pm_card_visa`: a new payment method, as Stripe makes one
-        oid = o['id']
+        if o is not None: oid = o['id']
     if o is None or (schemas and self.schema_of(oid) not in schemas):
         raise _missing(self.noun(schemas or []), oid, param)
     return o
@@ -937,7 +937,7 @@ _key_re_ok = re.compile(r'(sk|rk)_test_\w+$')
 
 def magic_test_id(v):
     "Stripe's magic test ids (`pm_card_visa`, `tok_visa`, ...), accepted wherever a payment method goes"
-    return bool(re.match(r'(pm_card_|tok_|pm_usBankAccount|btok_|src_card)', v))
+    return bool(re.match(r'(pm_card_|tok_|pm_usBankAccount|btok_|src_card|pm_(success|failed|disputed|exceedsWeekly|insufficientFunds)\w*_[a-z]{2}$)', v))
 
 def _auth_error(headers):
     auth = headers.get('authorization', '')

@@ -22,7 +22,7 @@ def _magic_made(st, v, param, made):
     if v in made: return made[v]
     if not magic_test_id(v) or v in st.objs: return v
     if (pm := st.magic_pm(v)) is None:
-        if v.startswith(('pm_card_', 'tok_')): raise _missing('PaymentMethod', v, param, 400)
+        if not v.startswith(('pm_usBankAccount', 'btok_', 'src_card')): raise _missing('PaymentMethod', v, param, 400)  # those: other parts' ids
         return v
     made[v] = pm['id']
     return pm['id']
