@@ -15,7 +15,7 @@ __all__ = []
 # %% ../../nbs/offline/57_state.ipynb #3659c42a
 OfflineStripe.not_state = {'spec', 'router', 'templates', 'lock', 'listeners', 'event_types', 'clock', 'base_url', '_outbox',
                            '_journal', '_req_id', '_idem_key', '_fault', '_at', '_domain', '_creatable', '_shapes', '_snapshots', '_persist',
-                           'account_version', '_known_versions'}
+                           'account_version', '_known_versions', '_downs'}  # _downs: the versions part's cache
 
 @patch
 def state(self:OfflineStripe) -> dict:
