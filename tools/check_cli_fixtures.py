@@ -26,6 +26,9 @@ DOCUMENTED_OTHERWISE = {
         "subscription being canceled because of delinquency' (https://docs.stripe.com/api/events/types), so this makes subscription_schedule.canceled",
     'subscription_schedule.expiring': "advances its clock to 9 days before the schedule's end; Stripe's event reference: expiring "
         "'occurs 7 days before a subscription schedule will expire' (https://docs.stripe.com/api/events/types), so it comes 2 days later",
+    'checkout.session.async_payment_failed': "pays with the IBAN IT60X0542811101000000123456, which is none of Stripe's test IBANs (eight per "
+        "country for 19 countries, none Italian: https://docs.stripe.com/payments/sepa-debit/accept-a-payment#test-your-integration); only "
+        "the documented failing ones fail, so this debit succeeds and makes checkout.session.async_payment_succeeded",
 }
 
 def expected_event(name, event_types):
