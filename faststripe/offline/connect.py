@@ -327,6 +327,7 @@ def connected_engine(self:OfflineStripe, acct):
     if (sub := engines.get(acct)) is None:
         sub = engines[acct] = OfflineStripe(self.spec, seed=self.rng.randrange(1 << 30), clock=lambda: self.now())
         sub.platform, sub.account_id, sub.base_url, sub.account_version = self, acct, self.base_url, self.account_version
+        sub.lock = self.lock  # one lock for the platform and its accounts: a request of either may touch both (a transfer, a fee)
         sub.listeners.insert(0, lambda ev: _relay(self, acct, ev))
     return sub
 
