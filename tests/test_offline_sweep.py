@@ -121,6 +121,8 @@ def seed(api):
     api.checkout_sessions.create(mode='payment', line_items=[{'price': one.id, 'quantity': 1}], success_url='https://example.com')
     api.payment_links.create(line_items=[{'price': one.id, 'quantity': 1}])
     api.payment_intents.create(amount=500, currency='usd', customer=cus.id)
+    api.payment_intents.create(amount=100000, currency='usd', payment_method='pm_card_bypassPending', confirm=True)  # money to pay out (payouts draw on it)
+    api.payment_intents.create(amount=1000, currency='usd', payment_method='pm_card_visa', confirm=True)  # the newest charge, which the sweep refunds
     api.invoices.create(customer=cus.id)
 
 def run_sweep():

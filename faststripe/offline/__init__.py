@@ -15,6 +15,7 @@ from .disputes import *
 from .payment_method_types import *
 from .sources import *
 from .bank_debits import *
+from .balance import *
 from .payouts import *
 from .tax_ids import *
 from .billing import *

@@ -249,15 +249,24 @@ OfflineStripe.timer_kinds |= {'invoice_finalize': _finalize_timer, 'invoice_due'
 
 _location_fields = {'address', 'shipping', 'tax', 'invoice_settings'}
 def _refinalize(st, ev):
-    "A customer's location changed: its subscriptions' drafts whose automatic finalization failed for want of it are finalized and collected now"
+    "A customer's location changed: its `auto_advance` drafts whose automatic finalization failed for want of it are finalized and collected now"
     if ev['type'] != 'customer.updated' or not (_location_fields & set(ev['data'].get('previous_attributes') or ())): return
     cid = ev['data']['object']['id']
     for i in list(st.by_schema.get('invoice', {})):
         inv = st.objs[i]
-        if (inv['status'] == 'draft' and inv.get('auto_advance') and inv_sub_id(inv) and _id_of(inv.get('customer')) == cid
+        if (inv['status'] == 'draft' and inv.get('auto_advance') and _id_of(inv.get('customer')) == cid
             and (inv.get('last_finalization_error') or {}).get('code') == 'customer_tax_location_invalid'): st.auto_finalize(inv)
 
-OfflineStripe.sinks['refinalize'] = _refinalize
+def _auto_advance(st, ev):
+    "An invoice of its own (no subscription) made, or set, `auto_advance`: finalized `finalize_after` seconds later and collected"
+    if (typ := ev['type']) not in ('invoice.created', 'invoice.updated'): return
+    if typ == 'invoice.updated' and 'auto_advance' not in (ev['data'].get('previous_attributes') or {}): return
+    inv = st.objs.get(ev['data']['object']['id'])
+    if not inv or inv['status'] != 'draft' or not inv.get('auto_advance') or inv_sub_id(inv) or inv.get('automatically_finalizes_at'): return
+    inv['automatically_finalizes_at'] = t = st.now() + st.billing_settings['finalize_after']
+    st.schedule(t, 'invoice_finalize', inv['id'], st.domain_of.get(inv['id']))
+
+OfflineStripe.sinks |= {'refinalize': _refinalize, 'auto_advance': _auto_advance}
 
 OfflineStripe.next_items = OfflineStripe.__dict__.get('next_items', {})  # (kept when a notebook re-runs this cell) name -> f(stripe, subscription) -> the items its next renewal bills, if they change then (a schedule's next phase)
 

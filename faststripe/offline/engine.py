@@ -516,12 +516,14 @@ def schema_of(self:OfflineStripe, oid):
 
 # %% ../../nbs/offline/00_engine.ipynb #4672bd24
 event_prefix = {'subscription': 'customer.subscription', 'tax_id': 'customer.tax_id', 'discount': 'customer.discount'}
+OfflineStripe.event_prep = {}  # event type -> f(stripe, object): fills in the object just before that event records it
 
 @patch
 def emit(self:OfflineStripe, schema, action, o, previous=None):
     "Record the event `<resource>.<action>` about `o`"
     typ = f'{event_prefix.get(schema, self.resource(schema))}.{action}'
     if typ not in self.event_types: return None
+    if (prep := self.event_prep.get(typ)) is not None: prep(self, o)  # what the event's object must show first (a charge's balance transaction)
     data = {'object': fast_copy(o)}
     if previous is not None: data['previous_attributes'] = previous
     ev = self.new_object('event', type=typ, data=data, api_version=self.spec.version,
@@ -744,7 +746,7 @@ def dispatch(self:OfflineStripe, op, pv, params, path):
         if pn and pn in self.spec.schema(main).get('p', {}) and pn not in params: params = params | {pn: parent}
         if hook: return hook(self, params, parent=parent, op=op)
         return self.create(main, params, parent)
-    if kind == 'singleton': return self.singleton(op, main, params, path)
+    if kind == 'singleton': return hook(self, params, op=op, path=path) if hook else self.singleton(op, main, params, path)  # `/v1/balance`: a flow may compute it
     oid = pv[pl] if pl else None
     if kind == 'action' and oid is None:  # an action on no object (`/v1/invoices/create_preview`): a flow's hook, or a fresh object
         return hook(self, params, op=op) if hook else self.new_object(main, params) if main else {}

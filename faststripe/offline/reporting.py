@@ -64,12 +64,15 @@ def _sources(st):
     res += [('refund', r) for r in objs('refund') if r.get('status') == 'succeeded']
     res += [('transfer', t) for t in objs('transfer')]
     res += [('payout', p) for p in objs('payout') if p.get('status') == 'paid']
-    return res + [('balance_transaction', b) for b in objs('balance_transaction')]
+    own = lambda b: (st.objs.get(_id_of(b.get('source')) or '') or {}).get('object') in ('charge', 'refund', 'payout')  # in its source's row
+    return res + [('balance_transaction', b) for b in objs('balance_transaction') if not own(b)]
 
 def _row(st, kind, o):
     "One balance change: a dict of the report's fields, amounts in the smallest unit"
     base = dict(balance_transaction_id='', source_id=o['id'], currency=o.get('currency') or 'usd', fee=0, customer_id=_id_of(o.get('customer')) or '',
                 charge_id='', payment_intent_id=_id_of(o.get('payment_intent')) or '', description=o.get('description') or '', t=o.get('created') or 0)
+    if (bt := st.objs.get(_id_of(o.get('balance_transaction')) or '')) and kind != 'balance_transaction':
+        base |= dict(balance_transaction_id=bt['id'], fee=bt.get('fee') or 0)  # the object's own balance transaction (the balance part)
     if kind == 'charge':
         pi = st.objs.get(base['payment_intent_id']) or {}
         return base | dict(reporting_category='charge', gross=o['amount_captured'], charge_id=o['id'], description=base['description'] or pi.get('description') or '')

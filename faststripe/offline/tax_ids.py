@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from fastcore.basics import patch
 from .engine import *
-from .engine import _id_of
+from .engine import _id_of, _bad, _missing
 
 # %% auto #0
 __all__ = ['verified_tax_id_types', 'tax_id_test_numbers', 'tax_id_country', 'tax_id_outcome']
@@ -37,6 +37,10 @@ def _account_now(st):
 
 def _tax_id_create(st, params, parent=None, **kw):
     "A tax ID with its country and owner filled in; a verified kind owned by a customer starts `pending`, answered by a timer"
+    own = params.get('owner') if isinstance(params.get('owner'), dict) else {}
+    if own.get('type') == 'customer':  # `POST /v1/tax_ids` for a customer: that customer must be given, and exist
+        if not own.get('customer'): raise _bad('parameter_missing', 'owner[customer]', 'Missing required param: owner[customer].')
+        if st.schema_of(own['customer']) != 'customer': raise _missing('customer', own['customer'], 'owner[customer]', 400)
     t = st.create('tax_id', params, parent)
     owner = t.get('owner') or {}
     cus = parent if parent and st.schema_of(parent) == 'customer' else owner.get('customer') if owner.get('type') == 'customer' else None
