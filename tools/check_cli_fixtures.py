@@ -24,6 +24,10 @@ from faststripe.offline import OfflineStripe, run_fixture
 DOCUMENTED_OTHERWISE = {
     'subscription_schedule.aborted': "cancels a schedule directly; Stripe's event reference: aborted is 'canceled due to the underlying "
         "subscription being canceled because of delinquency' (https://docs.stripe.com/api/events/types), so this makes subscription_schedule.canceled",
+    **{f'transfer.{t}': "transfers all $10.00 of a $10.00 charge, but Stripe's fee (2.9% + 30c, https://stripe.com/pricing) leaves $9.41 "
+        "available in a new account, and 'Your Stripe balance must be able to cover the transfer amount, or you'll receive an Insufficient "
+        "Funds error' (https://docs.stripe.com/api/transfers/create): balance_insufficient; it works on an account with earlier funds, "
+        "and the bundled fixture transfers $10.00 of a $20.00 charge" for t in ('created', 'updated', 'reversed')},
     'subscription_schedule.expiring': "advances its clock to 9 days before the schedule's end; Stripe's event reference: expiring "
         "'occurs 7 days before a subscription schedule will expire' (https://docs.stripe.com/api/events/types), so it comes 2 days later",
     'checkout.session.async_payment_failed': "pays with the IBAN IT60X0542811101000000123456, which is none of Stripe's test IBANs (eight per "

@@ -9,11 +9,13 @@ from fastcore.basics import patch
 from .engine import *
 from .engine import _bad, _id_of, _missing, _alnum, _auth_error
 import faststripe.offline.connect_oauth as _oauth_part
+import faststripe.offline.balance, faststripe.offline.payouts  # transfers draw on the balance
 from .pages import page, redirect, safe_href, e as _esc
 
 # %% auto #0
 __all__ = ['account_types', 'controller_defaults', 'standard_capabilities', 'country_currency', 'reject_reasons',
-           'account_link_ttl', 'type_of', 'account_controller', 'no_requirements', 'application_event']
+           'account_link_ttl', 'transfer_capabilities', 'type_of', 'account_controller', 'no_requirements',
+           'application_event']
 
 # %% ../../nbs/offline/68_connect.ipynb #7acff009
 account_types = {  # Stripe's account types as controller properties (docs.stripe.com/connect/migrate-to-controller-properties)
@@ -327,6 +329,7 @@ def connected_engine(self:OfflineStripe, acct):
     if (sub := engines.get(acct)) is None:
         sub = engines[acct] = OfflineStripe(self.spec, seed=self.rng.randrange(1 << 30), clock=lambda: self.now())
         sub.platform, sub.account_id, sub.base_url, sub.account_version = self, acct, self.base_url, self.account_version
+        sub.lock = self.lock  # one lock for the platform and its accounts: a request of either may touch both (a transfer, a fee)
         sub.listeners.insert(0, lambda ev: _relay(self, acct, ev))
     return sub
 
@@ -371,3 +374,218 @@ def _we_create_connect(hook):
 
 if not getattr(OfflineStripe.hooks.get(('webhook_endpoint', 'create')), '_connect', False):
     OfflineStripe.hooks[('webhook_endpoint', 'create')] = _we_create_connect(OfflineStripe.hooks.get(('webhook_endpoint', 'create')))
+
+# %% ../../nbs/offline/68_connect.ipynb #2b09339f
+transfer_capabilities = ('transfers', 'crypto_transfers', 'legacy_payments')
+def _new_id(st, prefix): return f"{prefix}_{''.join(st.rng.choices(_alnum, k=14))}"
+
+def _ledger(st, source, amount, currency, typ, available_on=None, description=None):
+    "A balance transaction of the balance part's ledger (money arriving later is made available then): its id"
+    bt = st.ledger(source, amount, currency, typ, available_on=available_on, description=description)
+    if amount > 0 and bt['status'] == 'pending': st.funds_available_at(bt['available_on'])
+    return bt['id']
+
+def _held(st, currency):
+    "All of an account's balance in `currency`, available and pending"
+    b = st.balance()
+    return sum(x['amount'] for part in ('available', 'pending') for x in b[part] if x['currency'] == currency)
+
+def _destination(st, params):
+    "The connected account a transfer goes to: stored, and able to receive transfers"
+    acct = params['destination']
+    if st.kinds.get(acct) != 'account': raise _missing('destination', acct, 'destination', 400)
+    a = st.objs[acct]
+    if not any((a.get('capabilities') or {}).get(c) == 'active' for c in transfer_capabilities):
+        raise OfflineError(400, 'Your destination account needs to have at least one of the following capabilities enabled: '
+                           + ', '.join(transfer_capabilities), code='insufficient_capabilities_for_transfer', param='destination')
+    return a
+
+def _source_charge(st, params, amount):
+    "The charge a transfer with `source_transaction` is tied to, and when its funds are available"
+    cid = params['source_transaction']
+    ch = st.objs.get(cid) if st.kinds.get(cid) == 'charge' else None
+    if ch is None: raise _missing('charge', cid, 'source_transaction', 400)
+    if ch.get('status') != 'succeeded': raise _bad(None, 'source_transaction', f"The charge {cid} has not succeeded: only a succeeded charge can fund a transfer.")
+    if ch['currency'] != params['currency']:
+        raise _bad(None, 'currency', f"The currency of the transfer ({params['currency']}) must be that of its source_transaction ({ch['currency']}).")
+    used = sum(t['amount'] - t['amount_reversed'] for i in st.by_schema.get('transfer', {}) if _id_of((t := st.objs[i]).get('source_transaction')) == cid)
+    if amount > ch['amount'] - used:
+        raise _bad(None, 'amount', f"The transfer amount ({amount}) exceeds what is left to transfer of its source_transaction {cid} ({ch['amount'] - used}).")
+    bt = st.objs.get(_id_of(ch.get('balance_transaction')) or '') or {}
+    return ch, bt.get('available_on') if bt.get('status') == 'pending' else None
+
+def _transfer_create(st, params, **kw):
+    "A transfer to a connected account, from the available balance (or tied to its `source_transaction`)"
+    if (amount := params.get('amount')) is None: raise _bad('parameter_missing', 'amount', 'Missing required param: amount.')
+    if amount <= 0: raise _bad('parameter_invalid_integer', 'amount', f'Invalid positive integer: {amount}')
+    a, cur, when = _destination(st, params), params['currency'], None
+    if params.get('source_transaction'): _, when = _source_charge(st, params, amount)
+    elif st.available_balance(cur, src := params.get('source_type') or 'card') < amount:
+        from faststripe.offline.payouts import insufficient_funds  # the payouts part's: Stripe's answer for payouts and transfers
+        raise insufficient_funds(src)
+    tr = st.new_object('transfer', params)
+    tr.update(source_type=params.get('source_type') or 'card', amount_reversed=0, reversed=False,
+              reversals={'object': 'list', 'data': [], 'has_more': False, 'total_count': 0, 'url': f"/v1/transfers/{tr['id']}/reversals"})
+    tr['balance_transaction'] = _ledger(st, tr['id'], -amount, cur, 'transfer', when)
+    tr['destination_payment'] = _receive(st, a['id'], tr, when)
+    return st.store(tr, 'transfer')
+
+def _receive(st, acct, tr, when):
+    "The connected account's side of a transfer: a payment (`py_...`) and its balance transaction, in that account"
+    sub = st.connected_engine(acct)
+    with sub.lock:
+        py = sub.new_object('charge', id=_new_id(sub, 'py'), amount=tr['amount'], amount_captured=tr['amount'], currency=tr['currency'],
+                            status='succeeded', paid=True, captured=True, source_transfer=tr['id'], description=tr.get('description'),
+                            transfer_group=tr.get('transfer_group'))
+        sub.store(py, 'charge', event=False)
+        py['balance_transaction'] = _ledger(sub, py['id'], tr['amount'], tr['currency'], 'payment', when)
+    return py['id']
+
+OfflineStripe.hooks[('transfer', 'create')] = _transfer_create
+
+# %% ../../nbs/offline/68_connect.ipynb #2aad86d5
+def _refresh_reversals(st, tr):
+    "The transfer's `reversals` list: its reversals, newest first (the first 10, as an included list)"
+    revs = [st.objs[i] for i in reversed(st.by_schema.get('transfer_reversal', {})) if _id_of(st.objs[i].get('transfer')) == tr['id']]
+    tr['reversals'] = tr['reversals'] | {'data': [fast_copy(r) for r in revs[:10]], 'has_more': len(revs) > 10, 'total_count': len(revs)}
+
+def _reversal_create(st, params, parent=None, **kw):
+    "Reverse (part of) a transfer: money back from the connected account; `transfer.reversed`"
+    tr = st.lookup(parent, ['transfer'], 'id')
+    params = {k: v for k,v in params.items() if k != 'id'}  # the engine passes the path's `{id}` (the transfer's)
+    left = tr['amount'] - tr['amount_reversed']
+    if left <= 0: raise _bad(None, None, f"Transfer {tr['id']} has already been fully reversed.")
+    amount = params.get('amount', left)
+    if amount <= 0: raise _bad('parameter_invalid_integer', 'amount', f'Invalid positive integer: {amount}')
+    if amount > left: raise _bad(None, 'amount', f"You cannot reverse more than is left of transfer {tr['id']}: {amount} requested, {left} left.")
+    acct = _id_of(tr['destination'])
+    sub = st.connected_engine(acct) if st.kinds.get(acct) == 'account' else None
+    if sub is not None and _held(sub, tr['currency']) < amount:
+        raise OfflineError(400, f"The destination account {acct} has insufficient funds to cover this reversal.", code='balance_insufficient')
+    rv = st.new_object('transfer_reversal', params, amount=amount, currency=tr['currency'], transfer=tr['id'], source_refund=None)
+    rv['balance_transaction'] = _ledger(st, rv['id'], amount, tr['currency'], 'transfer_refund')
+    rv['destination_payment_refund'] = _give_back(sub, tr, amount) if sub is not None else None
+    st.store(rv, 'transfer_reversal', parent=tr['id'], event=False)
+    prev = {'amount_reversed': tr['amount_reversed'], 'reversed': tr['reversed'], 'reversals': fast_copy(tr['reversals'])}
+    tr['amount_reversed'] += amount
+    tr['reversed'] = tr['amount_reversed'] == tr['amount']
+    _refresh_reversals(st, tr)
+    st.emit('transfer', 'reversed', tr, {k: v for k,v in prev.items() if tr[k] != v})
+    return rv
+
+def _give_back(sub, tr, amount):
+    "The connected account's side of a reversal: a refund (`pyr_...`) of its payment, and its balance transaction"
+    with sub.lock:
+        py = sub.objs.get(_id_of(tr.get('destination_payment')) or '')
+        ref = sub.new_object('refund', id=_new_id(sub, 'pyr'), amount=amount, currency=tr['currency'], charge=py and py['id'], status='succeeded')
+        sub.store(ref, 'refund', event=False)
+        ref['balance_transaction'] = _ledger(sub, ref['id'], -amount, tr['currency'], 'payment_refund')
+        if py: py.update(amount_refunded=py.get('amount_refunded', 0) + amount, refunded=py.get('amount_refunded', 0) + amount >= py['amount'])
+    return ref['id']
+
+def _reversal_retrieve(st, rv, params, op=None, pv=None):
+    "A reversal, under its own transfer only"
+    if pv and pv.get('transfer') not in (None, _id_of(rv.get('transfer'))): raise _missing('transfer reversal', rv['id'])
+    return rv
+
+def _reversal_update(st, rv, params, op=None):
+    "Update a reversal's metadata; the transfer's `reversals` list shows it"
+    st.update(rv, params)
+    if (tr := st.objs.get(_id_of(rv.get('transfer')) or '')): _refresh_reversals(st, tr)
+    return rv
+
+OfflineStripe.hooks |= {('transfer_reversal', 'create'): _reversal_create, ('transfer_reversal', 'retrieve'): _reversal_retrieve,
+                        ('transfer_reversal', 'update'): _reversal_update}
+
+def _account_singleton(st, params, op=None, path=None):
+    "`GET /v1/account`: with `Stripe-Account`, the connected account itself; else the platform's own"
+    if st.platform is not None and op['verb'] == 'get': return st.platform.objs.get(st.account_id) or {}
+    return st.singleton(op, 'account', params, path)
+
+OfflineStripe.hooks[('account', 'singleton')] = _account_singleton
+
+# %% ../../nbs/offline/68_connect.ipynb #02fa7293
+def _connect_params(st, op, params):
+    "Payment intents' `transfer_data[destination]` must name a connected account able to receive transfers (checked before any charge)"
+    dest = (params.get('transfer_data') or {}).get('destination') if isinstance(params.get('transfer_data'), dict) else None
+    if dest and op['path'].startswith('/v1/payment_intents'):
+        try: _destination(st, {'destination': dest})
+        except OfflineError as e:
+            e.param = 'transfer_data[destination]'
+            raise
+    return params
+
+OfflineStripe.param_filters['connect'] = _connect_params
+
+def _destination_transfer(st, ch):
+    "Before a captured charge's `charge.succeeded` / `charge.captured`: a destination charge's transfer and application fee"
+    pi = st.objs.get(_id_of(ch.get('payment_intent')) or '') or {}
+    td = pi.get('transfer_data') or {}
+    if not td.get('destination') or ch.get('transfer') or not ch.get('captured') or ch.get('status') != 'succeeded': return
+    fee = pi.get('application_fee_amount')
+    amount = td.get('amount') or (ch.get('amount_captured') or ch['amount']) - (fee or 0)
+    group = pi.get('transfer_group') or f"group_{pi['id']}"
+    ch.update(transfer_data={'amount': td.get('amount') or None, 'destination': td['destination']}, transfer_group=group,
+              application_fee_amount=fee, on_behalf_of=pi.get('on_behalf_of'))
+    if amount > 0:
+        tr = _transfer_create(st, {'amount': amount, 'currency': ch['currency'], 'destination': td['destination'], 'source_transaction': ch['id'],
+                                   'transfer_group': group})
+        ch['transfer'] = tr['id']
+    if fee:
+        af = st.new_object('application_fee', account=td['destination'], amount=fee, amount_refunded=0, application=st.platform_application['id'],
+                           charge=ch['id'], currency=ch['currency'], refunded=False, originating_transaction=None,
+                           refunds={'object': 'list', 'data': [], 'has_more': False, 'total_count': 0, 'url': ''})
+        af['refunds']['url'] = f"/v1/application_fees/{af['id']}/refunds"
+        ch['application_fee'] = st.store(af, 'application_fee')['id']
+
+def _chain_prep(typ, f):
+    "Add `f` to what fills an object before its event `typ` is recorded (after what is there: the balance part's transaction)"
+    old = OfflineStripe.event_prep.get(typ)
+    if getattr(old, '_connect', False): return
+    def prep(st, o):
+        if old: old(st, o)
+        f(st, o)
+    prep._connect = True
+    OfflineStripe.event_prep[typ] = prep
+
+def _direct_fee(st, ch):
+    "Before a connected account's captured charge's `charge.succeeded` / `charge.captured`: its application fee, to the platform"
+    pi = st.objs.get(_id_of(ch.get('payment_intent')) or '') or {}
+    fee, plat = pi.get('application_fee_amount'), st.platform
+    if plat is None or not fee or ch.get('application_fee') or not ch.get('captured') or ch.get('status') != 'succeeded': return
+    bt = st.objs.get(_id_of(ch.get('balance_transaction')) or '') or {}
+    when = bt.get('available_on') if bt.get('status') == 'pending' else None
+    _ledger(st, ch['id'], -fee, ch['currency'], 'application_fee', when)
+    af = plat.new_object('application_fee', account=st.account_id, amount=fee, amount_refunded=0, application=plat.platform_application['id'],
+                         charge=ch['id'], currency=ch['currency'], refunded=False, originating_transaction=None,
+                         refunds={'object': 'list', 'data': [], 'has_more': False, 'total_count': 0, 'url': ''})
+    af['refunds']['url'] = f"/v1/application_fees/{af['id']}/refunds"
+    af['balance_transaction'] = _ledger(plat, af['id'], fee, ch['currency'], 'application_fee', when)
+    ch.update(application_fee=plat.store(af, 'application_fee')['id'], application_fee_amount=fee)
+
+def _connect_charge(st, ch):
+    _destination_transfer(st, ch)
+    _direct_fee(st, ch)
+
+for _t in ('charge.succeeded', 'charge.captured'): _chain_prep(_t, _connect_charge)
+
+def _reversing_refunds(hook):
+    "Refunds of a destination charge with `reverse_transfer=true` reverse the refund's share of the charge's transfer"
+    def create(st, params, **kw):
+        re_ = hook(st, params, **kw)
+        ch = st.objs.get(_id_of(re_.get('charge')) or '') or {}
+        tr = st.objs.get(_id_of(ch.get('transfer')) or '') if params.get('reverse_transfer') else None
+        if tr:
+            paid = ch.get('amount_captured') or ch['amount']
+            amount = min((tr['amount'] * re_['amount'] * 2 + paid) // (2 * paid), tr['amount'] - tr['amount_reversed'])
+            if amount > 0:
+                rv = _reversal_create(st, {'amount': amount}, parent=tr['id'])
+                rv['source_refund'] = re_['id']
+                _refresh_reversals(st, tr)
+                re_['transfer_reversal'] = rv['id']
+        return re_
+    create._connect = True
+    return create
+
+if not getattr(OfflineStripe.hooks.get(('refund', 'create')), '_connect', False):
+    OfflineStripe.hooks[('refund', 'create')] = _reversing_refunds(OfflineStripe.hooks[('refund', 'create')])
