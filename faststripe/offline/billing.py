@@ -734,7 +734,7 @@ def check_tax_location(self:OfflineStripe, inv):
         return
     e = FinalizationFailed(400, tax_location_invalid, code='customer_tax_location_invalid')
     prev = {k: fast_copy(inv.get(k)) for k in ('automatic_tax', 'last_finalization_error')}
-    inv.update(last_finalization_error=e.body['error'] | {'param': None}, automatic_tax=inv['automatic_tax'] | {'status': 'requires_location_inputs'})
+    inv.update(last_finalization_error={k: v for k,v in e.body['error'].items() if v is not None}, automatic_tax=inv['automatic_tax'] | {'status': 'requires_location_inputs'})
     self.emit('invoice', 'updated', inv, {k: v for k,v in prev.items() if inv.get(k) != v})
     self.emit('invoice', 'finalization_failed', inv)
     e.keep = True  # the failure is recorded on the invoice, and its events stay

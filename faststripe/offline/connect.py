@@ -568,3 +568,25 @@ def _connect_charge(st, ch):
     _direct_fee(st, ch)
 
 for _t in ('charge.succeeded', 'charge.captured'): _chain_prep(_t, _connect_charge)
+
+def _reversing_refunds(hook):
+    "Refunds of a destination charge with `reverse_transfer=true` reverse the refund's share of the charge's transfer"
+    def create(st, params, **kw):
+        re_ = hook(st, params, **kw)
+        ch = st.objs.get(_id_of(re_.get('charge')) or '') or {}
+        tr = st.objs.get(_id_of(ch.get('transfer')) or '') if params.get('reverse_transfer') else None
+        if tr:
+            paid = ch.get('amount_captured') or ch['amount']
+            amount = min((tr['amount'] * re_['amount'] * 2 + paid) // (2 * paid), tr['amount'] - tr['amount_reversed'])
+            if amount > 0:
+                rv = _reversal_create(st, {'amount': amount}, parent=tr['id'])
+                rv['source_refund'] = re_['id']
+                _refresh_reversals(st, tr)
+                re_['transfer_reversal'] = rv['id']
+        return re_
+    create._connect = True
+    create.before_cash = getattr(hook, 'before_cash', hook)  # what the cash balance part wraps when its notebook runs again
+    return create
+
+if not getattr(OfflineStripe.hooks.get(('refund', 'create')), '_connect', False):
+    OfflineStripe.hooks[('refund', 'create')] = _reversing_refunds(OfflineStripe.hooks[('refund', 'create')])

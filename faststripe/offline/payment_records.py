@@ -36,7 +36,7 @@ def _report_payment(st, params, **kw):
         customer_details=(params.get('customer_details') or {}) | {'customer': cus} if cus else params.get('customer_details'),
         payment_method_details=pmd | {'type': pm.get('type') or pmd.get('type') or 'custom', 'billing_details': pmd.get('billing_details')}
                                | ({'custom': pm['custom']} if pm.get('custom') else {}),
-        processor_details=params.get('processor_details') or {'type': 'custom', 'custom': None})
+        processor_details=params.get('processor_details') or {'type': 'custom', 'custom': {'payment_reference': None}})
     return st.store(rec, 'payment_record', event=False)
 
 @patch

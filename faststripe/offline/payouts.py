@@ -35,10 +35,10 @@ def arrival_date(created, days=2):
     return t
 
 def insufficient_funds(source_type='card'):
-    "Stripe's 400 for a payout the available balance of `source_type` does not cover"
+    "Stripe's 400 for a payout the available balance of `source_type` does not cover (its wording, two spaces included: stripe/stripe-node#1147)"
     kind = {'card': 'card', 'bank_account': 'ACH', 'fpx': 'FPX'}.get(source_type, source_type)
     return _bad('balance_insufficient', None, 'You have insufficient funds in your Stripe account for this transfer. Your '
-                f'{kind} balance is too low. You can use the /v1/balance endpoint to view your Stripe balance (for more details, '
+                f'{kind} balance is too low.  You can use the /v1/balance endpoint to view your Stripe balance (for more details, '
                 'see stripe.com/docs/api#balance).')
 
 def payout_failure(st, dest):
