@@ -585,6 +585,7 @@ def _reversing_refunds(hook):
                 re_['transfer_reversal'] = rv['id']
         return re_
     create._connect = True
+    create.before_cash = getattr(hook, 'before_cash', hook)  # what the cash balance part wraps when its notebook runs again
     return create
 
 if not getattr(OfflineStripe.hooks.get(('refund', 'create')), '_connect', False):
