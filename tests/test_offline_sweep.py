@@ -19,7 +19,7 @@ def sample(name, sc, st, depth=0):
     "A plausible value for parameter `name` with simplified schema `sc`"
     if 'o' in sc: return sample(name + ('_any' if name == 'card' else ''), next((a for a in sc['o'] if a.get('t') != 'obj'), sc['o'][0]), st, depth)
     t = sc.get('t')
-    if name in ('card', 'cardholder', 'physical_bundle', 'personalization_design') and t == 'str' and (ids := list(st.by_schema.get(f'issuing.{name}', {}))):
+    if name in ('card', 'cardholder', 'physical_bundle', 'personalization_design', 'transaction') and t == 'str' and (ids := list(st.by_schema.get(f'issuing.{name}', {}))):
         return ids[-1]  # an Issuing card's or cardholder's id (a plain `card` string is one; `card` as id-or-hash is a payment card)
     if 'e' in sc: return next((e for e in sc['e'] if e != ''), sc['e'][0])
     if t == 'str' and sc.get('f') == 'binary': return b'%PDF-1.4 sweep'  # an upload (`files.create`)
@@ -33,7 +33,7 @@ def sample(name, sc, st, depth=0):
         if name == 'country': return 'US'
         if name == 'query': return 'created>0'
         return 'sweep'
-    if t == 'int': return 1000 if 'amount' in name else 1
+    if t == 'int': return 1000 if 'amount' in name else 2099 if name == 'exp_year' else 1  # a card that has not expired
     if t == 'num': return 1
     if t == 'bool': return True
     if t == 'arr': return [sample(name.rstrip('s'), sc.get('i', {}), st, depth+1)]
@@ -60,7 +60,8 @@ also_required = {  # parameters Stripe requires though the spec marks them optio
     ('post', '/v1/test_helpers/issuing/authorizations'): lambda: dict(card=SEEDED['issuing_card'], amount=1000),
     ('post', '/v1/test_helpers/issuing/transactions/create_force_capture'): lambda: dict(card=SEEDED['issuing_card']),
     ('post', '/v1/test_helpers/issuing/transactions/create_unlinked_refund'): lambda: dict(card=SEEDED['issuing_card']),
-    ('post', '/v1/issuing/personalization_designs'): lambda: dict(physical_bundle=SEEDED['physical_bundle'])}
+    ('post', '/v1/issuing/personalization_designs'): lambda: dict(physical_bundle=SEEDED['physical_bundle']),
+    ('post', '/v1/issuing/disputes'): lambda: dict(transaction=SEEDED['issuing_transaction'])}
 
 def required_params(op, st):
     params = {k: op['q'][k] for k in op['rq']} | {k: op['b'][k] for k in op['rb']}
@@ -113,10 +114,11 @@ def seed(api):
     holder = api.issuing.cardholders.create(name='Seed Holder', billing={'address': {'line1': '1 Main St', 'city': 'San Francisco', 'postal_code': '94111', 'country': 'US'}},
         individual={'first_name': 'Seed', 'last_name': 'Holder', 'card_issuing': {'user_terms_acceptance': {'date': 1767225600, 'ip': '127.0.0.1'}}})
     icard = api.issuing.cards.create(cardholder=holder.id, currency='usd', type='virtual', status='active')
-    api['/v1/test_helpers/issuing/transactions/create_force_capture', 'POST'](card=icard.id, amount=500)  # a transaction to retrieve
+    itx = api['/v1/test_helpers/issuing/transactions/create_force_capture', 'POST'](card=icard.id, amount=5000)  # a transaction to retrieve, dispute
     bundle = api.issuing.physical_bundles.list().data[0].id
     api.test_helpers.issuing.personalization_designs.activate(api.issuing.personalization_designs.create(physical_bundle=bundle).id)  # cards may use it
-    SEEDED.update(customer=cus.id, monthly=monthly.id, open_invoice=open_inv.id, cardholder=holder.id, issuing_card=icard.id, physical_bundle=bundle)
+    SEEDED.update(customer=cus.id, monthly=monthly.id, open_invoice=open_inv.id, cardholder=holder.id, issuing_card=icard.id, physical_bundle=bundle,
+                  issuing_transaction=itx.id)
     api.subscriptions.create(customer=cus.id, items=[{'price': monthly.id}])
     api.checkout_sessions.create(mode='payment', line_items=[{'price': one.id, 'quantity': 1}], success_url='https://example.com')
     api.payment_links.create(line_items=[{'price': one.id, 'quantity': 1}])
