@@ -15,7 +15,7 @@ from .pages import page, redirect, safe_href, e as _esc
 # %% auto #0
 __all__ = ['account_types', 'controller_defaults', 'standard_capabilities', 'country_currency', 'reject_reasons',
            'account_link_ttl', 'transfer_capabilities', 'type_of', 'account_controller', 'no_requirements',
-           'application_event']
+           'application_event', 'ConnectedEngines']
 
 # %% ../../nbs/offline/68_connect.ipynb #7acff009
 account_types = {  # Stripe's account types as controller properties (docs.stripe.com/connect/migrate-to-controller-properties)
@@ -321,16 +321,30 @@ def _express_page(st, method, acct, form, query):
 _oauth_part._route(_oauth_part.page_routes, (re.compile(r'/setup/s/(acct_\w+/\w+)'), _onboarding_page))
 _oauth_part._route(_oauth_part.page_routes, (re.compile(r'/express/(acct_\w+/\w+)'), _express_page))
 
-# %% ../../nbs/offline/68_connect.ipynb #131c337e
+# %% ../../nbs/offline/68_connect.ipynb #f14291b4
+_wiring = {'platform', 'account_id', 'lock', 'listeners', 'clock', 'base_url', 'account_version', 'spec', 'router', 'templates'}
+
+def _sub_state(e):
+    "What is saved of a connected account's engine: its state (as the state part saves the platform's), not its wiring to the platform"
+    if not isinstance(e, OfflineStripe): return e
+    return {k: v for k,v in e.__dict__.items() if k not in _wiring and k not in getattr(OfflineStripe, 'not_state', ())}
+
+class ConnectedEngines(dict):
+    "The connected accounts' engines by account id; saved (snapshots, `--db`) as their states, each rebuilt when next used"
+    def __reduce__(self): return (ConnectedEngines, (), None, None, iter([(a, _sub_state(e)) for a,e in self.items()]))
+
 @patch
 def connected_engine(self:OfflineStripe, acct):
     "The offline Stripe of the connected account `acct`: its own objects, events and balance, on the platform's clock (made on first use)"
-    engines = self.__dict__.setdefault('_connected', {})
-    if (sub := engines.get(acct)) is None:
-        sub = engines[acct] = OfflineStripe(self.spec, seed=self.rng.randrange(1 << 30), clock=lambda: self.now())
+    engines = self.__dict__.get('_connected')
+    if not isinstance(engines, ConnectedEngines): engines = self._connected = ConnectedEngines(engines or {})
+    if not isinstance(sub := engines.get(acct), OfflineStripe):
+        saved, sub = sub, OfflineStripe(self.spec, seed=self.rng.randrange(1 << 30), clock=lambda: self.now())
         sub.platform, sub.account_id, sub.base_url, sub.account_version = self, acct, self.base_url, self.account_version
         sub.lock = self.lock  # one lock for the platform and its accounts: a request of either may touch both (a transfer, a fee)
         sub.listeners.insert(0, lambda ev: _relay(self, acct, ev))
+        if saved: sub.__dict__.update(saved)  # restored from a snapshot
+        engines[acct] = sub
     return sub
 
 def _relay(platform, acct, ev):
@@ -375,7 +389,7 @@ def _we_create_connect(hook):
 if not getattr(OfflineStripe.hooks.get(('webhook_endpoint', 'create')), '_connect', False):
     OfflineStripe.hooks[('webhook_endpoint', 'create')] = _we_create_connect(OfflineStripe.hooks.get(('webhook_endpoint', 'create')))
 
-# %% ../../nbs/offline/68_connect.ipynb #2b09339f
+# %% ../../nbs/offline/68_connect.ipynb #2fcf3683
 transfer_capabilities = ('transfers', 'crypto_transfers', 'legacy_payments')
 def _new_id(st, prefix): return f"{prefix}_{''.join(st.rng.choices(_alnum, k=14))}"
 
@@ -443,7 +457,7 @@ def _receive(st, acct, tr, when):
 
 OfflineStripe.hooks[('transfer', 'create')] = _transfer_create
 
-# %% ../../nbs/offline/68_connect.ipynb #2aad86d5
+# %% ../../nbs/offline/68_connect.ipynb #4daaf51c
 def _refresh_reversals(st, tr):
     "The transfer's `reversals` list: its reversals, newest first (the first 10, as an included list)"
     revs = [st.objs[i] for i in reversed(st.by_schema.get('transfer_reversal', {})) if _id_of(st.objs[i].get('transfer')) == tr['id']]
@@ -504,7 +518,7 @@ def _account_singleton(st, params, op=None, path=None):
 
 OfflineStripe.hooks[('account', 'singleton')] = _account_singleton
 
-# %% ../../nbs/offline/68_connect.ipynb #02fa7293
+# %% ../../nbs/offline/68_connect.ipynb #76f33fe9
 def _connect_params(st, op, params):
     "Payment intents' `transfer_data[destination]` must name a connected account able to receive transfers (checked before any charge)"
     dest = (params.get('transfer_data') or {}).get('destination') if isinstance(params.get('transfer_data'), dict) else None
