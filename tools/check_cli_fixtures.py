@@ -2,9 +2,11 @@
 """Run a folder of fixture files in the Stripe CLI's format (say, a checkout of stripe/stripe-cli's
 pkg/fixtures/triggers) against a fresh offline Stripe each, and say which produce the event their file is named after.
 
-  python tools/check_cli_fixtures.py path/to/stripe-cli/pkg/fixtures/triggers [--api-version 2024-06-20] [--json]
+  python tools/check_cli_fixtures.py path/to/stripe-cli/pkg/fixtures/triggers [--api-version 2024-06-20] [--funded] [--json]
 
-`--api-version` gives each offline account that default version (the CLI's v1 requests name none).
+`--api-version` gives each offline account that default version (the CLI's v1 requests name none). `--funded` starts
+each account with $100.00 available (paid with `pm_card_bypassPending` before the file runs), as an account that has
+been used for a while has: files that spend money they did not bring (the transfer ones) need that.
 
 A file's name is the trigger's name, which is usually the event it makes:
 - `v1.NAME` is a thin (v2 event destination) event: it counts when the run produced the thin event `v1.NAME`;
@@ -41,20 +43,27 @@ def expected_event(name, event_types):
     ev = re.sub(r'\.(eu|gb)$', '', name)
     return ('event' if ev in event_types else 'scenario'), ev
 
-def check_one(path, version, event_types):
+def fund(st, amount=10000):
+    "Give a fresh account `amount` cents available, the way Stripe's docs say to: a charge with pm_card_bypassPending"
+    status, body = st.request('POST', '/v1/payment_intents', f'amount={amount}&currency=usd&payment_method=pm_card_bypassPending&confirm=true'
+                              '&automatic_payment_methods[enabled]=true&automatic_payment_methods[allow_redirects]=never')
+    assert status == 200, body
+
+def check_one(path, version, event_types, funded=False):
     kind, ev = expected_event(path.stem, event_types)
     st = OfflineStripe()
     st.account_version = version
+    if funded: fund(st)
     run = run_fixture(str(path), st, out=None)
     got = run.thin_types() if kind == 'thin' else run.types()
     if kind == 'scenario' or ev in got: return 'ok', (f"scenario; made {', '.join(dict.fromkeys(got))}" if kind == 'scenario' else '')
     return 'no', f"ran; no {ev} event (got {', '.join(got[-4:]) or 'none'})"
 
-def check(folder, version=None):
+def check(folder, version=None, funded=False):
     "{file stem: (outcome, detail)}, outcome one of 'ok', 'no', 'error', 'documented otherwise'"
     types, res = OfflineStripe().event_types, {}
     for p in sorted(Path(folder).glob('*.json')):
-        try: res[p.stem] = check_one(p, version, types)
+        try: res[p.stem] = check_one(p, version, types, funded)
         except Exception as e: res[p.stem] = 'error', f'{type(e).__name__}: {e}'.splitlines()[0][:200]
         if res[p.stem][0] != 'ok' and p.stem in DOCUMENTED_OTHERWISE: res[p.stem] = 'documented otherwise', DOCUMENTED_OTHERWISE[p.stem]
     return res
@@ -67,7 +76,7 @@ def summary(res):
 if __name__ == '__main__':
     if len(sys.argv) < 2: sys.exit(__doc__)
     a = sys.argv
-    res = check(a[1], a[a.index('--api-version') + 1] if '--api-version' in a else None)
+    res = check(a[1], a[a.index('--api-version') + 1] if '--api-version' in a else None, '--funded' in a)
     if '--json' in a: print(json.dumps(res, indent=1))
     else:
         for k,(o,d) in res.items():
