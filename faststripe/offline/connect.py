@@ -584,7 +584,7 @@ def _connect_charge(st, ch):
 for _t in ('charge.succeeded', 'charge.captured'): _chain_prep(_t, _connect_charge)
 
 def _reversing_refunds(hook):
-    "Refunds of a destination charge with `reverse_transfer=true` reverse the refund's share of the charge's transfer"
+    "Refunds with `reverse_transfer=true` reverse the refund's share of a destination charge's transfer; `refund_application_fee=true`, of its fee"
     def create(st, params, **kw):
         re_ = hook(st, params, **kw)
         ch = st.objs.get(_id_of(re_.get('charge')) or '') or {}
@@ -597,6 +597,7 @@ def _reversing_refunds(hook):
                 rv['source_refund'] = re_['id']
                 _refresh_reversals(st, tr)
                 re_['transfer_reversal'] = rv['id']
+        if params.get('refund_application_fee') and ch: _refund_fee_share(st, re_, ch)
         return re_
     create._connect = True
     create.before_cash = getattr(hook, 'before_cash', hook)  # what the cash balance part wraps when its notebook runs again
@@ -604,3 +605,51 @@ def _reversing_refunds(hook):
 
 if not getattr(OfflineStripe.hooks.get(('refund', 'create')), '_connect', False):
     OfflineStripe.hooks[('refund', 'create')] = _reversing_refunds(OfflineStripe.hooks[('refund', 'create')])
+
+# %% ../../nbs/offline/68_connect.ipynb #d31570bd
+def _fee_refund(st, af, amount=None, metadata=None):
+    "Give (part of) the application fee `af` back to the account it came from: a fee refund, both balances, `application_fee.refunded`"
+    left = af['amount'] - af['amount_refunded']
+    amount = left if amount is None else amount
+    if left <= 0: raise _bad(None, None, f"Application fee {af['id']} has already been fully refunded.")
+    if amount <= 0: raise _bad('parameter_invalid_integer', 'amount', f'Invalid positive integer: {amount}')
+    if amount > left: raise _bad(None, 'amount', f"Refund amount ({amount}) is greater than the unrefunded amount of application fee {af['id']} ({left}).")
+    fr = st.new_object('fee_refund', {'metadata': metadata or {}}, id=_new_id(st, 'fr'), amount=amount, currency=af['currency'], fee=af['id'])
+    fr['balance_transaction'] = _ledger(st, fr['id'], -amount, af['currency'], 'application_fee_refund')
+    if st.kinds.get(acct := _id_of(af['account'])) == 'account':
+        _ledger(st.connected_engine(acct), fr['id'], amount, af['currency'], 'application_fee_refund')
+    st.store(fr, 'fee_refund', parent=af['id'], event=False)
+    prev = {'amount_refunded': af['amount_refunded'], 'refunded': af['refunded'], 'refunds': fast_copy(af['refunds'])}
+    af['amount_refunded'] += amount
+    af['refunded'] = af['amount_refunded'] >= af['amount']
+    mine = [st.objs[i] for i in reversed(st.by_schema.get('fee_refund', {})) if st.parent.get(i) == af['id']]
+    af['refunds'] = af['refunds'] | {'data': [fast_copy(r) for r in mine[:10]], 'has_more': len(mine) > 10, 'total_count': len(mine)}
+    st.emit('application_fee', 'refunded', af, {k: v for k,v in prev.items() if af[k] != v})
+    return fr
+
+def _fee_refund_create(st, params, parent=None, **kw):
+    return _fee_refund(st, st.lookup(parent, ['application_fee'], 'id'), params.get('amount'), params.get('metadata'))
+
+def _fee_refund_action(st, af, params, op=None):
+    _fee_refund(st, af, params.get('amount'))
+    return af
+
+def _fee_refund_update(st, fr, params, op=None):
+    "A fee refund's metadata: `application_fee.refund.updated`"
+    st.metadata_room(fr, params)
+    before = {k: fast_copy(fr.get(k)) for k in params if k in fr}
+    st.echo(fr, 'fee_refund', params)
+    if (prev := {k: v for k,v in before.items() if fr.get(k) != v}): st.emit('application_fee', 'refund.updated', fr, prev)
+    return fr
+
+OfflineStripe.hooks |= {('fee_refund', 'create'): _fee_refund_create, ('fee_refund', 'update'): _fee_refund_update,
+                        ('application_fee', 'refund'): _fee_refund_action}
+
+def _refund_fee_share(st, re_, ch):
+    "A charge refund with `refund_application_fee=true`: the refund's share of the charge's application fee (on the platform)"
+    home = st.platform or st
+    af = home.objs.get(_id_of(ch.get('application_fee')) or '')
+    if not af: return
+    paid = ch.get('amount_captured') or ch['amount']
+    share = min((af['amount'] * re_['amount'] * 2 + paid) // (2 * paid), af['amount'] - af['amount_refunded'])
+    if share > 0: _fee_refund(home, af, share)
