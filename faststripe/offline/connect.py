@@ -269,7 +269,23 @@ def _ba_delete(st, ba, params, op=None):
 
 OfflineStripe.hooks |= {('bank_account', 'create'): _ba_create, ('bank_account', 'update'): _ba_update, ('bank_account', 'delete'): _ba_delete}
 
-# %% ../../nbs/offline/68_connect.ipynb #daf6be2a
+# %% ../../nbs/offline/68_connect.ipynb #d12797e4
+def _as_connect(st, acct, f):
+    "Run `f()`; the events it records name the connected account `acct`"
+    n = len(st.by_schema.get('event', {}))
+    res = f()
+    for i in list(st.by_schema.get('event', {}))[n:]:
+        if not st.objs[i].get('account'): st.objs[i]['account'] = acct
+    return res
+
+def _person_account(st, p): return _id_of(p.get('account')) or st.parent.get(p['id'])
+
+OfflineStripe.hooks |= {
+    ('person', 'create'): lambda st, params, parent=None, op=None: _as_connect(st, parent, lambda: st.create('person', params, parent)),
+    ('person', 'update'): lambda st, p, params, op=None: _as_connect(st, _person_account(st, p), lambda: st.update(p, params)),
+    ('person', 'delete'): lambda st, p, params, op=None: _as_connect(st, _person_account(st, p), lambda: st.delete(p, op, 'deleted_person'))}
+
+# %% ../../nbs/offline/68_connect.ipynb #a752482e
 stripe_hosts.setdefault('connect', 'https://connect.stripe.com')
 account_link_ttl = 300  # seconds an account link can be used (Stripe: "a few minutes")
 
@@ -321,7 +337,7 @@ def _express_page(st, method, acct, form, query):
 _oauth_part._route(_oauth_part.page_routes, (re.compile(r'/setup/s/(acct_\w+/\w+)'), _onboarding_page))
 _oauth_part._route(_oauth_part.page_routes, (re.compile(r'/express/(acct_\w+/\w+)'), _express_page))
 
-# %% ../../nbs/offline/68_connect.ipynb #f14291b4
+# %% ../../nbs/offline/68_connect.ipynb #b829da92
 _wiring = {'platform', 'account_id', 'lock', 'listeners', 'clock', 'base_url', 'account_version', 'spec', 'router', 'templates'}
 
 def _sub_state(e):
@@ -389,7 +405,7 @@ def _we_create_connect(hook):
 if not getattr(OfflineStripe.hooks.get(('webhook_endpoint', 'create')), '_connect', False):
     OfflineStripe.hooks[('webhook_endpoint', 'create')] = _we_create_connect(OfflineStripe.hooks.get(('webhook_endpoint', 'create')))
 
-# %% ../../nbs/offline/68_connect.ipynb #2fcf3683
+# %% ../../nbs/offline/68_connect.ipynb #51e39910
 transfer_capabilities = ('transfers', 'crypto_transfers', 'legacy_payments')
 def _new_id(st, prefix): return f"{prefix}_{''.join(st.rng.choices(_alnum, k=14))}"
 
@@ -457,7 +473,7 @@ def _receive(st, acct, tr, when):
 
 OfflineStripe.hooks[('transfer', 'create')] = _transfer_create
 
-# %% ../../nbs/offline/68_connect.ipynb #4daaf51c
+# %% ../../nbs/offline/68_connect.ipynb #eec50ef7
 def _refresh_reversals(st, tr):
     "The transfer's `reversals` list: its reversals, newest first (the first 10, as an included list)"
     revs = [st.objs[i] for i in reversed(st.by_schema.get('transfer_reversal', {})) if _id_of(st.objs[i].get('transfer')) == tr['id']]
@@ -518,7 +534,7 @@ def _account_singleton(st, params, op=None, path=None):
 
 OfflineStripe.hooks[('account', 'singleton')] = _account_singleton
 
-# %% ../../nbs/offline/68_connect.ipynb #76f33fe9
+# %% ../../nbs/offline/68_connect.ipynb #4df1bf7b
 def _connect_params(st, op, params):
     "Payment intents' `transfer_data[destination]` must name a connected account able to receive transfers (checked before any charge)"
     dest = (params.get('transfer_data') or {}).get('destination') if isinstance(params.get('transfer_data'), dict) else None
@@ -606,7 +622,7 @@ def _reversing_refunds(hook):
 if not getattr(OfflineStripe.hooks.get(('refund', 'create')), '_connect', False):
     OfflineStripe.hooks[('refund', 'create')] = _reversing_refunds(OfflineStripe.hooks[('refund', 'create')])
 
-# %% ../../nbs/offline/68_connect.ipynb #d31570bd
+# %% ../../nbs/offline/68_connect.ipynb #f58a42f3
 def _fee_refund(st, af, amount=None, metadata=None):
     "Give (part of) the application fee `af` back to the account it came from: a fee refund, both balances, `application_fee.refunded`"
     left = af['amount'] - af['amount_refunded']
