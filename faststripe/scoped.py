@@ -625,7 +625,7 @@ class AsyncScopedStripeApi(_Scoped, AsyncStripeApi):
 
 @patch
 def for_customer(self:StripeApi, customer, *, coupons:bool=False, read_only:bool=False, cache_ttl:float=300,
-                 allowed_access_until=None):
+                 allowed_access_until=None)->ScopedStripeApi:  # an `AsyncScopedStripeApi` for an async client (the stub says so)
     "A client with the same methods, limited to what `customer` (an id or a customer) owns and the public catalogue"
     cid = _id(customer)
     if not isinstance(cid, str) or not _customer_re.fullmatch(cid):

@@ -4,14 +4,14 @@
 
 # %% ../nbs/07_stubs.ipynb #5dcfd888
 from __future__ import annotations
-import re, json, keyword, inspect, importlib, pkgutil
+import re, sys, json, keyword, inspect, importlib, pkgutil
 from pathlib import Path
 from .spec import Spec, write_atomic
 
 # %% auto #0
 __all__ = ['camel', 'group_class', 'api_groups', 'sdk_services', 'group_subs', 'StubWriter', 'enum', 'typeddict', 'param',
            'result', 'schema_class', 'sig', 'short_doc', 'method', 'fetch', 'group', 'op_group', 'def_stub',
-           'api_extras', 'module_extras', 'api_class', 'core_stub', 'write_stubs']
+           'api_extras', 'stub_imports', 'module_extras', 'api_class', 'core_stub', 'write_stubs']
 
 # %% ../nbs/07_stubs.ipynb #7dcd03ae
 def camel(name):
@@ -272,7 +272,7 @@ from typing import IO
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar, overload
 from typing_extensions import Required, Self, TypeAlias, TypedDict, Unpack
-from .spec import Spec
+from .spec import Spec{imports}
 
 __all__ = {all_}
 
@@ -513,15 +513,29 @@ def _anno(a):
     a = a if isinstance(a, str) else getattr(a, '__name__', None)
     return a if a in _simple else 'Any'
 
-def _returns(f, known=()):
-    "The return annotation of `f` if every name in it is in `known` or a builtin, else 'Any'"
+def _foreign(f, name, is_async=False, known=()):
+    "The class `name` means where `f` was written, if another faststripe module defines it (its `Async…` twin on the async client), else None"
+    c = getattr(inspect.unwrap(f), '__globals__', {}).get(name)
+    mod = getattr(c, '__module__', None) or ''
+    if not inspect.isclass(c) or not mod.startswith('faststripe.') or mod == 'faststripe.core': return None
+    twin = getattr(sys.modules[mod], 'Async' + name, None) if is_async else None
+    c = twin if inspect.isclass(twin) else c
+    return None if c.__name__ in known else c  # a name the stub defines itself would be shadowed
+
+def _returns(f, known=(), is_async=False, imports=None):
+    "The return annotation of `f` if every name in it is in `known`, a builtin or a class of another faststripe module (added to `imports`), else 'Any'"
     a = getattr(f, '__annotations__', {}).get('return')
     a = a if isinstance(a, str) else getattr(a, '__name__', None)
     names = re.findall(r'[A-Za-z_]\w*', a or '')
-    return a if names and all(n in _simple or n in known for n in names) else 'Any'
+    if not names: return 'Any'
+    found = {n: _foreign(f, n, is_async, known) for n in names if n not in _simple and n not in known}
+    if not all(found.values()): return 'Any'
+    for cls in found.values():
+        if imports is not None: imports.setdefault(cls.__module__, set()).add(cls.__name__)
+    return re.sub(r'[A-Za-z_]\w*', lambda m: found[m[0]].__name__ if m[0] in found else m[0], a)
 
-def def_stub(name, f, indent='', method=False, known=()):
-    "A loosely typed stub of function `f` named `name`; `known`: class names its return annotation may use"
+def def_stub(name, f, indent='', method=False, known=(), is_async=False, imports=None):
+    "A loosely typed stub of function `f` named `name`; `known`: class names its return annotation may use (see `_returns`)"
     try: ps = list(inspect.signature(f).parameters.values())
     except (TypeError, ValueError): ps = None
     if ps is None: args = (['self'] if method else []) + ['*args: Any', '**kwargs: Any']
@@ -539,20 +553,24 @@ def def_stub(name, f, indent='', method=False, known=()):
     kw = 'async def' if inspect.iscoroutinefunction(f) else 'def'
     doc = inspect.getdoc(f)
     body = f'\n{indent}    {_docstr(doc, len(indent)+4)}' if doc else ' ...'
-    return f"{indent}{kw} {name}({', '.join(args)}) -> {_returns(f, known)}:{body}"
+    return f"{indent}{kw} {name}({', '.join(args)}) -> {_returns(f, known, is_async, imports)}:{body}"
 
-def api_extras(cls, skip=(), known=()):
-    "Stubs of public members of client class `cls` that the template does not know"
-    res = []
+def api_extras(cls, skip=(), known=(), imports=None):
+    "Stubs of public members of client class `cls` that the template does not know; `imports`: `{module: names}` they need"
+    res, is_async = [], getattr(cls, '_is_async', False)
     for name in sorted({k for c in cls.__mro__[:-1] for k in vars(c)}):
         if name.startswith('_') or name in _api_known or name in skip: continue
         v = inspect.getattr_static(cls, name)
-        if isinstance(v, property): res.append(f'    @property\n    def {name}(self) -> Any: ...')
+        if isinstance(v, property): res.append(f'    @property\n    def {name}(self) -> {_returns(v.fget, known, is_async, imports)}: ...')
         elif isinstance(v, staticmethod): res.append('    @staticmethod\n' + def_stub(name, v.__func__, '    '))
         elif isinstance(v, classmethod): res.append('    @classmethod\n' + def_stub(name, v.__func__, '    ', True))
-        elif callable(v): res.append(def_stub(name, v, '    ', True, known))
+        elif callable(v): res.append(def_stub(name, v, '    ', True, known, is_async, imports))
         else: res.append(f'    {name}: Any')
     return res
+
+def stub_imports(imports):
+    "The header's import lines of the classes of other faststripe modules that client members return (`{module: names}`)"
+    return ''.join(f"\nfrom .{m.split('.', 1)[1]} import {', '.join(sorted(ns))}" for m,ns in sorted(imports.items()))
 
 def module_extras(mod):
     "Stubs of names in `mod.__all__` that the template does not know"
@@ -574,24 +592,25 @@ def _import_all():
         except Exception: pass
 
 # %% ../nbs/07_stubs.ipynb #dc3ff7e5
-def api_class(groups, is_async, known=()):
-    "The stub class of `StripeApi` or `AsyncStripeApi`; `known`: the object classes the stub defines"
+def api_class(groups, is_async, known=(), imports=None):
+    "The stub class of `StripeApi` or `AsyncStripeApi`; `known`: the object classes the stub defines; `imports`: `{module: names}` it needs"
     from faststripe import core
     name = 'AsyncStripeApi' if is_async else 'StripeApi'
     cls = getattr(core, name)
     lines = [f'class {name}(_ApiBase):', f'    {_docstr(inspect.getdoc(cls) or name, 4)}']
     own = {k for c in cls.__mro__[:-1] for k in vars(c)}  # a class attribute wins over a group of the same name
     lines += [f'    @property\n    def {g}(self) -> {group_class(g, is_async)}: ...' for g in groups if g not in own]
-    lines += _client_tail[is_async] + api_extras(cls, known=known)
+    lines += _client_tail[is_async] + api_extras(cls, known=known, imports=imports)
     return '\n'.join(lines)
 
 def core_stub(spec):
     "The text of `faststripe/core.pyi` for `spec`"
     _import_all()
     from faststripe import core
-    w, groups, subs, svcs = StubWriter(spec), api_groups(spec), group_subs(spec), sdk_services(spec)
-    parts = [_header.format(version=spec.version, all_=repr(list(core.__all__))), *module_extras(core),
-             api_class(groups, False, w.known), api_class(groups, True, w.known), '# ---- operation groups ----',
+    w, groups, subs, svcs, imports = StubWriter(spec), api_groups(spec), group_subs(spec), sdk_services(spec), {}
+    clients = [api_class(groups, a, w.known, imports) for a in (False, True)]
+    parts = [_header.format(version=spec.version, all_=repr(list(core.__all__)), imports=stub_imports(imports)), *module_extras(core),
+             *clients, '# ---- operation groups ----',
              *[w.group(g, ops, a, subs.get(g)) for a in (False, True) for g,ops in groups.items()],
              "# ---- the official SDK's nested services ----",
              *[w.group(s, ops, a, {k: f'{s}.{k}' for k in ks}, call) for a in (False, True) for s,(ops,ks,call) in svcs.items()],

@@ -13,6 +13,9 @@ import datetime
 from typing import TYPE_CHECKING
 from typing_extensions import assert_type
 from faststripe.core import StripeApi, AsyncStripeApi, StripeList, ItemList, pages, paged, CardError, StripeError, StripeBinary
+from faststripe.oauth import ConnectOAuth
+from faststripe.scoped import ScopedStripeApi, AsyncScopedStripeApi
+from faststripe.notifications import EventNotification
 import pathlib
 if TYPE_CHECKING:
     from faststripe.core import Customer, DeletedCustomer, PaymentIntent, CheckoutSession, Product, Subscription, CustomerBalanceTransaction
@@ -67,6 +70,14 @@ assert_type(api.find_product('Sticker'), 'Product | None')
 assert_type(api.active_subscriptions('ann@example.com'), 'ItemList[Subscription]')
 assert_type(api.with_options(stripe_account='acct_1').customers.create(email='c@example.com'), 'Customer')
 everyone = pages(api['/v1/customers', 'GET'])
+assert_type(api.oauth, ConnectOAuth)  # members other modules patch on return their own classes
+link: str = api.oauth.authorize_url(scope='read_write', state='s1')
+mine = api.for_customer('cus_1', read_only=True)
+assert_type(mine, ScopedStripeApi)
+assert_type(mine.customers.retrieve('cus_1'), 'Customer | DeletedCustomer')  # with every generated method, typed
+assert_type(mine.subscriptions.list(), 'StripeList[Subscription]')
+note = api.parse_event_notification(b'{}', {'stripe-signature': 't=1,v1=x'}, 'whsec_test_notreal')
+assert_type(note, EventNotification)
 try: api.charges.create(amount=100, currency='usd', source='tok_visa')
 except CardError as e: print(e.decline_code, e.http_status)
 except StripeError as e: print(e.code)
@@ -79,6 +90,11 @@ async def main() -> None:
     assert_type(everyone, 'ItemList[Customer]')
     async for pg in paged(aapi.customers.list):
         assert_type(pg, 'StripeList[Customer]')
+    theirs = aapi.for_customer('cus_1')
+    assert_type(theirs, AsyncScopedStripeApi)
+    assert_type(await theirs.customers.create(email='ann@example.com'), 'Customer')
+    assert_type(aapi.oauth, ConnectOAuth)
+    assert_type(aapi.parse_event_notification(b'{}', 't=1,v1=x', 'whsec_test_notreal'), EventNotification)
     await aapi.aclose()
 '''
 
@@ -95,6 +111,10 @@ BAD = {
     'service': "api.checkout.sesions.create(mode='payment')",
     'sdk_param': "api.checkout.sessions.create(mdoe='payment')",
     'upload': "api.files.create(file=3, purpose='dispute_evidence')",
+    'oauth': "api.oauth.authorise_url(scope='read_write')",
+    'scoped': "api.for_customer('cus_1').custmers.list()",
+    'scoped_param': "api.for_customer('cus_1').customers.create(emial='ann@example.com')",
+    'notification': "api.parse_event_notification(b'{}', 't=1,v1=x').fetch_event('evt_1')",
 }
 BAD_SRC = 'from faststripe.core import StripeApi\napi = StripeApi("sk_test_123")\n' + '\n'.join(BAD.values()) + '\n'
 def bad_line(k): return 3 + list(BAD).index(k)

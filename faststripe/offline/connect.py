@@ -269,7 +269,23 @@ def _ba_delete(st, ba, params, op=None):
 
 OfflineStripe.hooks |= {('bank_account', 'create'): _ba_create, ('bank_account', 'update'): _ba_update, ('bank_account', 'delete'): _ba_delete}
 
-# %% ../../nbs/offline/68_connect.ipynb #daf6be2a
+# %% ../../nbs/offline/68_connect.ipynb #d12797e4
+def _as_connect(st, acct, f):
+    "Run `f()`; the events it records name the connected account `acct`"
+    n = len(st.by_schema.get('event', {}))
+    res = f()
+    for i in list(st.by_schema.get('event', {}))[n:]:
+        if not st.objs[i].get('account'): st.objs[i]['account'] = acct
+    return res
+
+def _person_account(st, p): return _id_of(p.get('account')) or st.parent.get(p['id'])
+
+OfflineStripe.hooks |= {
+    ('person', 'create'): lambda st, params, parent=None, op=None: _as_connect(st, parent, lambda: st.create('person', params, parent)),
+    ('person', 'update'): lambda st, p, params, op=None: _as_connect(st, _person_account(st, p), lambda: st.update(p, params)),
+    ('person', 'delete'): lambda st, p, params, op=None: _as_connect(st, _person_account(st, p), lambda: st.delete(p, op, 'deleted_person'))}
+
+# %% ../../nbs/offline/68_connect.ipynb #a752482e
 stripe_hosts.setdefault('connect', 'https://connect.stripe.com')
 account_link_ttl = 300  # seconds an account link can be used (Stripe: "a few minutes")
 
@@ -321,7 +337,7 @@ def _express_page(st, method, acct, form, query):
 _oauth_part._route(_oauth_part.page_routes, (re.compile(r'/setup/s/(acct_\w+/\w+)'), _onboarding_page))
 _oauth_part._route(_oauth_part.page_routes, (re.compile(r'/express/(acct_\w+/\w+)'), _express_page))
 
-# %% ../../nbs/offline/68_connect.ipynb #f14291b4
+# %% ../../nbs/offline/68_connect.ipynb #b829da92
 _wiring = {'platform', 'account_id', 'lock', 'listeners', 'clock', 'base_url', 'account_version', 'spec', 'router', 'templates'}
 
 def _sub_state(e):
@@ -389,7 +405,7 @@ def _we_create_connect(hook):
 if not getattr(OfflineStripe.hooks.get(('webhook_endpoint', 'create')), '_connect', False):
     OfflineStripe.hooks[('webhook_endpoint', 'create')] = _we_create_connect(OfflineStripe.hooks.get(('webhook_endpoint', 'create')))
 
-# %% ../../nbs/offline/68_connect.ipynb #2fcf3683
+# %% ../../nbs/offline/68_connect.ipynb #51e39910
 transfer_capabilities = ('transfers', 'crypto_transfers', 'legacy_payments')
 def _new_id(st, prefix): return f"{prefix}_{''.join(st.rng.choices(_alnum, k=14))}"
 
@@ -457,7 +473,7 @@ def _receive(st, acct, tr, when):
 
 OfflineStripe.hooks[('transfer', 'create')] = _transfer_create
 
-# %% ../../nbs/offline/68_connect.ipynb #4daaf51c
+# %% ../../nbs/offline/68_connect.ipynb #eec50ef7
 def _refresh_reversals(st, tr):
     "The transfer's `reversals` list: its reversals, newest first (the first 10, as an included list)"
     revs = [st.objs[i] for i in reversed(st.by_schema.get('transfer_reversal', {})) if _id_of(st.objs[i].get('transfer')) == tr['id']]
@@ -518,7 +534,7 @@ def _account_singleton(st, params, op=None, path=None):
 
 OfflineStripe.hooks[('account', 'singleton')] = _account_singleton
 
-# %% ../../nbs/offline/68_connect.ipynb #76f33fe9
+# %% ../../nbs/offline/68_connect.ipynb #4df1bf7b
 def _connect_params(st, op, params):
     "Payment intents' `transfer_data[destination]` must name a connected account able to receive transfers (checked before any charge)"
     dest = (params.get('transfer_data') or {}).get('destination') if isinstance(params.get('transfer_data'), dict) else None
@@ -584,7 +600,7 @@ def _connect_charge(st, ch):
 for _t in ('charge.succeeded', 'charge.captured'): _chain_prep(_t, _connect_charge)
 
 def _reversing_refunds(hook):
-    "Refunds of a destination charge with `reverse_transfer=true` reverse the refund's share of the charge's transfer"
+    "Refunds with `reverse_transfer=true` reverse the refund's share of a destination charge's transfer; `refund_application_fee=true`, of its fee"
     def create(st, params, **kw):
         re_ = hook(st, params, **kw)
         ch = st.objs.get(_id_of(re_.get('charge')) or '') or {}
@@ -597,6 +613,7 @@ def _reversing_refunds(hook):
                 rv['source_refund'] = re_['id']
                 _refresh_reversals(st, tr)
                 re_['transfer_reversal'] = rv['id']
+        if params.get('refund_application_fee') and ch: _refund_fee_share(st, re_, ch)
         return re_
     create._connect = True
     create.before_cash = getattr(hook, 'before_cash', hook)  # what the cash balance part wraps when its notebook runs again
@@ -604,3 +621,51 @@ def _reversing_refunds(hook):
 
 if not getattr(OfflineStripe.hooks.get(('refund', 'create')), '_connect', False):
     OfflineStripe.hooks[('refund', 'create')] = _reversing_refunds(OfflineStripe.hooks[('refund', 'create')])
+
+# %% ../../nbs/offline/68_connect.ipynb #f58a42f3
+def _fee_refund(st, af, amount=None, metadata=None):
+    "Give (part of) the application fee `af` back to the account it came from: a fee refund, both balances, `application_fee.refunded`"
+    left = af['amount'] - af['amount_refunded']
+    amount = left if amount is None else amount
+    if left <= 0: raise _bad(None, None, f"Application fee {af['id']} has already been fully refunded.")
+    if amount <= 0: raise _bad('parameter_invalid_integer', 'amount', f'Invalid positive integer: {amount}')
+    if amount > left: raise _bad(None, 'amount', f"Refund amount ({amount}) is greater than the unrefunded amount of application fee {af['id']} ({left}).")
+    fr = st.new_object('fee_refund', {'metadata': metadata or {}}, id=_new_id(st, 'fr'), amount=amount, currency=af['currency'], fee=af['id'])
+    fr['balance_transaction'] = _ledger(st, fr['id'], -amount, af['currency'], 'application_fee_refund')
+    if st.kinds.get(acct := _id_of(af['account'])) == 'account':
+        _ledger(st.connected_engine(acct), fr['id'], amount, af['currency'], 'application_fee_refund')
+    st.store(fr, 'fee_refund', parent=af['id'], event=False)
+    prev = {'amount_refunded': af['amount_refunded'], 'refunded': af['refunded'], 'refunds': fast_copy(af['refunds'])}
+    af['amount_refunded'] += amount
+    af['refunded'] = af['amount_refunded'] >= af['amount']
+    mine = [st.objs[i] for i in reversed(st.by_schema.get('fee_refund', {})) if st.parent.get(i) == af['id']]
+    af['refunds'] = af['refunds'] | {'data': [fast_copy(r) for r in mine[:10]], 'has_more': len(mine) > 10, 'total_count': len(mine)}
+    st.emit('application_fee', 'refunded', af, {k: v for k,v in prev.items() if af[k] != v})
+    return fr
+
+def _fee_refund_create(st, params, parent=None, **kw):
+    return _fee_refund(st, st.lookup(parent, ['application_fee'], 'id'), params.get('amount'), params.get('metadata'))
+
+def _fee_refund_action(st, af, params, op=None):
+    _fee_refund(st, af, params.get('amount'))
+    return af
+
+def _fee_refund_update(st, fr, params, op=None):
+    "A fee refund's metadata: `application_fee.refund.updated`"
+    st.metadata_room(fr, params)
+    before = {k: fast_copy(fr.get(k)) for k in params if k in fr}
+    st.echo(fr, 'fee_refund', params)
+    if (prev := {k: v for k,v in before.items() if fr.get(k) != v}): st.emit('application_fee', 'refund.updated', fr, prev)
+    return fr
+
+OfflineStripe.hooks |= {('fee_refund', 'create'): _fee_refund_create, ('fee_refund', 'update'): _fee_refund_update,
+                        ('application_fee', 'refund'): _fee_refund_action}
+
+def _refund_fee_share(st, re_, ch):
+    "A charge refund with `refund_application_fee=true`: the refund's share of the charge's application fee (on the platform)"
+    home = st.platform or st
+    af = home.objs.get(_id_of(ch.get('application_fee')) or '')
+    if not af: return
+    paid = ch.get('amount_captured') or ch['amount']
+    share = min((af['amount'] * re_['amount'] * 2 + paid) // (2 * paid), af['amount'] - af['amount_refunded'])
+    if share > 0: _fee_refund(home, af, share)
