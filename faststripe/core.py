@@ -1138,6 +1138,7 @@ class AsyncStripeApi(StripeApi):
     _is_async = True
     def _http(self):
         "The pooled `httpx.AsyncClient` of the running event loop (a new loop, e.g. a second `asyncio.run`, gets a new one)"
+        if getattr(self._client, 'any_loop', False): return self._client  # a connection with no sockets (the offline Stripe's): any loop
         import asyncio  # only the async client needs it
         loop = asyncio.get_running_loop()
         if self._client is None or getattr(self, '_loop', None) is not loop:
