@@ -60,6 +60,7 @@ def _engine_answer(transport, method, url, params, content, headers):
 
 class _EngineClient:
     "A sync `StripeApi`'s connection, replaced: each request goes straight to the engine of its `OfflineTransport`"
+    kept = True  # closing the client closes the httpx fallback, if any, and keeps this
     def __init__(self, api): self.api, self.transport, self.http = api, api.transport, None
     @contextmanager
     def stream(self, method, url, params=None, content=None, headers=None, timeout=None):
@@ -71,7 +72,8 @@ class _EngineClient:
             return
         yield _engine_answer(self.transport, method, url, params, content, headers)
     def close(self):
-        if self.http is not None: self.http.close()
+        http, self.http = self.http, None
+        if http is not None: http.close()
 
 class _EngineStream:
     "`async with` of one request to the engine: it is answered on entering, as the sync client's is"
@@ -82,7 +84,7 @@ class _EngineStream:
 
 class _AsyncEngineClient:
     "An `AsyncStripeApi`'s connection, replaced: the same short cut, on any event loop (the engine has no sockets)"
-    any_loop = True
+    any_loop = kept = True
     def __init__(self, api): self.api, self.transport, self.http, self.loop = api, api.transport, None, None
     def stream(self, method, url, params=None, content=None, headers=None, timeout=None):
         if self.api.transport is not self.transport:  # wrapped or replaced since: plain httpx, one pool per event loop
