@@ -917,7 +917,8 @@ def _call(self, path, verb='GET', data=None, query=None, headers=None, **opts):
 
 def close(self):
     "Close the pooled HTTP connections (a later call opens new ones)"
-    client, self._client = self._client, None
+    client = self._client
+    if not getattr(client, 'kept', False): self._client = None  # a `kept` connection (the offline Stripe's) has no sockets to drop
     if client is not None: client.close()
 
 StripeApi._http, StripeApi._send, StripeApi._request, StripeApi.__call__, StripeApi.close = _http, _send, _request, _call, close
@@ -1138,6 +1139,7 @@ class AsyncStripeApi(StripeApi):
     _is_async = True
     def _http(self):
         "The pooled `httpx.AsyncClient` of the running event loop (a new loop, e.g. a second `asyncio.run`, gets a new one)"
+        if getattr(self._client, 'any_loop', False): return self._client  # a connection with no sockets (the offline Stripe's): any loop
         import asyncio  # only the async client needs it
         loop = asyncio.get_running_loop()
         if self._client is None or getattr(self, '_loop', None) is not loop:
@@ -1160,7 +1162,8 @@ class AsyncStripeApi(StripeApi):
                 return await _aread(resp, limit, start, req)
     async def aclose(self):
         "Close the pooled HTTP connections (a later call opens new ones)"
-        client, self._client = self._client, None
+        client = self._client
+        if not getattr(client, 'kept', False): self._client = None
         if client is not None: await client.aclose()
     def close(self): raise TypeError('use `await api.aclose()` (or `async with`) for AsyncStripeApi')
     async def __aenter__(self): return self

