@@ -269,5 +269,6 @@ def test_every_parameter_sweep():
             probs += conforms(res.last_response.json(), op['res'], spec, f"{op['verb'].upper()} {op['path']}")
     # some refuse a request with every parameter, as Stripe does (an account with both `type` and `controller`, a
     # capability the sweep cannot name, an invoice whose customer has no tax location, funding instructions for an
-    # eu_bank_transfer in usd, apply_customer_balance on a card payment)
-    assert ok > 485 and not probs, (ok, probs[:20])
+    # eu_bank_transfer in usd, apply_customer_balance on a card payment, a coupon redeemed up to its `max_redemptions`
+    # of 1 by an earlier operation)
+    assert ok > 484 and not probs, (ok, probs[:20])

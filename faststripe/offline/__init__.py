@@ -22,6 +22,7 @@ from .billing import *
 from .cycles import *
 from .prorations import *
 from .pauses import *
+from .discounts import *  # after billing, prorations and pauses: it wraps their subscription hooks
 from .test_clocks import *
 from .files import *  # before quotes: the quotes part owns quote create/finalize, files adds the PDF
 from .schedules import *

@@ -15,7 +15,7 @@ from .pages import page, redirect, safe_href, e as _esc
 # %% auto #0
 __all__ = ['account_types', 'controller_defaults', 'standard_capabilities', 'country_currency', 'reject_reasons',
            'account_link_ttl', 'transfer_capabilities', 'type_of', 'account_controller', 'no_requirements',
-           'application_event', 'ConnectedEngines']
+           'application_event', 'ConnectedEngines', 'after_success']
 
 # %% ../../nbs/offline/68_connect.ipynb #7acff009
 account_types = {  # Stripe's account types as controller properties (docs.stripe.com/connect/migrate-to-controller-properties)
@@ -405,7 +405,40 @@ def _we_create_connect(hook):
 if not getattr(OfflineStripe.hooks.get(('webhook_endpoint', 'create')), '_connect', False):
     OfflineStripe.hooks[('webhook_endpoint', 'create')] = _we_create_connect(OfflineStripe.hooks.get(('webhook_endpoint', 'create')))
 
-# %% ../../nbs/offline/68_connect.ipynb #51e39910
+# %% ../../nbs/offline/68_connect.ipynb #08e7e253
+_after = {}  # id(engine) -> a stack (one list per open request block) of what to run once the request succeeds
+
+def after_success(st, f):
+    "Run `f()` once the request `st` is handling has succeeded (at once outside a request)"
+    if not (stack := _after.get(id(st))): return f()
+    stack[-1].append(f)
+
+_engine_atomic = OfflineStripe.atomic
+
+class _AfterAtomic:
+    "The engine's `atomic` block, which also runs what `after_success` queued when it ends well (a kept decline too)"
+    def __init__(self, st, on): self.st, self.on, self.inner = st, on, _engine_atomic(st, on)
+    def __enter__(self):
+        if self.on: _after.setdefault(id(self.st), []).append([])
+        return self.inner.__enter__()
+    def __exit__(self, typ, e, tb):
+        res = self.inner.__exit__(typ, e, tb)
+        if not self.on: return res
+        stack = _after[id(self.st)]
+        mine = stack.pop()
+        if not stack: del _after[id(self.st)]
+        if typ is not None and not getattr(e, 'keep', False): return res
+        if stack: stack[-1].extend(mine)
+        else:
+            for f in mine: f()
+        return res
+
+@patch
+def atomic(self:OfflineStripe, on=True):
+    "A block that changes everything or, if it raises (but a kept decline), nothing; then what `after_success` queued"
+    return _AfterAtomic(self, on)
+
+# %% ../../nbs/offline/68_connect.ipynb #a455bb6c
 transfer_capabilities = ('transfers', 'crypto_transfers', 'legacy_payments')
 def _new_id(st, prefix): return f"{prefix}_{''.join(st.rng.choices(_alnum, k=14))}"
 
@@ -461,19 +494,20 @@ def _transfer_create(st, params, **kw):
     return st.store(tr, 'transfer')
 
 def _receive(st, acct, tr, when):
-    "The connected account's side of a transfer: a payment (`py_...`) and its balance transaction, in that account"
+    "The connected account's side of a transfer: a payment (`py_...`) and its balance transaction, in that account, once the request succeeded"
     sub = st.connected_engine(acct)
-    with sub.lock:
-        py = sub.new_object('charge', id=_new_id(sub, 'py'), amount=tr['amount'], amount_captured=tr['amount'], currency=tr['currency'],
-                            status='succeeded', paid=True, captured=True, source_transfer=tr['id'], description=tr.get('description'),
-                            transfer_group=tr.get('transfer_group'))
+    pid, tr = _new_id(sub, 'py'), fast_copy(tr)
+    def pay():
+        py = sub.new_object('charge', id=pid, amount=tr['amount'], amount_captured=tr['amount'], currency=tr['currency'], status='succeeded',
+                            paid=True, captured=True, source_transfer=tr['id'], description=tr.get('description'), transfer_group=tr.get('transfer_group'))
         sub.store(py, 'charge', event=False)
-        py['balance_transaction'] = _ledger(sub, py['id'], tr['amount'], tr['currency'], 'payment', when)
-    return py['id']
+        py['balance_transaction'] = _ledger(sub, pid, tr['amount'], tr['currency'], 'payment', when)
+    after_success(st, pay)
+    return pid
 
 OfflineStripe.hooks[('transfer', 'create')] = _transfer_create
 
-# %% ../../nbs/offline/68_connect.ipynb #eec50ef7
+# %% ../../nbs/offline/68_connect.ipynb #2f5cc0ac
 def _refresh_reversals(st, tr):
     "The transfer's `reversals` list: its reversals, newest first (the first 10, as an included list)"
     revs = [st.objs[i] for i in reversed(st.by_schema.get('transfer_reversal', {})) if _id_of(st.objs[i].get('transfer')) == tr['id']]
@@ -494,7 +528,7 @@ def _reversal_create(st, params, parent=None, **kw):
         raise OfflineError(400, f"The destination account {acct} has insufficient funds to cover this reversal.", code='balance_insufficient')
     rv = st.new_object('transfer_reversal', params, amount=amount, currency=tr['currency'], transfer=tr['id'], source_refund=None)
     rv['balance_transaction'] = _ledger(st, rv['id'], amount, tr['currency'], 'transfer_refund')
-    rv['destination_payment_refund'] = _give_back(sub, tr, amount) if sub is not None else None
+    rv['destination_payment_refund'] = _give_back(st, sub, tr, amount) if sub is not None else None
     st.store(rv, 'transfer_reversal', parent=tr['id'], event=False)
     prev = {'amount_reversed': tr['amount_reversed'], 'reversed': tr['reversed'], 'reversals': fast_copy(tr['reversals'])}
     tr['amount_reversed'] += amount
@@ -503,15 +537,17 @@ def _reversal_create(st, params, parent=None, **kw):
     st.emit('transfer', 'reversed', tr, {k: v for k,v in prev.items() if tr[k] != v})
     return rv
 
-def _give_back(sub, tr, amount):
-    "The connected account's side of a reversal: a refund (`pyr_...`) of its payment, and its balance transaction"
-    with sub.lock:
-        py = sub.objs.get(_id_of(tr.get('destination_payment')) or '')
-        ref = sub.new_object('refund', id=_new_id(sub, 'pyr'), amount=amount, currency=tr['currency'], charge=py and py['id'], status='succeeded')
+def _give_back(st, sub, tr, amount):
+    "The connected account's side of a reversal: a refund (`pyr_...`) of its payment and its balance transaction, once the request succeeded"
+    rid, pid, cur = _new_id(sub, 'pyr'), _id_of(tr.get('destination_payment')), tr['currency']
+    def back():
+        py = sub.objs.get(pid or '')
+        ref = sub.new_object('refund', id=rid, amount=amount, currency=cur, charge=py and py['id'], status='succeeded')
         sub.store(ref, 'refund', event=False)
-        ref['balance_transaction'] = _ledger(sub, ref['id'], -amount, tr['currency'], 'payment_refund')
+        ref['balance_transaction'] = _ledger(sub, rid, -amount, cur, 'payment_refund')
         if py: py.update(amount_refunded=py.get('amount_refunded', 0) + amount, refunded=py.get('amount_refunded', 0) + amount >= py['amount'])
-    return ref['id']
+    after_success(st, back)
+    return rid
 
 def _reversal_retrieve(st, rv, params, op=None, pv=None):
     "A reversal, under its own transfer only"
@@ -534,7 +570,7 @@ def _account_singleton(st, params, op=None, path=None):
 
 OfflineStripe.hooks[('account', 'singleton')] = _account_singleton
 
-# %% ../../nbs/offline/68_connect.ipynb #4df1bf7b
+# %% ../../nbs/offline/68_connect.ipynb #e4fa1b21
 def _connect_params(st, op, params):
     "Payment intents' `transfer_data[destination]` must name a connected account able to receive transfers (checked before any charge)"
     dest = (params.get('transfer_data') or {}).get('destination') if isinstance(params.get('transfer_data'), dict) else None
@@ -590,8 +626,11 @@ def _direct_fee(st, ch):
                          charge=ch['id'], currency=ch['currency'], refunded=False, originating_transaction=None,
                          refunds={'object': 'list', 'data': [], 'has_more': False, 'total_count': 0, 'url': ''})
     af['refunds']['url'] = f"/v1/application_fees/{af['id']}/refunds"
-    af['balance_transaction'] = _ledger(plat, af['id'], fee, ch['currency'], 'application_fee', when)
-    ch.update(application_fee=plat.store(af, 'application_fee')['id'], application_fee_amount=fee)
+    def collect():  # on the platform, once the connected account's request succeeded
+        af['balance_transaction'] = _ledger(plat, af['id'], fee, af['currency'], 'application_fee', when)
+        plat.store(af, 'application_fee')
+    after_success(st, collect)
+    ch.update(application_fee=af['id'], application_fee_amount=fee)
 
 def _connect_charge(st, ch):
     _destination_transfer(st, ch)
@@ -622,7 +661,7 @@ def _reversing_refunds(hook):
 if not getattr(OfflineStripe.hooks.get(('refund', 'create')), '_connect', False):
     OfflineStripe.hooks[('refund', 'create')] = _reversing_refunds(OfflineStripe.hooks[('refund', 'create')])
 
-# %% ../../nbs/offline/68_connect.ipynb #f58a42f3
+# %% ../../nbs/offline/68_connect.ipynb #ce2ee293
 def _fee_refund(st, af, amount=None, metadata=None):
     "Give (part of) the application fee `af` back to the account it came from: a fee refund, both balances, `application_fee.refunded`"
     left = af['amount'] - af['amount_refunded']
@@ -633,7 +672,8 @@ def _fee_refund(st, af, amount=None, metadata=None):
     fr = st.new_object('fee_refund', {'metadata': metadata or {}}, id=_new_id(st, 'fr'), amount=amount, currency=af['currency'], fee=af['id'])
     fr['balance_transaction'] = _ledger(st, fr['id'], -amount, af['currency'], 'application_fee_refund')
     if st.kinds.get(acct := _id_of(af['account'])) == 'account':
-        _ledger(st.connected_engine(acct), fr['id'], amount, af['currency'], 'application_fee_refund')
+        sub, fid, cur = st.connected_engine(acct), fr['id'], af['currency']
+        after_success(st, lambda: _ledger(sub, fid, amount, cur, 'application_fee_refund'))
     st.store(fr, 'fee_refund', parent=af['id'], event=False)
     prev = {'amount_refunded': af['amount_refunded'], 'refunded': af['refunded'], 'refunds': fast_copy(af['refunds'])}
     af['amount_refunded'] += amount

@@ -207,7 +207,7 @@ id_prefixes = {
     'test_helpers.test_clock': 'clock', 'application_fee': 'fee', 'topup': 'tu', 'mandate': 'mandate',
     'shipping_rate': 'shr', 'customer_session': 'cuss', 'ephemeral_key': 'ephkey', 'setup_attempt': 'setatt',
     'confirmation_token': 'ctoken', 'payment_method_domain': 'pmd', 'payment_method_configuration': 'pmc',
-    'coupon': 'co', 'tax_code': 'txcd', 'billing.meter': 'mtr', 'entitlements.feature': 'feat',
+    'coupon': 'co', 'discount': 'di', 'tax_code': 'txcd', 'billing.meter': 'mtr', 'entitlements.feature': 'feat',
     'identity.verification_session': 'vs', 'reporting.report_run': 'frr', 'terminal.reader': 'tmr',
     'terminal.location': 'tml', 'issuing.card': 'ic', 'issuing.cardholder': 'ich', 'radar.value_list': 'rsl',
     'radar.value_list_item': 'rsli', 'v2.core.event_destination': 'ed', 'v2.core.event': 'evt'}
@@ -626,6 +626,7 @@ def expand(self:OfflineStripe, o, paths, schema=None):
             raise _bad(None, 'expand', f'This property cannot be expanded ({p}).')
         v = o.get(head) if isinstance(o, dict) else None
         if isinstance(v, str) and v in self.objs: v = o[head] = fast_copy(self.objs[v])
+        elif isinstance(v, list) and v and all(isinstance(x, str) and x in self.objs for x in v): v = o[head] = [fast_copy(self.objs[x]) for x in v]  # `expand[]=discounts`
         elif v is None and isinstance(o, dict) and (v := self.include_list(o, head)) is not None: o[head] = v
         if rest and isinstance(v, dict): self.expand(v, [rest])
     return o
