@@ -11,7 +11,7 @@ from .billing import *
 from .billing import add_interval, inv_sub_id
 
 # %% auto #0
-__all__ = ['discount_amounts']
+__all__ = ['discount_amounts', 'discounted_preview']
 
 # %% ../../nbs/offline/41_discounts.ipynb #disc005
 def _coupon_create(st, params, **kw):
@@ -52,8 +52,9 @@ def new_discount(self:OfflineStripe, spec, param='discounts[0]', **where):
     cid = _promo_coupon(promo) if promo else spec.get('coupon')
     if not cid: raise _bad('parameter_missing', f'{param}[coupon]', f'Missing required param: {param}[coupon].')
     if (cp := self.objs.get(cid) or {}).get('object') != 'coupon': raise _missing('coupon', cid, f'{param}[coupon]', 400)
-    if cp.get('valid') is False: raise _bad(None, f'{param}[coupon]', f'Coupon {cid} is no longer valid.')
     now = self.now()
+    if cp.get('valid') is False or (cp.get('redeem_by') or now + 1) <= now:
+        raise _bad(None, f'{param}[coupon]', f'Coupon {cid} is no longer valid.')
     end = add_interval(now, 'month', cp['duration_in_months']) if cp.get('duration') == 'repeating' and cp.get('duration_in_months') else None
     d = self.new_object('discount', id=self.new_id('discount'), object='discount', start=now, end=end,
                         source={'type': 'coupon', 'coupon': cid}, promotion_code=promo and promo['id'], **where)
@@ -254,6 +255,16 @@ def discount_amounts(st, cur, lines, inv_discounts):
             if lines[i].get('discountable', True) and lines[i]['amount'] > 0: out[i].append({'amount': off, 'discount': did})
     return out
 
+def _less_discounts(st, inv, lines):
+    """Set the `discount_amounts` of `lines` (of `inv`) and the invoice's `total_discount_amounts`: `(off the items, off in all)`"""
+    per = discount_amounts(st, inv['currency'], lines, st.active_discounts(inv.get('discounts'), inv.get('created')))
+    own, totals = {d for l in lines for d in l.get('discounts') or ()}, {}
+    for l,da in zip(lines, per):
+        l['discount_amounts'] = da
+        for x in da: totals[x['discount']] = totals.get(x['discount'], 0) + x['amount']
+    inv['total_discount_amounts'] = [{'amount': a, 'discount': d} for d,a in totals.items()]
+    return sum(a for d,a in totals.items() if d in own), sum(totals.values())
+
 _plain_sum_invoice = OfflineStripe.__dict__.get('_plain_sum_invoice') or OfflineStripe.sum_invoice
 OfflineStripe._plain_sum_invoice = _plain_sum_invoice
 
@@ -265,18 +276,10 @@ def sum_invoice(self:OfflineStripe, inv):
     if not (inv.get('discounts') or any(l.get('discounts') for l in lines)):
         inv['total_discount_amounts'] = []
         return self._plain_sum_invoice(inv)
-    per = discount_amounts(self, inv['currency'], lines, self.active_discounts(inv.get('discounts'), inv.get('created')))
-    for l,da in zip(lines, per): l['discount_amounts'] = da
+    item_off, off = _less_discounts(self, inv, lines)
     self._plain_sum_invoice(inv)
-    own = {d for l in lines for d in l.get('discounts') or ()}
-    totals = {}
-    for da in per:
-        for x in da: totals[x['discount']] = totals.get(x['discount'], 0) + x['amount']
-    item_off = sum(a for d,a in totals.items() if d in own)
-    off = sum(totals.values())
     inv.update(subtotal=inv['subtotal'] - item_off, subtotal_excluding_tax=inv['subtotal_excluding_tax'] - item_off,
-               total=inv['total'] - off, total_excluding_tax=inv['total_excluding_tax'] - off,
-               amount_due=max(inv['amount_due'] - off, 0), total_discount_amounts=[{'amount': a, 'discount': d} for d,a in totals.items()])
+               total=inv['total'] - off, total_excluding_tax=inv['total_excluding_tax'] - off, amount_due=max(inv['amount_due'] - off, 0))
     inv['amount_remaining'] = max(inv['amount_due'] - (inv.get('amount_paid') or 0), 0)
     return inv
 
@@ -304,3 +307,78 @@ def finalize_invoice(self:OfflineStripe, inv):
     res = self._plain_finalize_invoice(inv)
     _used_once(self, inv)
     return res
+
+# %% ../../nbs/offline/41_discounts.ipynb #disc021
+def discounted_preview(st, inv):
+    "The preview `inv` (not stored: its lines are in `lines.data`) with its lines' and its own discounts taken off, from its lines' amounts"
+    lines = inv['lines']['data']
+    for l in lines:
+        par = l.get('parent') or {}
+        if not l.get('discounts'): l['discounts'] = st.line_discounts(par)
+        det = par.get('subscription_item_details') or par.get('invoice_item_details') or {}
+        ii = st.objs.get(det.get('invoice_item') or '') or {}
+        l['discountable'] = ii.get('discountable', True) and not det.get('proration')  # (a preview's lines are made without it)
+    gross = sum(l['amount'] for l in lines)
+    item_off, off = _less_discounts(st, inv, lines)
+    inv.update(subtotal=gross - item_off, subtotal_excluding_tax=gross - item_off, total=gross - off, total_excluding_tax=gross - off,
+               amount_due=max(gross - off, 0), amount_remaining=max(gross - off, 0))
+    return inv
+
+_plain_renewal_preview = OfflineStripe.__dict__.get('_plain_renewal_preview') or OfflineStripe.renewal_preview
+OfflineStripe._plain_renewal_preview = _plain_renewal_preview
+
+@patch
+def renewal_preview(self:OfflineStripe, s, items=None):
+    "The invoice the next renewal of `s` would make (see cycles), its discounts taken off"
+    return discounted_preview(self, self._plain_renewal_preview(s, items))
+
+def _discounted_preview_hook(inner):
+    def hook(st, params, **kw): return discounted_preview(st, inner(st, params, **kw))
+    hook.undiscounted = inner
+    return hook
+
+OfflineStripe.hooks[('invoice', 'create_preview')] = _discounted_preview_hook(_hook(('invoice', 'create_preview')))
+
+# %% ../../nbs/offline/41_discounts.ipynb #disc023
+def _discounted_si(inner, kind):
+    "The subscription item hook of `kind` (`create`/`update`), with its `discounts` made discounts first"
+    def hook(st, *a, **kw):
+        params = dict(a[-1])
+        it = a[0] if kind == 'update' else None
+        sid = it['subscription'] if it else params.get('subscription')
+        cus = _id_of((st.objs.get(sid or '') or {}).get('customer'))
+        if 'discounts' in params:
+            ids = st.new_discounts(params['discounts'], customer=cus, subscription=sid, subscription_item=it and it['id'])
+            if it: params['discounts'] = ids
+            else: st._item_discounts, params = [ids], {k: v for k,v in params.items() if k != 'discounts'}
+        try: return inner(st, *a[:-1], params, **kw)
+        finally: st.__dict__.pop('_item_discounts', None)
+    hook.undiscounted = inner
+    return hook
+
+def _redeemed(st, o, params, param='discounts'):
+    "`params` with `discounts` made discount ids for the object `o` (an invoice or an invoice item)"
+    if 'discounts' not in params: return params
+    where = {'invoice': o['id']} if o.get('object') == 'invoice' else {'invoice_item': o['id']}
+    return dict(params) | {'discounts': st.new_discounts(params['discounts'], customer=_id_of(o.get('customer')), **where)}
+
+def _inv_update(st, inv, params, op=None):
+    "A draft invoice's update: new `discounts` apply to its totals at once"
+    if 'discounts' in params and inv['status'] != 'draft':
+        raise _bad('invoice_not_editable', 'discounts', 'You can only change the discounts of a draft invoice.')
+    st.update(inv, _redeemed(st, inv, params))
+    return st.sum_invoice(inv) if inv['status'] == 'draft' else inv
+
+def _ii_update(st, ii, params, op=None):
+    "An invoice item's update: new `discounts` apply to its line, on a draft invoice"
+    st.update(ii, _redeemed(st, ii, params))
+    if 'discounts' in params and (inv := st.objs.get(ii.get('invoice') or '')) and inv['status'] == 'draft':
+        for l in st.invoice_lines(inv):
+            if (l['parent'].get('invoice_item_details') or {}).get('invoice_item') == ii['id']: l['discounts'] = st.active_discounts(ii['discounts'])
+        st.sum_invoice(inv)
+    return ii
+
+OfflineStripe.hooks |= {('subscription_item', 'create'): _discounted_si(_hook(('subscription_item', 'create')), 'create'),
+                        ('subscription_item', 'update'): _discounted_si(_hook(('subscription_item', 'update')), 'update')}
+OfflineStripe.hooks.setdefault(('invoice', 'update'), _inv_update)
+OfflineStripe.hooks.setdefault(('invoiceitem', 'update'), _ii_update)
