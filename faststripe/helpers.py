@@ -430,8 +430,9 @@ def _group_helper(name):
     "Make `StripeApi.name` and `AsyncStripeApi.name` `HelperGroup`s of the helper and the operation group `name`"
     for cls in (StripeApi, AsyncStripeApi):
         f = cls.__dict__[name]
-        setattr(cls, name, property(lambda self, f=f: HelperGroup(types.MethodType(f, self), self.groups.get(name)),
-                                    doc=f.__doc__))
+        get = lambda self, f=f: HelperGroup(types.MethodType(f, self), self.groups.get(name))
+        get.helper, get.group = f, name  # what the stub writer types `api.name` from (nbs/07_stubs)
+        setattr(cls, name, property(get, doc=f.__doc__))
 
 _group_helper('billing_portal')
 

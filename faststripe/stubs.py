@@ -11,7 +11,7 @@ from .spec import Spec, write_atomic
 # %% auto #0
 __all__ = ['camel', 'group_class', 'api_groups', 'sdk_services', 'group_subs', 'StubWriter', 'enum', 'typeddict', 'param',
            'result', 'schema_class', 'sig', 'short_doc', 'method', 'fetch', 'group', 'op_group', 'def_stub',
-           'api_extras', 'stub_imports', 'module_extras', 'api_class', 'core_stub', 'write_stubs']
+           'helper_group', 'api_extras', 'stub_imports', 'module_extras', 'api_class', 'core_stub', 'write_stubs']
 
 # %% ../nbs/07_stubs.ipynb #7dcd03ae
 def camel(name):
@@ -555,13 +555,22 @@ def def_stub(name, f, indent='', method=False, known=(), is_async=False, imports
     body = f'\n{indent}    {_docstr(doc, len(indent)+4)}' if doc else ' ...'
     return f"{indent}{kw} {name}({', '.join(args)}) -> {_returns(f, known, is_async, imports)}:{body}"
 
-def api_extras(cls, skip=(), known=(), imports=None):
-    "Stubs of public members of client class `cls` that the template does not know; `imports`: `{module: names}` they need"
+def helper_group(name, get, is_async, known=(), imports=None):
+    "`(class name, stub class)` of a helper that is also an operation group (`api.billing_portal`): the group's class, callable as the helper"
+    cname = '_' + ('Async' if is_async else '') + camel(name) + 'Helper'
+    return cname, f'class {cname}({group_class(get.group, is_async)}):\n' + def_stub('__call__', get.helper, '    ', True, known, is_async, imports)
+
+def api_extras(cls, skip=(), known=(), imports=None, classes=None):
+    "Stubs of public members of client class `cls` that the template does not know; `imports`: `{module: names}` they need; `classes`: `{name: stub}` of the classes they return"
     res, is_async = [], getattr(cls, '_is_async', False)
     for name in sorted({k for c in cls.__mro__[:-1] for k in vars(c)}):
         if name.startswith('_') or name in _api_known or name in skip: continue
         v = inspect.getattr_static(cls, name)
-        if isinstance(v, property): res.append(f'    @property\n    def {name}(self) -> {_returns(v.fget, known, is_async, imports)}: ...')
+        if isinstance(v, property) and hasattr(v.fget, 'helper'):
+            cname, code = helper_group(name, v.fget, is_async, known, imports)
+            if classes is not None: classes[cname] = code
+            res.append(f'    @property\n    def {name}(self) -> {cname if classes is not None else "Any"}: ...')
+        elif isinstance(v, property): res.append(f'    @property\n    def {name}(self) -> {_returns(v.fget, known, is_async, imports)}: ...')
         elif isinstance(v, staticmethod): res.append('    @staticmethod\n' + def_stub(name, v.__func__, '    '))
         elif isinstance(v, classmethod): res.append('    @classmethod\n' + def_stub(name, v.__func__, '    ', True))
         elif callable(v): res.append(def_stub(name, v, '    ', True, known, is_async, imports))
@@ -592,7 +601,7 @@ def _import_all():
         except Exception: pass
 
 # %% ../nbs/07_stubs.ipynb #dc3ff7e5
-def api_class(groups, is_async, known=(), imports=None):
+def api_class(groups, is_async, known=(), imports=None, classes=None):
     "The stub class of `StripeApi` or `AsyncStripeApi`; `known`: the object classes the stub defines; `imports`: `{module: names}` it needs"
     from faststripe import core
     name = 'AsyncStripeApi' if is_async else 'StripeApi'
@@ -600,17 +609,17 @@ def api_class(groups, is_async, known=(), imports=None):
     lines = [f'class {name}(_ApiBase):', f'    {_docstr(inspect.getdoc(cls) or name, 4)}']
     own = {k for c in cls.__mro__[:-1] for k in vars(c)}  # a class attribute wins over a group of the same name
     lines += [f'    @property\n    def {g}(self) -> {group_class(g, is_async)}: ...' for g in groups if g not in own]
-    lines += _client_tail[is_async] + api_extras(cls, known=known, imports=imports)
+    lines += _client_tail[is_async] + api_extras(cls, known=known, imports=imports, classes=classes)
     return '\n'.join(lines)
 
 def core_stub(spec):
     "The text of `faststripe/core.pyi` for `spec`"
     _import_all()
     from faststripe import core
-    w, groups, subs, svcs, imports = StubWriter(spec), api_groups(spec), group_subs(spec), sdk_services(spec), {}
-    clients = [api_class(groups, a, w.known, imports) for a in (False, True)]
+    w, groups, subs, svcs, imports, classes = StubWriter(spec), api_groups(spec), group_subs(spec), sdk_services(spec), {}, {}
+    clients = [api_class(groups, a, w.known, imports, classes) for a in (False, True)]
     parts = [_header.format(version=spec.version, all_=repr(list(core.__all__)), imports=stub_imports(imports)), *module_extras(core),
-             *clients, '# ---- operation groups ----',
+             *clients, *classes.values(), '# ---- operation groups ----',
              *[w.group(g, ops, a, subs.get(g)) for a in (False, True) for g,ops in groups.items()],
              "# ---- the official SDK's nested services ----",
              *[w.group(s, ops, a, {k: f'{s}.{k}' for k in ks}, call) for a in (False, True) for s,(ops,ks,call) in svcs.items()],

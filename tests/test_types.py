@@ -18,7 +18,7 @@ from faststripe.scoped import ScopedStripeApi, AsyncScopedStripeApi
 from faststripe.notifications import EventNotification
 import pathlib
 if TYPE_CHECKING:
-    from faststripe.core import Customer, DeletedCustomer, PaymentIntent, CheckoutSession, Product, Subscription, CustomerBalanceTransaction
+    from faststripe.core import Customer, DeletedCustomer, PaymentIntent, CheckoutSession, Product, Subscription, CustomerBalanceTransaction, BillingPortalSession
 
 api = StripeApi('sk_test_123', 'http://127.0.0.1:12111', max_retries=0)
 cus = api.customers.create(email='ann@example.com', name='Ann', tax_exempt='none', metadata={'plan': 'pro'},
@@ -78,6 +78,8 @@ assert_type(mine.customers.retrieve('cus_1'), 'Customer | DeletedCustomer')  # w
 assert_type(mine.subscriptions.list(), 'StripeList[Subscription]')
 note = api.parse_event_notification(b'{}', {'stripe-signature': 't=1,v1=x'}, 'whsec_test_notreal')
 assert_type(note, EventNotification)
+assert_type(api.billing_portal('cus_1', 'http://127.0.0.1/back'), 'BillingPortalSession')  # a helper that is also a group
+assert_type(api.billing_portal.sessions.create(customer='cus_1'), 'BillingPortalSession')
 try: api.charges.create(amount=100, currency='usd', source='tok_visa')
 except CardError as e: print(e.decline_code, e.http_status)
 except StripeError as e: print(e.code)
@@ -94,6 +96,7 @@ async def main() -> None:
     assert_type(theirs, AsyncScopedStripeApi)
     assert_type(await theirs.customers.create(email='ann@example.com'), 'Customer')
     assert_type(aapi.oauth, ConnectOAuth)
+    assert_type(await aapi.billing_portal('cus_1', 'http://127.0.0.1/back'), 'BillingPortalSession')
     assert_type(aapi.parse_event_notification(b'{}', 't=1,v1=x', 'whsec_test_notreal'), EventNotification)
     await aapi.aclose()
 '''
@@ -114,6 +117,7 @@ BAD = {
     'oauth': "api.oauth.authorise_url(scope='read_write')",
     'scoped': "api.for_customer('cus_1').custmers.list()",
     'scoped_param': "api.for_customer('cus_1').customers.create(emial='ann@example.com')",
+    'helper_group': "api.billing_portal.sesions.create(customer='cus_1')",
     'notification': "api.parse_event_notification(b'{}', 't=1,v1=x').fetch_event('evt_1')",
 }
 BAD_SRC = 'from faststripe.core import StripeApi\napi = StripeApi("sk_test_123")\n' + '\n'.join(BAD.values()) + '\n'
