@@ -43,7 +43,7 @@ NEEDS_FUNDS = {f'transfer.{t}': "transfers all $10.00 of a $10.00 charge, but St
 def explain(name, outcome, detail):
     "The outcome of a file that did not produce its event, with the reason when it is Stripe's, not the offline Stripe's"
     if name in DOCUMENTED_OTHERWISE: return 'documented otherwise', DOCUMENTED_OTHERWISE[name]
-    if name in NEEDS_FUNDS and 'balance_insufficient' in detail + 'Insufficient': return 'needs funds', NEEDS_FUNDS[name]
+    if name in NEEDS_FUNDS and 'insufficient funds' in detail.lower(): return 'needs funds', NEEDS_FUNDS[name]  # Stripe's balance_insufficient message
     if 'Received unknown parameter' in detail:  # as Stripe answers a parameter the account's default version does not have
         return 'older parameters', detail + ' (the account is on the newest version; try --api-version 2024-06-20)'
     return outcome, detail

@@ -192,7 +192,8 @@ def _checkout_payment(st, s, pm, email, name, details=None):
     if pi is None:
         cus = s.get('customer') or (_cus_create_for(st, email, name, details) if s.get('customer_creation') == 'always' or _invoicing(s) else None)
         extra = st.checkout_extras.get(s['id'], {}).get('payment_intent_data') or {}
-        pi = _pi_create(st, {k: v for k,v in extra.items() if k in ('metadata', 'description', 'receipt_email', 'statement_descriptor', 'capture_method', 'setup_future_usage')}
+        pi = _pi_create(st, {k: v for k,v in extra.items() if k in ('metadata', 'description', 'receipt_email', 'statement_descriptor', 'capture_method', 'setup_future_usage',
+                                                                           'transfer_data', 'application_fee_amount', 'on_behalf_of', 'transfer_group')}  # Connect: a destination charge
                         | {'amount': s['amount_total'], 'currency': s['currency'] or 'usd', 'payment_method': pm} | ({'customer': cus} if cus else {})
                         | ({'shipping': _given(details['shipping'])} if (details or {}).get('shipping') else {}))
         s['payment_intent'] = pi['id']

@@ -661,7 +661,7 @@ def _reversing_refunds(hook):
 if not getattr(OfflineStripe.hooks.get(('refund', 'create')), '_connect', False):
     OfflineStripe.hooks[('refund', 'create')] = _reversing_refunds(OfflineStripe.hooks[('refund', 'create')])
 
-# %% ../../nbs/offline/68_connect.ipynb #ce2ee293
+# %% ../../nbs/offline/68_connect.ipynb #cfe9b8e8
 def _fee_refund(st, af, amount=None, metadata=None):
     "Give (part of) the application fee `af` back to the account it came from: a fee refund, both balances, `application_fee.refunded`"
     left = af['amount'] - af['amount_refunded']
