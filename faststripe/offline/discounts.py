@@ -203,7 +203,7 @@ OfflineStripe._plain_add_line = _plain_add_line
 def add_line(self:OfflineStripe, inv, amount, parent, **kw):
     "A line of `inv` (see billing), with the discounts of the item it bills"
     if 'discounts' not in kw: kw['discounts'] = self.line_discounts(parent)
-    return self._plain_add_line(inv, amount, parent, **kw)
+    return self._plain_add_line(inv, amount, parent, discount_amounts=[], **kw)
 
 # %% ../../nbs/offline/41_discounts.ipynb #disc017
 def _coupon_of(st, did):
