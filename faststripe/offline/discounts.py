@@ -382,3 +382,13 @@ OfflineStripe.hooks |= {('subscription_item', 'create'): _discounted_si(_hook(('
                         ('subscription_item', 'update'): _discounted_si(_hook(('subscription_item', 'update')), 'update')}
 OfflineStripe.hooks.setdefault(('invoice', 'update'), _inv_update)
 OfflineStripe.hooks.setdefault(('invoiceitem', 'update'), _ii_update)
+
+# %% ../../nbs/offline/41_discounts.ipynb #disc025
+@patch
+def remove_sub_discount(self:OfflineStripe, s):
+    """`DELETE /v1/subscriptions/{id}/discount`: the subscription's own discounts removed (`customer.subscription.updated`;
+    its items keep theirs); the first of them, or `{}` when it had none"""
+    if not (ids := self.sub_discount_ids(s)): return {}
+    s['discounts'] = []
+    self.emit('subscription', 'updated', s, {'discounts': list(ids)})
+    return self.objs.get(ids[0]) or {}

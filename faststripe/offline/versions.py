@@ -554,6 +554,7 @@ def _versioned_customer(kind):
 
 def _delete_customer_discount(st, cus, params, op=None):
     "`DELETE /v1/customers/{customer}/discount`: the deleted discount (an empty one, and no event, when the customer has none)"
+    if cus.get('object') == 'subscription': return st.deleted_view(st.remove_sub_discount(cus), 'deleted_discount')  # `/v1/subscriptions/{id}/discount`: the discounts part
     if (d := cus.get('discount')): st.set_customer_discount(cus)
     else: d = {}
     return st.deleted_view(d, 'deleted_discount')
