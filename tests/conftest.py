@@ -14,6 +14,25 @@ def shared_file(*parts):
     if not p.exists(): pytest.fail(f'{p} not found: the shared folder sits beside the checkout, or set FASTSTRIPE_SHARED')
     return p
 
+def offline_engine(**kw):
+    "A new OfflineStripe (`kw`: its options) served on loopback with its `url` set, shut down after; `yield from` it in a fixture"
+    from faststripe.offline import OfflineStripe, serve
+    st = OfflineStripe(**kw)
+    srv = serve(stripe=st)
+    st.url = srv.url.rstrip('/')
+    try: yield st
+    finally: srv.shutdown()
+
+def official_client(url, key):
+    "The official `stripe` package's client, sending to `url`"
+    import stripe
+    return stripe.StripeClient(key, base_addresses={'api': url})
+
+def event_types(client, oid):
+    "The types of the events about `oid`, oldest first, through the official client (objects without an id, as a balance, pass)"
+    evs = client.v1.events.list(params={'limit': 100}).data
+    return [e.type for e in evs[::-1] if e.data.object.to_dict().get('id') == oid]
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

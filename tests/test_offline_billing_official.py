@@ -1,18 +1,15 @@
 """Billing flows of the offline Stripe driven by the official `stripe` package over loopback, as Stripe's sample apps run
 them: a `default_incomplete` subscription paid through its first invoice's `confirmation_secret`."""
 import pytest, stripe
-from faststripe.offline import OfflineStripe, serve
+from conftest import offline_engine, official_client
 
 KEY = 'sk_test_official_billing_00000000'
 
 @pytest.fixture
-def offline():
-    srv = serve(stripe=OfflineStripe())
-    yield srv
-    srv.shutdown()
+def offline(): yield from offline_engine()  # the engine, its loopback url as `.url`
 
 @pytest.fixture
-def client(offline): return stripe.StripeClient(KEY, base_addresses={'api': offline.url})
+def client(offline): return official_client(offline.url, KEY)
 
 def test_default_incomplete_paid_through_confirmation_secret(client, offline):
     "The subscriptions quickstart: create `default_incomplete`, confirm the PaymentIntent behind `confirmation_secret`, active"
@@ -102,7 +99,7 @@ def test_meter_event_session_and_stream(offline):
         stripe.StripeClient('mes_test_unknown', base_addresses={'meter_events': offline.url}).v2.billing.meter_event_stream.create(
             params={'events': [{'event_name': 'call', 'payload': {'stripe_customer_id': cus.id, 'value': '1'}}]})
     client.v1.billing.meter_events.create(params={'event_name': 'call', 'payload': {'stripe_customer_id': cus.id, 'value': '10'}})
-    st = offline.stripe
+    st = offline
     assert st.meter_usage(st.objs[meter.id], cus.id, sub['items'].data[0].current_period_start, sub['items'].data[0].current_period_end) == 60
 
 def test_schedule_phases_on_a_clock_and_old_iterations(client, offline):

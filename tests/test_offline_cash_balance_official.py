@@ -3,25 +3,16 @@ customer_balance payment intent waiting for a transfer, the test helper that fun
 transactions, manual reconciliation, funding instructions, an invoice paid by transfer, and an overpaid invoice."""
 import pytest
 import stripe
-from faststripe.offline import OfflineStripe, serve
+from conftest import offline_engine, official_client, event_types
 
 KEY = 'sk_test_cash_000000000000000000'
 
 @pytest.fixture(scope='module')
-def engine():
-    st = OfflineStripe()
-    srv = serve(stripe=st)
-    st.url = srv.url.rstrip('/')
-    yield st
-    srv.shutdown()
+def engine(): yield from offline_engine()
 
 @pytest.fixture
-def client(engine): return stripe.StripeClient(KEY, base_addresses={'api': engine.url})
+def client(engine): return official_client(engine.url, KEY)
 
-def event_types(client, oid):
-    "The types of the events about `oid`, oldest first"
-    evs = client.v1.events.list(params={'limit': 100}).data
-    return [e.type for e in evs[::-1] if e.data.object.to_dict().get('id') == oid]
 
 def bank_transfer_pi(client, cus, amount, currency='usd', typ='us_bank_transfer', **bt):
     return client.v1.payment_intents.create(params={'amount': amount, 'currency': currency, 'customer': cus, 'confirm': True,

@@ -3,18 +3,15 @@
 payment method, paid through a Payment Record), and `test_helpers.test_clock.internal_failure` (the offline-only fault
 header, sent as the package sends any extra header)."""
 import pytest, stripe
-from faststripe.offline import OfflineStripe, serve
+from conftest import offline_engine, official_client
 
 KEY = 'sk_test_official_invoice_events_00'
 
 @pytest.fixture
-def offline():
-    srv = serve(stripe=OfflineStripe())
-    yield srv
-    srv.shutdown()
+def offline(): yield from offline_engine()  # the engine, its loopback url as `.url`
 
 @pytest.fixture
-def client(offline): return stripe.StripeClient(KEY, base_addresses={'api': offline.url})
+def client(offline): return official_client(offline.url, KEY)
 
 def types(client): return [e.type for e in client.v1.events.list(params={'limit': 100}).auto_paging_iter()][::-1]
 

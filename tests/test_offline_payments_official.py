@@ -3,25 +3,16 @@ test payment methods that become real objects attached to customers, SetupIntent
 declines included), declines as `CardError`s, and failed requests that leave nothing behind."""
 import pytest
 import stripe
-from faststripe.offline import OfflineStripe, serve
+from conftest import offline_engine, official_client, event_types
 
 KEY = 'sk_test_payments_0000000000000000'
 
 @pytest.fixture(scope='module')
-def engine():
-    st = OfflineStripe()
-    srv = serve(stripe=st)
-    st.url = srv.url.rstrip('/')
-    yield st
-    srv.shutdown()
+def engine(): yield from offline_engine()
 
 @pytest.fixture
-def client(engine): return stripe.StripeClient(KEY, base_addresses={'api': engine.url})
+def client(engine): return official_client(engine.url, KEY)
 
-def event_types(client, oid):
-    "The types of the events about `oid`, oldest first"
-    evs = client.v1.events.list(params={'limit': 100}).data
-    return [e.type for e in evs[::-1] if e.data.object['id'] == oid]
 
 def test_customer_with_test_payment_method(client):
     "customers.create(payment_method='pm_card_visa') attaches a real card, which payment_methods.list finds"

@@ -3,29 +3,21 @@ funds pending then available (`pm_card_bypassPending` skips the wait), payouts r
 pending until their arrival date on the account's clock (cancelable meanwhile), then paid or failed."""
 import pytest
 import stripe
-from faststripe.offline import OfflineStripe, serve
+from conftest import offline_engine, official_client, event_types
 
 KEY = 'sk_test_payouts_00000000000000000'
 T0 = 1_800_000_000  # Friday 2027-01-15 08:00 UTC
 DAY = 86400
 
 @pytest.fixture
-def engine():
-    st = OfflineStripe(clock=T0)  # the account's clock, moved by the tests
-    srv = serve(stripe=st)
-    st.url = srv.url.rstrip('/')
-    yield st
-    srv.shutdown()
+def engine(): yield from offline_engine(clock=T0)  # the account's clock, moved by the tests
 
 @pytest.fixture
-def client(engine): return stripe.StripeClient(KEY, base_addresses={'api': engine.url})
+def client(engine): return official_client(engine.url, KEY)
 
 def amounts(bal, part): return {b.currency: b.amount for b in getattr(bal, part)}
 
-def types(client, oid):
-    "The types of the events about `oid`, oldest first (balance.available's object, the balance, has no id)"
-    evs = client.v1.events.list(params={'limit': 100}).data
-    return [e.type for e in evs[::-1] if e.data.object.to_dict().get('id') == oid]
+types = event_types  # balance.available's object, the balance, has no id: passed over
 
 def test_balance_pending_then_available(client, engine):
     assert (amounts(client.v1.balance.retrieve(), 'available'), amounts(client.v1.balance.retrieve(), 'pending')) == ({'usd': 0}, {'usd': 0})
